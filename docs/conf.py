@@ -23,6 +23,8 @@ extensions = [
     "sphinx.ext.mathjax",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    # A local copy of MathJax, so formulas render without network access.
+    "sphinx-mathjax-offline",
 ]
 
 templates_path = ["_templates"]
