@@ -1,14 +1,13 @@
 """Regressors and classifiers with a distance-covariance fairness penalty."""
 
 import functools
-import numbers
 
 import numpy as np
 import torch
 from scipy.special import expit, softmax
-from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context, clone
+from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _num_samples, check_array
 
@@ -16,8 +15,8 @@ from .._docstrings import fill_doc
 from .._engine import TorchEstimator, row_units
 from ..utils._groups import check_sample_weight
 from ._dcov import KINDS
-from ._encoding import encode_sensitive_features
 from ._losses import penalised_loss
+from ._penalty import SHARED_CONSTRAINTS, encode_for_penalty, unpenalised_state
 
 __all__ = ["FairClassifier", "FairRegressor"]
 
@@ -85,27 +84,16 @@ class _FairMixin:
 
     _fairness_constraints = {
         "penalty": [StrOptions(set(KINDS))],
-        "fairness_strength": [Interval(numbers.Real, 0, None, closed="left")],
         "statistic": [StrOptions({"v", "u"})],
-        "jdcov_c": [Interval(numbers.Real, 0, None, closed="neither")],
-        "categorical_features": [StrOptions({"auto", "all"}), "array-like"],
-        "scale_continuous": ["boolean"],
+        **SHARED_CONSTRAINTS,
     }
 
     def _encode_sensitive(self, sensitive_features, X):
         """Validate and encode the protected attributes (``None`` if absent)."""
-        if sensitive_features is None:
-            if self.fairness_strength > 0:
-                raise ValueError(
-                    f"fairness_strength={self.fairness_strength} penalises the "
-                    "dependence of the predictions on the protected attributes, "
-                    "so fit needs them: pass sensitive_features=... (or set "
-                    "fairness_strength=0 for the unpenalised model)."
-                )
-            return None
-        return encode_sensitive_features(
+        return encode_for_penalty(
             sensitive_features,
-            n_samples=_num_samples(X),
+            _num_samples(X),
+            strength=self.fairness_strength,
             categorical_features=self.categorical_features,
             scale_continuous=self.scale_continuous,
         )
@@ -125,13 +113,8 @@ class _FairMixin:
         return targets
 
     def _fit_from_unpenalised(self, X, y, *, sensitive_features, **metadata):
-        """``_fit``, started at the unpenalised optimum when L-BFGS is used.
-
-        A zero-initialised linear scorer predicts a constant, where the
-        penalty is at its minimum and has no useful gradient: L-BFGS's first
-        step follows the data loss alone, the penalty rises along it, the
-        line search fails and L-BFGS stops at the constant model. Starting
-        from the unpenalised fit (convex and fast) avoids that; the
+        """``_fit``, started at the unpenalised optimum when L-BFGS is used
+        (see :func:`~skalign.fairness._penalty.unpenalised_state`); the
         penalised fit then moves from the accurate model towards fairness.
         """
         encoded = self._encode_sensitive(sensitive_features, X)
@@ -140,13 +123,7 @@ class _FairMixin:
         lbfgs = self._resolved_optimizer(self._resolved_scorer()) is torch.optim.LBFGS
         try:
             if self.fairness_strength > 0 and lbfgs and not continuing:
-                plain = clone(self).set_params(
-                    fairness_strength=0.0, warm_start=False, callbacks=None, verbose=0
-                )
-                plain.fit(X, y, **metadata)
-                self._initial_state = {
-                    k: v.detach().clone() for k, v in plain.scorer_.state_dict().items()
-                }
+                self._initial_state = unpenalised_state(self, X, y, **metadata)
             return self._fit(X, y, sensitive_features=encoded, **metadata)
         finally:
             del self._initial_state

@@ -16,6 +16,7 @@ __all__ = [
     "DATA_LOSSES",
     "PREDICTIONS",
     "penalised_loss",
+    "unit_dependence_penalty",
 ]
 
 
@@ -147,3 +148,74 @@ def penalised_loss(
             pred, sensitive[:, 0], kind, sizes, categorical, statistic, c, w
         )
     return value
+
+
+def _first_occurrence(row, mask):
+    """``True`` at the first real position of each distinct row id.
+
+    A stable sort of the ids, so no host-device synchronisation and no
+    data-dependent shapes.
+    """
+    flat = torch.where(mask, row, torch.full_like(row, -1)).reshape(-1)
+    order = torch.argsort(flat, stable=True)
+    ordered = flat[order]
+    first = torch.ones_like(ordered, dtype=torch.bool)
+    first[1:] = ordered[1:] != ordered[:-1]
+    return torch.empty_like(first).scatter_(0, order, first).view(row.shape) & mask
+
+
+def unit_dependence_penalty(
+    scores,
+    attributes,
+    weight,
+    mask,
+    row=None,
+    *,
+    strength,
+    kind,
+    sizes,
+    categorical,
+    c,
+):
+    """``strength`` times the dependence penalty of the rows of a batch of units.
+
+    For objectives whose training units are pairs or lists of rows, a row
+    may fill several positions (a response compared with several others):
+    the penalty ``λ · P(s, S)`` is the weighted V-statistic of
+    :func:`~skalign.fairness.dependence_penalty` over the *distinct* rows
+    of the batch, each counted once with its own weight (repeated positions
+    and padding get weight zero), so it measures the dependence between a
+    row's score and its protected attributes whatever the row's number of
+    comparisons.
+
+    Parameters
+    ----------
+    scores : tensor of shape (n_units, unit_len)
+    attributes : tensor of shape (n_units, unit_len, n_columns)
+        Encoded protected attributes of the row at each position.
+    weight : tensor of shape (n_units, unit_len)
+        Row weight at each position (the row's ``sample_weight``).
+    mask : bool tensor of shape (n_units, unit_len)
+        ``True`` on real positions.
+    row : int tensor of shape (n_units, unit_len), default=None
+        Row id at each position; ``None`` when no row fills two positions.
+    strength : float
+        ``λ``.
+    kind, sizes, categorical, c
+        As in :func:`~skalign.fairness.dependence_penalty`.
+    """
+    weight = torch.where(mask, weight, torch.zeros_like(weight))
+    if row is not None:
+        weight = weight * _first_occurrence(row, mask)
+    weight = weight.reshape(-1)
+    weight = weight / weight.sum().clamp_min(torch.finfo(weight.dtype).tiny)
+    return strength * _penalty(
+        scores.reshape(-1, 1),
+        attributes.reshape(-1, attributes.shape[-1]),
+        kind,
+        sizes,
+        categorical,
+        "v",
+        c,
+        weight,
+    )

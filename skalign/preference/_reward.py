@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._docstrings import fill_doc
 from .._engine import TorchEstimator
+from ..fairness._penalty import FairnessPenaltyMixin, fill_penalty_doc
 from ..metrics import pairwise_accuracy
 from ..utils._groups import (
     check_grades,
@@ -80,21 +81,43 @@ def _joint_loss(scores, grades, mask, weight, *, regression_weight):
     ) * scaled_bradley_terry_loss(scores, grades, mask, weight)
 
 
-class _CenteredLoss(torch.nn.Module):
-    """A loss (function or module with parameters) plus reward centring."""
+class _RegularisedLoss(torch.nn.Module):
+    """A loss (function or module with parameters) plus reward centring and
+    the fairness penalty (a function of the rewards and the per-position
+    ``row``, ``attributes`` and ``attribute_weight`` targets), either
+    optional."""
 
-    def __init__(self, loss, strength):
+    def __init__(self, loss, centering, penalty):
         super().__init__()
         self.loss = loss
-        self.strength = strength
+        self.strength = centering
+        self.penalty = penalty
 
-    def forward(self, scores, grades, mask, weight):
-        return _with_centering(self.loss, self.strength, scores, grades, mask, weight)
+    def forward(self, scores, grades, mask, weight, **penalty_targets):
+        value = _with_centering(self.loss, self.strength, scores, grades, mask, weight)
+        if self.penalty is not None:
+            value = value + self.penalty(
+                scores,
+                penalty_targets["attributes"],
+                penalty_targets["attribute_weight"],
+                mask,
+                row=penalty_targets["row"],
+            )
+        return value
 
 
 @fill_doc
+@partial(
+    fill_penalty_doc,
+    scores="rewards",
+    once="A row counts once per (mini-)batch, however many pairs it is in.",
+)
 class PreferenceRewardRegressor(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, RegressorMixin, TorchEstimator
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    RegressorMixin,
+    FairnessPenaltyMixin,
+    TorchEstimator,
 ):
     """Reward model learned from within-group preferences, ratings or both.
 
@@ -123,6 +146,18 @@ class PreferenceRewardRegressor(
     ``θ >= 1`` or ``ν > 0`` learned. Pairwise objectives ignore groups with
     one row or only tied grades (tie models keep the tied ones); regression
     uses every row.
+
+    With ``fairness_penalty`` set, ``fairness_strength`` times a distance
+    covariance between the rewards and the protected attributes
+    (``fit(..., sensitive_features=...)``) of the person or source behind
+    each row is added to the loss, so that the rewards approach independence
+    of those attributes (demographic parity of the rewards), for categorical
+    and continuous attributes alike. Each row counts once in the penalty,
+    however many pairs it is part of. The objective is then not convex:
+    ``optimizer="auto"`` is Adam on mini-batches (the penalty estimated on
+    each batch's rows); ``optimizer="lbfgs"`` optimises the whole-data
+    penalty, starting from the unpenalised fit. See
+    :ref:`fair_reward_models`.
 
     With ``scorer=LinearScorer(fit_intercept=False)`` and ``alpha=0``,
     ``"bradley_terry"`` is logistic regression on difference features
@@ -153,6 +188,7 @@ class PreferenceRewardRegressor(
         drawn uniformly with ``random_state`` instead, each weighted so that
         the group's contribution is unbiased. Bounds memory and time for long
         lists, whose pairs grow as ``L²``; ``None`` keeps every pair.
+    {fairness_penalty_params}
     {scorer_param}
     {engine_params}
 
@@ -161,6 +197,9 @@ class PreferenceRewardRegressor(
     tie_parameter_ : float
         The fitted ``θ`` (Rao–Kupper) or ``ν`` (Davidson); only when ties
         are modelled.
+    sensitive_attributes_ : tuple of str
+        Names of the protected attributes seen in :meth:`fit` (empty when
+        fitted without them).
     {engine_attributes}
 
     See Also
@@ -182,12 +221,25 @@ class PreferenceRewardRegressor(
     (2,)
     >>> round(model.score(X, y, groups=groups), 2) > 0.7
     True
+
+    Rewards that do not depend on a protected attribute of the author of
+    each response, although the grades (and feature 0) do:
+
+    >>> author = (X[:, 0] + rng.normal(size=200) > 0).astype(int)
+    >>> fair = PreferenceRewardRegressor(
+    ...     fairness_penalty="dcov", fairness_strength=10.0, optimizer="lbfgs",
+    ...     random_state=0,
+    ... ).fit(X, y, groups=groups, sensitive_features=author)
+    >>> gap = lambda r: abs(r[author == 1].mean() - r[author == 0].mean())
+    >>> bool(gap(fair.predict(X)) < gap(model.predict(X)) / 2)
+    True
     """
 
-    _convex = True
+    _penalised = "rewards"
 
     _parameter_constraints = {
         **TorchEstimator._parameter_constraints,
+        **FairnessPenaltyMixin._penalty_constraints,
         "objective": [StrOptions(_OBJECTIVES)],
         "ties": [StrOptions({"ignore", "rao_kupper", "davidson"})],
         "margin_scale": [Interval(numbers.Real, 0, None, closed="left")],
@@ -208,6 +260,11 @@ class PreferenceRewardRegressor(
         regression_weight=0.5,
         reward_centering=0.0,
         max_pairs_per_group=None,
+        fairness_penalty=None,
+        fairness_strength=1.0,
+        jdcov_c=1.0,
+        categorical_features="auto",
+        scale_continuous=True,
         scorer=None,
         alpha=0.0,
         optimizer="auto",
@@ -231,6 +288,11 @@ class PreferenceRewardRegressor(
         self.regression_weight = regression_weight
         self.reward_centering = reward_centering
         self.max_pairs_per_group = max_pairs_per_group
+        self.fairness_penalty = fairness_penalty
+        self.fairness_strength = fairness_strength
+        self.jdcov_c = jdcov_c
+        self.categorical_features = categorical_features
+        self.scale_continuous = scale_continuous
         self.scorer = scorer
         self.alpha = alpha
         self.optimizer = optimizer
@@ -248,6 +310,11 @@ class PreferenceRewardRegressor(
         self.verbose = verbose
         self.random_state = random_state
 
+    @property
+    def _convex(self):
+        # The dependence penalty is not convex in the weights.
+        return not self._penalty_active()
+
     # ----------------------------------------------------------- objective
     def _objective_loss(self, objective):
         if objective == "bradley_terry" and self.ties != "ignore":
@@ -260,8 +327,9 @@ class PreferenceRewardRegressor(
                 "regression": regression_loss,
                 "joint": partial(_joint_loss, regression_weight=self.regression_weight),
             }[objective]
-        if self.reward_centering:
-            return _CenteredLoss(loss, float(self.reward_centering))
+        penalty = self._penalty_term()
+        if self.reward_centering or penalty is not None:
+            return _RegularisedLoss(loss, float(self.reward_centering), penalty)
         return loss
 
     def _loss_phases(self):
@@ -282,9 +350,14 @@ class PreferenceRewardRegressor(
                 "every row's grade, so it cannot drop rows."
             )
 
-    def _make_training_data(self, X, y, *, groups, sample_weight):
+    def _make_module(self, scorer_module):
+        return self._with_initial_state(scorer_module)
+
+    def _make_training_data(
+        self, X, y, *, groups, sample_weight, sensitive_features, continuing
+    ):
         self._check_options()
-        return pack_preferences(
+        X, targets = pack_preferences(
             X,
             y,
             groups,
@@ -294,10 +367,36 @@ class PreferenceRewardRegressor(
             max_pairs_per_group=self.max_pairs_per_group,
             random_state=self.random_state,
         )
+        attributes = self._penalty_targets(
+            sensitive_features, X.shape[0], continuing=continuing
+        )
+        if attributes is not None:
+            # A row is in as many pair units as it has comparisons: the
+            # penalty counts it once, by its id (see unit_dependence_penalty).
+            index, mask = targets["index"], targets["mask"]
+            weight = check_sample_weight(sample_weight, X.shape[0])
+            targets["row"] = index
+            targets["attributes"] = attributes[index]
+            targets["attribute_weight"] = np.where(mask, weight[index], 0.0)
+        return X, targets
+
+    def _fit_penalised(self, X, y, *, epochs=None, incremental, **metadata):
+        continuing = hasattr(self, "net_") and (incremental or self.warm_start)
+        # One epoch of partial_fit does not warrant a whole unpenalised fit.
+        fresh = not (continuing or incremental)
+        with self._unpenalised_start(X, y, fresh=fresh, **metadata):
+            return self._fit(
+                X,
+                y,
+                epochs=epochs,
+                incremental=incremental,
+                continuing=continuing,
+                **metadata,
+            )
 
     # ---------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, *, groups=None, sample_weight=None):
+    def fit(self, X, y, *, groups=None, sample_weight=None, sensitive_features=None):
         """Fit the reward model.
 
         Parameters
@@ -310,24 +409,49 @@ class PreferenceRewardRegressor(
         groups : array-like of shape (n_samples,), default=None
             Group id of each row; ``None`` treats all rows as one group.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative row weights (see the class docstring).
+            Non-negative row weights (see the class docstring); they also
+            weigh the rows in the fairness penalty.
+        sensitive_features : array-like or DataFrame of shape (n_samples,) \
+                or (n_samples, n_attributes), default=None
+            Protected attributes of the person or source behind each row (the
+            author of a response, the candidate of a profile), used only by
+            ``fairness_penalty`` and required when it is set with
+            ``fairness_strength > 0``; categorical and continuous columns may
+            be mixed. Missing values are an error. :meth:`predict` never
+            needs them.
 
         Returns
         -------
         self : PreferenceRewardRegressor
         """
-        return self._fit(X, y, groups=groups, sample_weight=sample_weight)
+        return self._fit_penalised(
+            X,
+            y,
+            incremental=False,
+            groups=groups,
+            sample_weight=sample_weight,
+            sensitive_features=sensitive_features,
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, *, groups=None, sample_weight=None):
+    def partial_fit(
+        self, X, y, *, groups=None, sample_weight=None, sensitive_features=None
+    ):
         """Run one more epoch on ``(X, y)``, initialising if not fitted.
 
         With ``objective="regression_then_scaled"`` a first call trains the
         regression phase and later calls continue with it. Parameters are as in
-        :meth:`fit`. Returns ``self``.
+        :meth:`fit`; the fairness penalty is computed from each call's
+        ``sensitive_features``. Returns ``self``.
         """
-        return self._fit(
-            X, y, epochs=1, incremental=True, groups=groups, sample_weight=sample_weight
+        return self._fit_penalised(
+            X,
+            y,
+            epochs=1,
+            incremental=True,
+            groups=groups,
+            sample_weight=sample_weight,
+            sensitive_features=sensitive_features,
         )
 
     # ---------------------------------------------------------- inference

@@ -1,5 +1,6 @@
 """Listwise rankers built on the shared training engine."""
 
+import functools
 import math
 import numbers
 
@@ -12,6 +13,7 @@ from torch import nn
 
 from .._docstrings import fill_doc
 from .._engine import TorchEstimator
+from ..fairness._penalty import FairnessPenaltyMixin, fill_penalty_doc
 from ..metrics import grouped_ndcg_score
 from ..metrics._listwise import _check_sensitive_features
 from ..utils._groups import (
@@ -60,19 +62,34 @@ class _TieModule(nn.Module):
 
 
 class _PlackettLuceObjective:
-    """Plackett–Luce NLL plus the optional exposure-disparity penalty.
+    """Plackett–Luce NLL plus the optional exposure-disparity penalty and
+    dependence (fairness) penalty.
 
     A module-level class rather than a closure so that fitted estimators
-    pickle.
+    pickle. ``fairness`` is ``None`` or a function of ``(scores, attributes,
+    weight, mask)`` (see :func:`~skalign.fairness._losses.unit_dependence_penalty`).
     """
 
-    def __init__(self, ties, tie_orders, exposure_penalty, exposure_samples):
+    def __init__(
+        self, ties, tie_orders, exposure_penalty, exposure_samples, fairness=None
+    ):
         self.ties = ties
         self.tie_orders = tuple(int(k) for k in tie_orders)
         self.exposure_penalty = exposure_penalty
         self.exposure_samples = exposure_samples
+        self.fairness = fairness
 
-    def __call__(self, scores, mask, weight, start, size, choice, sensitive=None):
+    def __call__(
+        self,
+        scores,
+        mask,
+        weight,
+        start,
+        size,
+        choice,
+        sensitive=None,
+        attributes=None,
+    ):
         log_tie_weights = None
         if scores.ndim == 3:
             # Every row carries the same tie weights (see _TieModule).
@@ -94,6 +111,9 @@ class _PlackettLuceObjective:
             loss = loss + self.exposure_penalty * exposure_disparity_penalty(
                 exposure, sensitive, mask
             )
+        if self.fairness is not None:
+            # Every row is in one list once: no row ids to deduplicate.
+            loss = loss + self.fairness(scores, attributes, weight, mask)
         return loss
 
 
@@ -255,7 +275,12 @@ class _BaseRanker(TorchEstimator):
 
 
 @fill_doc
-class PlackettLuceRanker(_BaseRanker):
+@functools.partial(
+    fill_penalty_doc,
+    scores="scores",
+    once="Every row of the lists of a (mini-)batch counts once.",
+)
+class PlackettLuceRanker(FairnessPenaltyMixin, _BaseRanker):
     """Plackett–Luce ranker of graded lists, with ties and partial rankings.
 
     Each row of ``X`` is an item; rows sharing a ``groups`` id form a list,
@@ -279,6 +304,19 @@ class PlackettLuceRanker(_BaseRanker):
     ``w`` copies of its item, in every choice it takes part in (with
     ``ties="breslow"``, an integer weight ``k`` gives the same fit as the row
     repeated ``k`` times in its list); rows of zero weight are removed.
+
+    Two fairness penalties read ``fit(..., sensitive_features=...)``, alone
+    or together. ``exposure_penalty`` equalises, within each list, the
+    expected exposure of groups of rows: its groups are the distinct
+    combinations of the attributes' values, so it wants categorical
+    attributes. ``fairness_penalty`` adds ``fairness_strength`` times a
+    distance covariance between the scores and the protected attributes of
+    every row (not list by list), towards scores that do not depend on them
+    at all; it encodes categorical and continuous attributes, several at
+    once (see :ref:`fair_reward_models`). Either makes the objective
+    non-convex, so ``optimizer="auto"`` is then Adam on mini-batches; with
+    ``optimizer="lbfgs"`` a dependence-penalised fit starts from the
+    unpenalised one.
 
     Parameters
     ----------
@@ -315,6 +353,7 @@ class PlackettLuceRanker(_BaseRanker):
     exposure_samples : int, default=32
         Rankings sampled per list and step for the exposure of lists longer
         than 8.
+    {fairness_penalty_params}
     ndcg_k : int, default=10
         Cut-off of the NDCG computed by :meth:`score`; ``None`` is the whole
         list.
@@ -328,6 +367,9 @@ class PlackettLuceRanker(_BaseRanker):
     tie_weights_ : ndarray of float
         With ``ties="davidson_luce"``, the weight ``δ_k`` of each order in
         ``tie_orders_``.
+    sensitive_attributes_ : tuple of str
+        Names of the protected attributes encoded for ``fairness_penalty``
+        (empty without it).
     {engine_attributes}
 
     See Also
@@ -359,6 +401,7 @@ class PlackettLuceRanker(_BaseRanker):
 
     _parameter_constraints = {
         **_BaseRanker._parameter_constraints,
+        **FairnessPenaltyMixin._penalty_constraints,
         "top_k": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "ties": [StrOptions({"breslow", "efron", "davidson_luce"})],
         "max_tie_order": [Interval(numbers.Integral, 1, None, closed="left"), None],
@@ -374,6 +417,11 @@ class PlackettLuceRanker(_BaseRanker):
         max_tie_order=None,
         exposure_penalty=0.0,
         exposure_samples=32,
+        fairness_penalty=None,
+        fairness_strength=1.0,
+        jdcov_c=1.0,
+        categorical_features="auto",
+        scale_continuous=True,
         ndcg_k=10,
         scorer=None,
         alpha=0.0,
@@ -397,6 +445,11 @@ class PlackettLuceRanker(_BaseRanker):
         self.max_tie_order = max_tie_order
         self.exposure_penalty = exposure_penalty
         self.exposure_samples = exposure_samples
+        self.fairness_penalty = fairness_penalty
+        self.fairness_strength = fairness_strength
+        self.jdcov_c = jdcov_c
+        self.categorical_features = categorical_features
+        self.scale_continuous = scale_continuous
         self.ndcg_k = ndcg_k
         self.scorer = scorer
         self.alpha = alpha
@@ -418,8 +471,8 @@ class PlackettLuceRanker(_BaseRanker):
     @property
     def _convex(self):
         # Jointly convex in a linear scorer's weights and the log tie weights;
-        # the exposure penalty is not convex.
-        return not self.exposure_penalty
+        # the exposure and dependence penalties are not convex.
+        return not self.exposure_penalty and not self._penalty_active()
 
     def _loss(self):
         return _PlackettLuceObjective(
@@ -427,11 +480,14 @@ class PlackettLuceRanker(_BaseRanker):
             getattr(self, "tie_orders_", ()),
             float(self.exposure_penalty),
             self.exposure_samples,
+            self._penalty_term(),
         )
 
     def _make_module(self, scorer_module):
         orders = getattr(self, "tie_orders_", ())
-        return _TieModule(scorer_module, len(orders)) if len(orders) else scorer_module
+        if len(orders):
+            scorer_module = _TieModule(scorer_module, len(orders))
+        return self._with_initial_state(scorer_module)
 
     def _tie_orders(self, size, choice):
         """Sizes (>= 2) of the tied blocks that are choices."""
@@ -483,12 +539,26 @@ class PlackettLuceRanker(_BaseRanker):
                     )
             else:
                 self.tie_orders_ = orders
-        if sensitive_features is not None or self.exposure_penalty:
+        # One argument, two penalties: the exposure penalty's groups are the
+        # distinct value combinations, the dependence penalty encodes mixed
+        # categorical and continuous columns. Given attributes are validated
+        # even when neither penalty is on.
+        if self.exposure_penalty or (
+            sensitive_features is not None and self.fairness_penalty is None
+        ):
             codes = _check_sensitive_features(sensitive_features, X.shape[0])
             if self.exposure_penalty:
                 targets["sensitive"] = _within_list_codes(
                     packed.take(codes), packed.mask
                 )
+        attributes = self._penalty_targets(
+            sensitive_features,
+            X.shape[0],
+            continuing=continuing,
+            validate_unused=False,
+        )
+        if attributes is not None:
+            targets["attributes"] = packed.take(attributes)
         return self._units(X, packed), targets
 
     def _set_tie_weights(self):
@@ -516,23 +586,27 @@ class PlackettLuceRanker(_BaseRanker):
             List id of each row; ``None`` makes all rows one ranking.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative row multiplicities (see the class docstring).
-        sensitive_features : array-like of shape (n_samples,) or \
-(n_samples, n_columns), default=None
-            Sensitive group of each row, for ``exposure_penalty``.
+        sensitive_features : array-like or DataFrame of shape (n_samples,) \
+or (n_samples, n_columns), default=None
+            Protected attributes of each row (the person or source behind an
+            item), for ``exposure_penalty`` (each distinct combination of
+            the columns' values is a group, so give categorical columns) and
+            ``fairness_penalty`` (categorical and continuous columns may be
+            mixed). Required by either penalty; missing values are an error.
+            :meth:`predict` never needs them.
 
         Returns
         -------
         self : PlackettLuceRanker
         """
         continuing = self.warm_start and hasattr(self, "net_")
-        self._fit(
-            X,
-            y,
+        metadata = dict(
             groups=groups,
             sample_weight=sample_weight,
             sensitive_features=sensitive_features,
-            continuing=continuing,
         )
+        with self._unpenalised_start(X, y, fresh=not continuing, **metadata):
+            self._fit(X, y, continuing=continuing, **metadata)
         return self._set_tie_weights()
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -1,0 +1,231 @@
+"""The dependence penalty as a part of any engine estimator's objective.
+
+What the fairness-regularised estimators of this family and the estimators
+of other families that take the penalty as an option (reward models,
+rankers) share: the validation and encoding of ``sensitive_features`` for
+the penalty, the parameter constraints and docs of the option, and the
+unpenalised start of an L-BFGS fit.
+"""
+
+import contextlib
+import functools
+import numbers
+
+import torch
+from sklearn.base import clone
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._dcov import KINDS
+from ._encoding import encode_sensitive_features
+from ._losses import unit_dependence_penalty
+
+__all__ = [
+    "SHARED_CONSTRAINTS",
+    "FairnessPenaltyMixin",
+    "encode_for_penalty",
+    "fill_penalty_doc",
+    "unpenalised_state",
+]
+
+#: Constraints of the parameters shared with the family's own estimators.
+SHARED_CONSTRAINTS = {
+    "fairness_strength": [Interval(numbers.Real, 0, None, closed="left")],
+    "jdcov_c": [Interval(numbers.Real, 0, None, closed="neither")],
+    "categorical_features": [StrOptions({"auto", "all"}), "array-like"],
+    "scale_continuous": ["boolean"],
+}
+
+
+def encode_for_penalty(
+    sensitive_features,
+    n_samples,
+    *,
+    strength,
+    categorical_features,
+    scale_continuous,
+    penalised="predictions",
+):
+    """Validate and encode ``sensitive_features`` for the penalty.
+
+    ``None`` is returned when they are absent, which is an error when the
+    penalty is on (``strength > 0``). Given attributes are validated (and
+    encoded) even when ``strength`` is 0, so that bad metadata never passes
+    silently.
+    """
+    if sensitive_features is None:
+        if strength > 0:
+            raise ValueError(
+                f"fairness_strength={strength} penalises the dependence of the "
+                f"{penalised} on the protected attributes, so fit needs them: "
+                "pass sensitive_features=... (or set fairness_strength=0 for "
+                "the unpenalised model)."
+            )
+        return None
+    return encode_sensitive_features(
+        sensitive_features,
+        n_samples=n_samples,
+        categorical_features=categorical_features,
+        scale_continuous=scale_continuous,
+    )
+
+
+def unpenalised_state(estimator, X, y, **fit_params):
+    """The fitted module's state of ``estimator`` refitted with strength 0.
+
+    A zero-initialised linear scorer predicts a constant, where the penalty
+    is at its minimum and has no useful gradient: L-BFGS's first step
+    follows the data loss alone, the penalty rises along it, the line search
+    fails and L-BFGS stops at the constant model. Starting the penalised fit
+    from the unpenalised one (convex and fast) avoids that.
+    """
+    plain = clone(estimator).set_params(
+        fairness_strength=0.0, warm_start=False, callbacks=None, verbose=0
+    )
+    plain.fit(X, y, **fit_params)
+    return {k: v.detach().clone() for k, v in plain.scorer_.state_dict().items()}
+
+
+_PENALTY_DOC = """\
+fairness_penalty : {{"dcov", "ccdcov", "jdcov"}}, default=None
+    Adds ``fairness_strength`` times a dependence measure between the
+    {scores} and the protected attributes ``sensitive_features`` of
+    their rows to the loss (see
+    :func:`~skalign.fairness.dependence_penalty`): one dCov² per attribute
+    (``"dcov"``), dCov² with all attributes concatenated (``"ccdcov"``,
+    intersectional) or JdCov² (``"jdcov"``, intersectional, with
+    ``jdcov_c``), as the V-statistic weighted by ``sample_weight``.
+    {once}
+    ``None`` (the default) fits the unpenalised model; the penalty is then
+    not evaluated.
+fairness_strength : float, default=1.0
+    λ, the weight of the penalty when ``fairness_penalty`` is set; 0 fits
+    the unpenalised model exactly. The penalty scales with the {scores}
+    while the loss does not, so choose λ on held-out data (see
+    :ref:`fair_reward_models`).
+jdcov_c : float, default=1.0
+    The constant ``c`` of JdCov² (``fairness_penalty="jdcov"`` only):
+    larger values weigh pairwise dependence more than higher-order
+    dependence.
+categorical_features : "auto", "all" or array-like, default="auto"
+    Which columns of ``sensitive_features`` (not of ``X``) the penalty
+    treats as categorical (one-hot encoded); the others are continuous
+    (standardised). String, boolean and pandas categorical columns always
+    are; list numeric columns (names, indices or a mask) that hold category
+    codes. See :func:`~skalign.fairness.encode_sensitive_features`.
+scale_continuous : bool, default=True
+    Standardise continuous protected attributes for the penalty."""
+
+
+def fill_penalty_doc(cls, *, scores, once):
+    """Replace ``{fairness_penalty_params}`` in ``cls.__doc__`` by the
+    numpydoc entries of the penalty's parameters, keeping its indentation.
+
+    ``scores`` names what is penalised (``"rewards"``); ``once`` is the
+    sentence saying how rows that fill several positions count.
+    """
+    placeholder = "{fairness_penalty_params}"
+    doc = cls.__doc__
+    start = doc.index(placeholder)
+    indent = doc[doc.rfind("\n", 0, start) + 1 : start]
+    text = "\n".join(
+        indent + line if line else line
+        for line in _PENALTY_DOC.format(scores=scores, once=once).splitlines()
+    )
+    cls.__doc__ = doc.replace(indent + placeholder, text, 1)
+    return cls
+
+
+class FairnessPenaltyMixin:
+    """The ``fairness_penalty`` option of an engine estimator.
+
+    The estimator declares the parameters ``fairness_penalty``,
+    ``fairness_strength``, ``jdcov_c``, ``categorical_features`` and
+    ``scale_continuous`` (constraints in ``_penalty_constraints``), calls
+    :meth:`_penalty_targets` in ``_make_training_data``, adds
+    :meth:`_penalty_term` to its loss when it is not ``None``, routes
+    ``_make_module`` through :meth:`_with_initial_state` and fits inside
+    :meth:`_unpenalised_start`.
+    """
+
+    _penalty_constraints = {
+        "fairness_penalty": [None, StrOptions(set(KINDS))],
+        **SHARED_CONSTRAINTS,
+    }
+    #: What the penalty sees, for error messages.
+    _penalised = "scores"
+
+    def _penalty_active(self):
+        return self.fairness_penalty is not None and self.fairness_strength > 0
+
+    def _penalty_targets(
+        self, sensitive_features, n_samples, *, continuing, validate_unused=True
+    ):
+        """Encode the attributes; return them per row (``None`` when off).
+
+        Sets ``sensitive_attributes_`` and the penalty's configuration (fixed
+        with the loss when the net is built, so a continued fit must match).
+        Given attributes are validated even when the penalty is off, unless
+        ``validate_unused=False`` (an estimator that validates them for
+        another use).
+        """
+        encoded = None
+        named = self.fairness_penalty is not None
+        if named or (validate_unused and sensitive_features is not None):
+            encoded = encode_for_penalty(
+                sensitive_features,
+                n_samples,
+                strength=self.fairness_strength if named else 0.0,
+                categorical_features=self.categorical_features,
+                scale_continuous=self.scale_continuous,
+                penalised=self._penalised,
+            )
+        config = None
+        if encoded is not None and self._penalty_active():
+            config = dict(
+                strength=float(self.fairness_strength),
+                kind=self.fairness_penalty,
+                sizes=encoded.sizes,
+                categorical=encoded.categorical,
+                c=float(self.jdcov_c),
+            )
+        if continuing:
+            if config != getattr(self, "_penalty_config", None):
+                raise ValueError(
+                    "The fairness penalty of this call (fairness_penalty, "
+                    "fairness_strength, jdcov_c, or the encoded columns of "
+                    "sensitive_features) differs from the one the model was "
+                    "fitted with; fit it afresh (warm_start=False)."
+                )
+        else:
+            self._penalty_config = config
+            self.sensitive_attributes_ = () if encoded is None else encoded.names
+        return None if config is None else encoded.values
+
+    def _penalty_term(self):
+        """The penalty as a function of ``(scores, attributes, weight, mask,
+        row=None)``, or ``None`` when it is off."""
+        config = getattr(self, "_penalty_config", None)
+        if config is None:
+            return None
+        return functools.partial(unit_dependence_penalty, **config)
+
+    @contextlib.contextmanager
+    def _unpenalised_start(self, X, y, *, fresh, **fit_params):
+        """Around a fit: a penalised L-BFGS fit from scratch (``fresh``)
+        starts from the unpenalised one (see :func:`unpenalised_state`),
+        through :meth:`_with_initial_state`.
+        """
+        lbfgs = self._resolved_optimizer(self._resolved_scorer()) is torch.optim.LBFGS
+        self._initial_state = None
+        try:
+            if fresh and lbfgs and self._penalty_active():
+                self._initial_state = unpenalised_state(self, X, y, **fit_params)
+            yield
+        finally:
+            del self._initial_state
+
+    def _with_initial_state(self, module):
+        state = getattr(self, "_initial_state", None)
+        if state is not None:
+            module.load_state_dict(state)
+        return module
