@@ -30,9 +30,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import Callback
 from skorch.helper import predefined_split
+from skorch.history import History
 
-from .exceptions import ConvergenceWarning
+from .exceptions import ConvergenceWarning, DeviceWarning
 from .nn import LinearScorer, Scorer
+from .utils._persistence import VersionedStateMixin
+from .utils._validation import check_features
 
 __all__ = ["TorchEstimator", "TrainingData", "row_units", "to_torch"]
 
@@ -283,8 +286,71 @@ class _Monitor(Callback):
             raise KeyboardInterrupt
 
     def on_train_end(self, net, **kwargs):
+        if len(net.history) and "train_loss" not in net.history[-1]:
+            # Interrupted (KeyboardInterrupt) inside an epoch: back to the
+            # end of the last completed one, and drop the unfinished row.
+            net.module_.load_state_dict(self._last_good)
+            del net.history[-1]
         if self.restore_best and self._best_state is not None:
             net.module_.load_state_dict(self._best_state)
+        # The copies of the weights are only needed while training; dropped,
+        # they cannot keep GPU memory alive or end up in a saved model.
+        self._last_good = self._best_state = None
+
+
+_NET_STATE_KEYS = (
+    "module",
+    "criterion",
+    "optimizer",
+    "history",
+    "device",
+    "batch_size",
+)
+
+
+def _net_state(net):
+    """A trained net as plain Python and numpy: what a saved model holds."""
+    return {
+        "module": _as_arrays(net.module_.state_dict()),
+        "criterion": _as_arrays(net.criterion_.state_dict()),
+        "optimizer": _as_arrays(net.optimizer_.state_dict()),
+        "history": _as_arrays(list(net.history)),
+        "device": str(net.device),
+        "batch_size": net.batch_size,
+    }
+
+
+def _as_arrays(tree):
+    """Tensors in nested dicts, lists and tuples -> numpy arrays."""
+    if isinstance(tree, torch.Tensor):
+        return tree.detach().to("cpu").numpy().copy()
+    if isinstance(tree, dict):
+        return {key: _as_arrays(value) for key, value in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(_as_arrays(value) for value in tree)
+    return tree
+
+
+def _as_tensors(tree):
+    """The inverse of :func:`_as_arrays` (CPU tensors: ``load_state_dict``
+    moves them to the parameters' device)."""
+    if isinstance(tree, np.ndarray):
+        return torch.from_numpy(np.array(tree))
+    if isinstance(tree, dict):
+        return {key: _as_tensors(value) for key, value in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(_as_tensors(value) for value in tree)
+    return tree
+
+
+def _use_validation(net, valid):
+    """Make an initialised net validate on ``valid`` (``None``: on nothing)
+    from its next epoch on, and its monitor watch the matching loss."""
+    monitor = dict(net.callbacks_)["skalign_monitor"]
+    net.train_split = predefined_split(valid) if valid is not None else None
+    monitor.monitor = "valid_loss" if valid is not None else "train_loss"
+    monitor.restore_best = valid is not None
+    monitor.lbfgs = isinstance(net.optimizer_, torch.optim.LBFGS) and valid is None
 
 
 def _state_copy(module):
@@ -315,7 +381,7 @@ class _EpochProgressBar(Callback):
         self.bar_.close()
 
 
-class TorchEstimator(BaseEstimator):
+class TorchEstimator(VersionedStateMixin, BaseEstimator):
     """Base class of skalign's torch estimators (not for direct use).
 
     Subclasses implement:
@@ -337,9 +403,18 @@ class TorchEstimator(BaseEstimator):
     :func:`row_units` to build their training data: each row is a unit of
     length one. Subclasses that do not expose a ``scorer`` parameter get
     ``_default_scorer()``.
+
+    Saved (pickle, joblib, skops), a fitted estimator holds no torch object:
+    the net is stored as numpy arrays (module, criterion and optimiser state)
+    plus its history, and rebuilt on load by the same code that built it for
+    ``fit``, on the device it was trained on (on the CPU, with a
+    :class:`~skalign.exceptions.DeviceWarning`, when that was a GPU and none
+    is available).
     """
 
     _convex = False
+    _input_name = "X"
+    _required_fitted_state = ("net_", "n_features_in_", "n_iter_", "converged_")
 
     _parameter_constraints = {
         "scorer": [None, torch.nn.Module],
@@ -432,6 +507,7 @@ class TorchEstimator(BaseEstimator):
 
     # -------------------------------------------------------------- training
     def _validate_X(self, X, *, reset):
+        check_features(X, input_name=self._input_name)
         X = validate_data(self, X, **self._check_X_params(), reset=reset)
         return X.tocsr() if sp.issparse(X) else X
 
@@ -452,6 +528,7 @@ class TorchEstimator(BaseEstimator):
     def _fit(self, X, y, *, epochs=None, incremental=False, **metadata):
         """Validate, pack, and train. ``epochs=None`` means ``max_epochs``."""
         continuing = (incremental or self.warm_start) and hasattr(self, "net_")
+        check_features(X, input_name=self._input_name)
         X, y = validate_data(
             self, X, y, reset=not continuing, y_numeric=False, **self._check_X_params(2)
         )
@@ -484,27 +561,38 @@ class TorchEstimator(BaseEstimator):
             train, valid = self._split(data, split_group)
             if continuing:
                 net, phases = self.net_, []
+                # Validate on the held-out part of the data of this call.
+                _use_validation(net, valid)
             else:
                 first, *phases = self._loss_phases()
                 net = self._build_net(
                     X.shape[1], dtype, device, len(train), valid, first
                 )
             n_epochs = self.max_epochs if epochs is None else epochs
-            net.partial_fit(train, epochs=n_epochs)
-            self._raise_if_diverged(net)
+            interrupted = self._train(net, train, n_epochs)
             for loss in phases:
+                if interrupted:
+                    break
                 # A new objective on the trained module: a fresh criterion
                 # (and so a fresh optimiser state) for the next phase.
                 net.set_params(criterion=_Objective(loss, float(self.alpha)))
                 net.criterion_.to(dtype=dtype)
-                net.partial_fit(train, epochs=n_epochs)
-                self._raise_if_diverged(net)
+                interrupted = self._train(net, train, n_epochs)
         monitor = dict(net.callbacks_)["skalign_monitor"]
         self.net_ = net
         self.history_ = net.history
         self.n_iter_ = len(net.history)
         self.converged_ = bool(monitor.converged_)
-        if epochs is None and not self.converged_:
+        if interrupted:
+            warnings.warn(
+                f"{type(self).__name__}.fit was interrupted (KeyboardInterrupt) "
+                f"after {self.n_iter_} completed epochs; the model holds the "
+                "weights of the last completed epoch. Call partial_fit, or fit "
+                "with warm_start=True, to resume training.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        elif epochs is None and not self.converged_:
             warnings.warn(
                 f"{type(self).__name__} stopped at max_epochs={self.max_epochs} "
                 f"before converging (tol={self.tol}); raise max_epochs or tol.",
@@ -513,17 +601,46 @@ class TorchEstimator(BaseEstimator):
             )
         return self
 
-    @staticmethod
-    def _raise_if_diverged(net):
+    def _train(self, net, train, n_epochs):
+        """Up to ``n_epochs`` epochs of ``net`` on ``train``; raise if the
+        loss diverged. Returns whether a ``KeyboardInterrupt`` cut it short.
+
+        skorch ends ``partial_fit`` quietly on a ``KeyboardInterrupt``, which
+        is also how the monitor stops at convergence: an interrupt is a run
+        that ended early without the monitor having stopped it.
+        """
+        start = len(net.history) if getattr(net, "initialized_", False) else 0
+        net.partial_fit(train, epochs=n_epochs)
         monitor = dict(net.callbacks_)["skalign_monitor"]
         if monitor.diverged_ is not None:
-            epoch, name, value = monitor.diverged_
-            raise FloatingPointError(
-                f"Training diverged at epoch {epoch}: {name} became {value}. "
-                "The model was restored to its last finite epoch but is not "
-                f"fitted; lower lr (currently {net.lr}), raise alpha, or "
-                "standardise X."
-            )
+            # Diverged in the first epoch, the net is back at the weights it
+            # started from, where the loss had not been evaluated yet.
+            at_start = monitor.diverged_[0] == start + 1
+            self._raise_diverged(net, train, monitor.diverged_, at_start)
+        return not monitor.converged_ and len(net.history) - start < n_epochs
+
+    def _raise_diverged(self, net, train, diverged, at_start):
+        epoch, name, value = diverged
+        if at_start:
+            X, targets = train.full()
+            with torch.no_grad():
+                initial = net.get_loss(net.infer(X), targets)
+            if not torch.isfinite(initial):
+                # Not finite before any update: the data overflow the
+                # training precision, and no learning rate can help.
+                raise ValueError(
+                    f"The training loss of {type(self).__name__} is not finite "
+                    f"({name} became {value} at epoch {epoch}) even before the "
+                    f"first update: X or y are too large for dtype="
+                    f"{self.dtype!r}. Standardise X, rescale y, or use "
+                    "dtype='float64'."
+                )
+        raise FloatingPointError(
+            f"Training diverged at epoch {epoch}: {name} became {value}. "
+            "The model was restored to its last finite epoch but is not "
+            f"fitted; lower lr (currently {net.lr}), raise alpha, or "
+            "standardise X."
+        )
 
     def _split(self, data, split_group):
         """Hold out ``validation_fraction`` of the units, whole ``split_group``
@@ -579,10 +696,13 @@ class TorchEstimator(BaseEstimator):
             lbfgs=lbfgs and valid is None,
             restore_best=valid is not None,
         )
-        callbacks = [("skalign_monitor", monitor)]
+        callbacks = []
         if self.verbose == 1:
             callbacks.append(("skalign_progress", _EpochProgressBar(self.max_epochs)))
-        callbacks += list(self.callbacks or [])
+        # The monitor goes last: it stops training by raising at the end of
+        # an epoch, and the user's callbacks (e.g. a Checkpoint) must see
+        # that epoch first.
+        callbacks += [*(self.callbacks or []), ("skalign_monitor", monitor)]
         return _Net(
             module=module,
             criterion=_Objective(loss, float(self.alpha)).to(dtype=dtype),
@@ -620,6 +740,57 @@ class TorchEstimator(BaseEstimator):
         finally:
             module.train(was_training)
         return torch.cat(out).numpy()
+
+    # ----------------------------------------------------------- persistence
+    def __getstate__(self):
+        state = super().__getstate__()
+        if isinstance(state.get("net_"), skorch.NeuralNet):
+            state["net_"] = _net_state(state["net_"])
+            state.pop("history_", None)
+        return state
+
+    def __setstate__(self, state):
+        saved = state.get("net_")
+        if isinstance(saved, dict):
+            missing = [key for key in _NET_STATE_KEYS if key not in saved]
+            if missing:
+                raise self._incompatible_state(
+                    state.get("_skalign_version"), [f"net_[{k!r}]" for k in missing]
+                )
+        super().__setstate__(state)
+        if isinstance(saved, dict):
+            self.net_ = self._restore_net(saved)
+            self.history_ = self.net_.history
+
+    def _restore_net(self, saved):
+        """The net of a saved state, rebuilt as ``fit`` builds it."""
+        device = torch.device(saved["device"])
+        if device.type == "cuda" and not torch.cuda.is_available():
+            warnings.warn(
+                f"This {type(self).__name__} was trained on {device}, but CUDA "
+                "is not available here: it is loaded on the CPU. Set "
+                "device='cpu' before training it further.",
+                DeviceWarning,
+                stacklevel=3,
+            )
+            device = torch.device("cpu")
+        # Building draws initial weights; keep the caller's generator as is.
+        with torch.random.fork_rng(devices=[]):
+            net = self._build_net(
+                self.n_features_in_,
+                _DTYPES[self.dtype],
+                device,
+                saved["batch_size"],
+                None,
+                self._loss_phases()[-1],
+            )
+            net.initialize()
+        net.batch_size = saved["batch_size"]
+        net.module_.load_state_dict(_as_tensors(saved["module"]))
+        net.criterion_.load_state_dict(_as_tensors(saved["criterion"]))
+        net.optimizer_.load_state_dict(_as_tensors(saved["optimizer"]))
+        net.history = History(saved["history"])
+        return net
 
     @property
     def scorer_(self):

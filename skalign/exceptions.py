@@ -2,7 +2,12 @@
 
 from sklearn.exceptions import ConvergenceWarning as _SklearnConvergenceWarning
 
-__all__ = ["ConvergenceWarning", "SkalignWarning"]
+__all__ = [
+    "ConvergenceWarning",
+    "DeviceWarning",
+    "InconsistentVersionWarning",
+    "SkalignWarning",
+]
 
 
 class SkalignWarning(UserWarning):
@@ -15,3 +20,40 @@ class ConvergenceWarning(SkalignWarning, _SklearnConvergenceWarning):
     It is also a :class:`sklearn.exceptions.ConvergenceWarning`, so filters
     written for scikit-learn apply to skalign as well.
     """
+
+
+class InconsistentVersionWarning(SkalignWarning):
+    """A model is loaded by another skalign version than the one that saved it.
+
+    Like :class:`sklearn.exceptions.InconsistentVersionWarning`: the model
+    may still work, but nothing guarantees it; refit it with the running
+    version, or load it with the version that saved it.
+
+    Parameters
+    ----------
+    estimator_name : str
+        Class name of the loaded estimator.
+    original_version : str or None
+        skalign version that saved it (``None``: saved without a version,
+        i.e. before versions were recorded).
+    current_version : str
+        The running skalign version.
+    """
+
+    def __init__(self, *, estimator_name, original_version, current_version):
+        self.estimator_name = estimator_name
+        self.original_version = original_version
+        self.current_version = current_version
+
+    def __str__(self):
+        return (
+            f"Trying to load {self.estimator_name} saved by skalign "
+            f"{self.original_version or '(unknown version)'} with skalign "
+            f"{self.current_version}. This might lead to breaking code or "
+            "invalid results; refit the model with this version, or load it "
+            "with the version that saved it."
+        )
+
+
+class DeviceWarning(SkalignWarning):
+    """A model saved on a GPU is loaded where no GPU is available, on the CPU."""

@@ -32,6 +32,8 @@ from .._engine import TorchEstimator, row_units, to_torch
 from ..metrics._calibration import EPS, check_probabilities, looks_like_probabilities
 from ..nn import Scorer
 from ..utils._groups import check_sample_weight
+from ..utils._persistence import VersionedStateMixin
+from ..utils._validation import check_features
 from ._losses import PenaltyColumnLoss
 
 _PREDICT_CHUNK = 1 << 16
@@ -89,6 +91,7 @@ class _BaseCalibrator(ClassifierMixin, TransformerMixin):
         """``(logits, codes, weight)`` of a fit that does not go through the
         engine, validated with the engine's own ``validate_data`` settings
         (except that float32 scores stay float32: no copy of large logits)."""
+        check_features(scores, input_name="scores", allow_1d=True)
         one_d = is_one_d(scores)
         X, y = validate_data(
             self,
@@ -169,6 +172,7 @@ class _BaseCalibrator(ClassifierMixin, TransformerMixin):
 
     def _predict_logits(self, scores):
         check_is_fitted(self, "classes_")
+        check_features(scores, input_name="scores", allow_1d=True)
         if self.n_features_in_ == 1:
             scores = as_columns(scores)
         X = validate_data(
@@ -251,8 +255,10 @@ class _BaseCalibrator(ClassifierMixin, TransformerMixin):
         return tags
 
 
-class _NumpyCalibrator(_BaseCalibrator, BaseEstimator):
+class _NumpyCalibrator(VersionedStateMixin, _BaseCalibrator, BaseEstimator):
     """Base of the calibrators fitted without torch (binning, isotonic)."""
+
+    _required_fitted_state = ("classes_", "input_", "n_features_in_")
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, scores, y, sample_weight=None):
@@ -343,6 +349,8 @@ class _TorchCalibrator(_BaseCalibrator, TorchEstimator):
     callbacks = None
     warm_start = False
     random_state = 0
+
+    _input_name = "scores"
 
     _engine_constraints = {
         name: TorchEstimator._parameter_constraints[name]

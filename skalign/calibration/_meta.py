@@ -13,11 +13,13 @@ from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
+    _num_samples,
     check_is_fitted,
     has_fit_parameter,
 )
 
 from ..utils import pairs_to_long
+from ..utils._persistence import VersionedStateMixin
 from ._beta import BetaCalibrator
 from ._binning import HistogramBinningCalibrator, IsotonicCalibrator
 from ._hcal import HCalibrator
@@ -118,7 +120,7 @@ def _fit_pair(
     return estimator, calibrator
 
 
-class CalibratedEstimator(ClassifierMixin, BaseEstimator):
+class CalibratedEstimator(VersionedStateMixin, ClassifierMixin, BaseEstimator):
     """A classifier, or a reward model's pair probabilities, calibrated.
 
     Like scikit-learn's :class:`~sklearn.calibration.CalibratedClassifierCV`,
@@ -202,6 +204,13 @@ class CalibratedEstimator(ClassifierMixin, BaseEstimator):
     >>> calibrated.predict_proba(X[:2]).shape
     (2, 3)
     """
+
+    _required_fitted_state = (
+        "calibrated_estimators_",
+        "classes_",
+        "response_",
+        "pairwise_",
+    )
 
     _parameter_constraints = {
         "estimator": [
@@ -287,6 +296,11 @@ class CalibratedEstimator(ClassifierMixin, BaseEstimator):
         estimator = self._get_estimator()
         pairwise = _is_reward_model(estimator)
         X, y = indexable(X, y)
+        if _num_samples(X) < 2:
+            raise ValueError(
+                "CalibratedEstimator needs at least 2 samples in X; got "
+                f"n_samples={_num_samples(X)}."
+            )
         if pairwise:
             y = _check_outcome(y)
             _pair_halves(np.asarray(X, dtype=np.float64))

@@ -40,8 +40,10 @@ class BinLogitModule(nn.Module):
     def __init__(self, scorer, offset):
         super().__init__()
         self.scorer = scorer
+        # A copy: the offset may be read-only memory (a model loaded by
+        # joblib with mmap_mode), which the buffer must not alias.
         self.register_buffer(
-            "offset", torch.as_tensor(np.asarray(offset), dtype=torch.float64)
+            "offset", torch.tensor(np.array(offset), dtype=torch.float64)
         )
 
     def forward(self, X):

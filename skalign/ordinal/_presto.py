@@ -24,6 +24,8 @@ from sklearn.utils.validation import check_is_fitted, check_X_y, validate_data
 from .._engine import to_torch
 from ..exceptions import ConvergenceWarning
 from ..utils._groups import check_sample_weight
+from ..utils._persistence import VersionedStateMixin
+from ..utils._validation import check_features
 from ._base import (
     ORDINAL_CLASSIFIER_CONSTRAINTS,
     SCORINGS,
@@ -288,6 +290,7 @@ def _fista(problem, strength, params, *, max_iter, tol, verbose=0):
 def _validate_fit_data(estimator, X, y, sample_weight):
     """Validated ``X`` and labels: ``(X, y, weight, classes, codes)``."""
     order = category_order(y)
+    check_features(X)
     check = dict(
         accept_sparse=("csr", "csc", "coo"), dtype=np.float64, ensure_min_samples=2
     )
@@ -345,7 +348,9 @@ def _warn_not_converged(name, max_iter, tol, stacklevel=3):
     )
 
 
-class PrestoClassifier(CumulativeLogitClassifierMixin, ClassifierMixin, BaseEstimator):
+class PrestoClassifier(
+    VersionedStateMixin, CumulativeLogitClassifierMixin, ClassifierMixin, BaseEstimator
+):
     """PRESTO: an ordinal logit whose weights may change from threshold to threshold.
 
     A cumulative logit model with separate linear weights per threshold,
@@ -447,6 +452,8 @@ class PrestoClassifier(CumulativeLogitClassifierMixin, ClassifierMixin, BaseEsti
     >>> model.predict_proba(X[:2]).sum(axis=1).round(6)
     array([1., 1.])
     """
+
+    _required_fitted_state = ("coef_", "thresholds_", "classes_", "n_features_in_")
 
     _parameter_constraints = {
         "alpha": [Interval(numbers.Real, 0, None, closed="left")],
@@ -554,6 +561,7 @@ class PrestoClassifier(CumulativeLogitClassifierMixin, ClassifierMixin, BaseEsti
 
     def _cumulative_logits(self, X):
         check_is_fitted(self, "coef_")
+        check_features(X)
         X = validate_data(
             self, X, accept_sparse=("csr", "csc", "coo"), dtype=np.float64, reset=False
         )

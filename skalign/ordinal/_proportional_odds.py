@@ -46,7 +46,8 @@ class CumulativeLogitModule(nn.Module):
     def __init__(self, scorer, initial_thresholds):
         super().__init__()
         self.scorer = scorer
-        start = torch.as_tensor(np.asarray(initial_thresholds), dtype=torch.float64)
+        # torch.tensor copies: the thresholds may be read-only (memory-mapped).
+        start = torch.tensor(np.asarray(initial_thresholds), dtype=torch.float64)
         raw = torch.cat([start[:1], _inverse_softplus(torch.diff(start))])
         self.threshold_params = nn.Parameter(raw)
 

@@ -8,6 +8,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._groups import pack_groups
+from ..utils._persistence import VersionedStateMixin
+from ..utils._validation import check_features
 
 __all__ = ["RewardTransformer"]
 
@@ -16,7 +18,7 @@ def _log_sigmoid(x):
     return -np.logaddexp(0.0, -x)
 
 
-class RewardTransformer(TransformerMixin, BaseEstimator):
+class RewardTransformer(VersionedStateMixin, TransformerMixin, BaseEstimator):
     """Log-sigmoid of centred rewards, summed over reward columns.
 
     ``u = log σ(r - r_ref)`` per reward column (Wang et al., 2024,
@@ -68,6 +70,8 @@ class RewardTransformer(TransformerMixin, BaseEstimator):
            [-0.787]])
     """
 
+    _required_fitted_state = ("reference_", "n_features_in_")
+
     _parameter_constraints = {
         "reference": [
             StrOptions({"median"}),
@@ -103,6 +107,7 @@ class RewardTransformer(TransformerMixin, BaseEstimator):
         -------
         self : RewardTransformer
         """
+        check_features(X)
         X = validate_data(self, X, dtype=np.float64)
         level = self._level()
         if level is None:
@@ -132,6 +137,7 @@ class RewardTransformer(TransformerMixin, BaseEstimator):
         U : ndarray of shape (n_samples, 1) or (n_samples, n_rewards)
         """
         check_is_fitted(self)
+        check_features(X)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         level = self._level()
         if groups is None or level is None:

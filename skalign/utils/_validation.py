@@ -1,0 +1,89 @@
+"""Checks that run before scikit-learn's ``validate_data``, so that bad
+feature input fails with a message naming the argument and the problem."""
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["check_features"]
+
+
+def check_features(X, *, input_name="X", allow_1d=False):
+    """Reject 1-D and non-numeric feature input with a message naming it.
+
+    scikit-learn's own messages for these cases (``could not convert string
+    to float: 'a'``, ``Expected 2D array``) do not say which argument is at
+    fault; everything else (NaN, infinity, shapes, sparse formats) is left to
+    ``validate_data``.
+
+    Parameters
+    ----------
+    X : array-like, DataFrame or sparse matrix
+        The input to check.
+    input_name : str, default="X"
+        The argument's name, used in the messages.
+    allow_1d : bool, default=False
+        Whether a 1-D input is valid (e.g. a binary calibrator's scores).
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is 1-D (unless allowed) or holds values that are not numbers
+        (strings, categories); a DataFrame's offending columns are named.
+    TypeError
+        If ``X`` holds objects that are neither numbers nor strings.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign.utils._validation import check_features
+    >>> check_features(np.array([["a", "b"]]))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: X must be numeric, but it holds non-numeric values of dtype <U1 (...
+    """
+    if X is None or sp.issparse(X):
+        return
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is not None and hasattr(dtypes, "items"):
+        # A DataFrame: only columns of a non-numeric kind (object, string,
+        # category) need a conversion attempt.
+        bad = [
+            str(column)
+            for column, dtype in dtypes.items()
+            if getattr(dtype, "kind", "O") not in "biuf" and not _converts(X[column])
+        ]
+        if bad:
+            raise ValueError(
+                f"{input_name} must be numeric, but its column(s) {bad} hold "
+                "non-numeric values (strings or categories). Encode them first, "
+                "e.g. with sklearn.preprocessing.OneHotEncoder in a "
+                "ColumnTransformer."
+            )
+        return
+    array = X if hasattr(X, "dtype") and hasattr(X, "ndim") else np.asarray(X)
+    if array.ndim == 1 and not allow_1d:
+        raise ValueError(
+            f"{input_name} must be 2-dimensional (n_samples, n_features); got a "
+            f"1-D array of shape {array.shape}. Reshape your data with "
+            f"{input_name}.reshape(-1, 1) for a single feature, or "
+            f"{input_name}.reshape(1, -1) for a single sample."
+        )
+    if array.dtype.kind in "OUSV":
+        try:
+            np.asarray(array, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            # The same type as numpy's error (TypeError for objects that are
+            # neither numbers nor strings), with numpy's reason appended.
+            raise type(exc)(
+                f"{input_name} must be numeric, but it holds non-numeric values "
+                f"of dtype {array.dtype} ({exc}). Encode them first, e.g. with "
+                "sklearn.preprocessing.OneHotEncoder."
+            ) from exc
+
+
+def _converts(values):
+    try:
+        np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return True
