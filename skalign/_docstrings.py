@@ -50,7 +50,13 @@ callbacks : list of skorch callbacks, default=None
     Extra skorch callbacks (e.g. ``skorch.callbacks.Checkpoint``), given as
     instances or ``(name, instance)`` tuples.
 warm_start : bool, default=False
-    Continue from the previous fit's weights and optimiser state.
+    Continue from the previous fit's weights and optimiser state (also what
+    :meth:`partial_fit` does, where the estimator has it). The objective and
+    optimiser are those of the first fit: changing any parameter other than
+    ``max_epochs``, ``tol``, ``n_iter_no_change``, ``early_stopping``,
+    ``validation_fraction``, ``verbose``, ``callbacks`` (the net keeps
+    those it was built with) and ``random_state`` before a continued fit
+    raises a ``ValueError``.
 verbose : int, default=0
     0 silent, 1 a progress bar over epochs, 2 skorch's epoch table.
 random_state : int, RandomState instance or None, default=None

@@ -20,6 +20,7 @@ import copy
 import numbers
 import warnings
 
+import joblib
 import numpy as np
 import scipy.sparse as sp
 import skorch
@@ -381,6 +382,22 @@ class _EpochProgressBar(Callback):
         self.bar_.close()
 
 
+#: Parameters that may change between calls that continue a fit.
+_CONTINUATION_PARAMS = frozenset(
+    {
+        "max_epochs",
+        "warm_start",
+        "verbose",
+        "callbacks",
+        "tol",
+        "n_iter_no_change",
+        "early_stopping",
+        "validation_fraction",
+        "random_state",
+    }
+)
+
+
 class TorchEstimator(VersionedStateMixin, BaseEstimator):
     """Base class of skalign's torch estimators (not for direct use).
 
@@ -537,6 +554,10 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         dtype = _DTYPES[self.dtype]
         device = self._resolved_device()
         X_rows, targets = self._make_training_data(X, y, **metadata)
+        # After the families' own, more specific, checks of a continued fit.
+        objective_key = self._objective_key()
+        if continuing:
+            self._check_continuation(objective_key)
         index = targets.pop("index", None)
         split_group = targets.pop("split_group", None)
         if not np.any(targets["weight"] > 0):
@@ -561,8 +582,11 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             train, valid = self._split(data, split_group)
             if continuing:
                 net, phases = self.net_, []
-                # Validate on the held-out part of the data of this call.
+                # Validate on the held-out part of the data of this call, and
+                # stop by this call's convergence settings.
                 _use_validation(net, valid)
+                monitor = dict(net.callbacks_)["skalign_monitor"]
+                monitor.tol, monitor.n_iter_no_change = self.tol, self.n_iter_no_change
             else:
                 first, *phases = self._loss_phases()
                 net = self._build_net(
@@ -580,6 +604,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 interrupted = self._train(net, train, n_epochs)
         monitor = dict(net.callbacks_)["skalign_monitor"]
         self.net_ = net
+        self._fitted_objective_key = objective_key
         self.history_ = net.history
         self.n_iter_ = len(net.history)
         self.converged_ = bool(monitor.converged_)
@@ -600,6 +625,37 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 stacklevel=3,
             )
         return self
+
+    def _objective_key(self):
+        """A hash of the parameters that a continued fit cannot change.
+
+        ``warm_start`` and ``partial_fit`` continue the fitted net, whose
+        objective (loss, penalties, ``alpha``), optimiser (``lr``), batch
+        size, device and dtype were fixed when it was built; only the
+        parameters of :data:`_CONTINUATION_PARAMS` may differ between calls.
+        ``callbacks`` is among them because callbacks keep state from the
+        fit (and so never hash alike twice); the net keeps those it was built
+        with.
+        """
+        params = {
+            name: value
+            for name, value in self.get_params(deep=True).items()
+            if name.split("__")[0] not in _CONTINUATION_PARAMS
+        }
+        return joblib.hash(params)
+
+    def _check_continuation(self, key):
+        """Refuse to continue a fit whose objective parameters changed,
+        rather than silently keep the old ones."""
+        fitted = getattr(self, "_fitted_objective_key", None)
+        if fitted is not None and fitted != key:
+            raise ValueError(
+                f"The parameters of this {type(self).__name__} changed since it "
+                "was fitted, but warm_start=True and partial_fit continue the "
+                "fitted objective and optimiser as they were built (only "
+                f"{', '.join(sorted(_CONTINUATION_PARAMS))} may change between "
+                "calls). Fit it afresh with warm_start=False, or use a clone."
+            )
 
     def _train(self, net, train, n_epochs):
         """Up to ``n_epochs`` epochs of ``net`` on ``train``; raise if the

@@ -102,6 +102,34 @@ def test_warm_start_continues_training(pair_data):
     assert len(cold.history_) == 3
 
 
+@pytest.mark.parametrize(
+    "change",
+    [{"alpha": 1.0}, {"lr": 0.5}, {"scorer__hidden_units": (3,)}, {"dtype": "float64"}],
+)
+def test_continued_fit_refuses_changed_objective_parameters(pair_data, change):
+    # The fitted net keeps its loss, optimiser and dtype: a changed
+    # parameter would otherwise be silently ignored.
+    X, y, groups, _ = pair_data
+    model = _mlp(warm_start=True, max_epochs=2).fit(X, y, groups=groups)
+    model.set_params(**change)
+    with pytest.raises(ValueError, match="changed since it was fitted"):
+        model.fit(X, y, groups=groups)
+    with pytest.raises(ValueError, match="warm_start=False"):
+        model.partial_fit(X, y, groups=groups)
+    model.set_params(warm_start=False).fit(X, y, groups=groups)
+    assert len(model.history_) == 2
+
+
+def test_continued_fit_takes_new_stopping_parameters(pair_data):
+    X, y, groups, _ = pair_data
+    model = _mlp(warm_start=True, max_epochs=2).fit(X, y, groups=groups)
+    # A huge tol: no epoch counts as an improvement, so it stops early.
+    model.set_params(max_epochs=8, tol=1e9, n_iter_no_change=1, verbose=0)
+    model.fit(X, y, groups=groups)
+    assert model.converged_
+    assert len(model.history_) < 2 + 8
+
+
 def test_partial_fit_runs_one_epoch_each_call(pair_data):
     X, y, groups, _ = pair_data
     model = _mlp()

@@ -13,12 +13,17 @@ from sklearn.utils.validation import _num_samples, check_array
 
 from .._docstrings import fill_doc
 from .._engine import TorchEstimator, row_units
+from ..nn import LinearScorer
 from ..utils._groups import check_sample_weight
 from ._dcov import KINDS
 from ._losses import penalised_loss
 from ._penalty import SHARED_CONSTRAINTS, encode_for_penalty, unpenalised_state
 
 __all__ = ["FairClassifier", "FairRegressor"]
+
+#: Up to this many rows, ``optimizer="auto"`` fits a penalised linear model
+#: by full-batch L-BFGS (distance matrices of at most 4096² entries).
+_LBFGS_PENALTY_ROWS = 4096
 
 _FAIRNESS_DOC = """\
 penalty : {"dcov", "ccdcov", "jdcov"}, default="dcov"
@@ -56,11 +61,14 @@ protected attributes: through ``batch_size x batch_size`` distance matrices
 in general, and in ``O(n log n)`` without them for a univariate prediction
 and categorical (or, from 1024 rows, continuous) attributes with
 ``penalty="dcov"``. With ``fairness_strength > 0`` the objective is no
-longer convex, and ``optimizer="auto"`` is Adam on mini-batches of
-``batch_size`` rows; ``optimizer="lbfgs"`` optimises the exact, whole-data
+longer convex. ``optimizer="lbfgs"`` optimises the exact, whole-data
 penalty at full batch, starting from the unpenalised fit (at the constant
 predictions of a zero-initialised scorer the penalty has no useful
-gradient). ``predict`` never needs the protected attributes.
+gradient). ``optimizer="auto"`` does so too for a linear scorer, a smooth
+loss and at most 4096 rows (where the whole-data distance matrices are
+small); otherwise it is Adam on mini-batches of ``batch_size`` rows, which
+for a linear scorer and a smooth loss also starts from the unpenalised fit.
+``predict`` never needs the protected attributes.
 
 References: Székely, Rizzo & Bakirov (2007), Ann. Statist. 35(6) (distance
 covariance); Chakraborty & Zhang (2019), JASA 114(528) (JdCov); the penalised
@@ -120,13 +128,47 @@ class _FairMixin:
         encoded = self._encode_sensitive(sensitive_features, X)
         self._initial_state = None
         continuing = self.warm_start and hasattr(self, "net_")
-        lbfgs = self._resolved_optimizer(self._resolved_scorer()) is torch.optim.LBFGS
+        if not continuing:
+            # Read by _prefers_lbfgs, then and when a saved model is rebuilt.
+            self._n_fit_rows = _num_samples(X)
         try:
-            if self.fairness_strength > 0 and lbfgs and not continuing:
+            if (
+                self.fairness_strength > 0
+                and not continuing
+                and self._starts_from_unpenalised()
+            ):
                 self._initial_state = unpenalised_state(self, X, y, **metadata)
             return self._fit(X, y, sensitive_features=encoded, **metadata)
         finally:
             del self._initial_state
+
+    def _smooth_linear(self, scorer):
+        return isinstance(scorer, LinearScorer) and (
+            getattr(self, "loss", None) != "absolute_error"
+        )
+
+    def _prefers_lbfgs(self, scorer):
+        if self._convex:
+            return isinstance(scorer, LinearScorer)
+        # The penalised objective is not convex, but from the unpenalised
+        # optimum full-batch L-BFGS reaches a far better point than a few
+        # hundred Adam steps, as long as the n x n distance matrices of the
+        # whole-data penalty stay small.
+        rows = getattr(self, "_n_fit_rows", None)
+        return (
+            self._smooth_linear(scorer)
+            and rows is not None
+            and rows <= _LBFGS_PENALTY_ROWS
+        )
+
+    def _starts_from_unpenalised(self):
+        """Start at the unpenalised optimum: always with L-BFGS, and with
+        the mini-batch optimiser that ``"auto"`` picks for a large linear
+        problem (the unpenalised fit is then a cheap convex L-BFGS fit)."""
+        scorer = self._resolved_scorer()
+        if self._resolved_optimizer(scorer) is torch.optim.LBFGS:
+            return True
+        return self.optimizer == "auto" and self._smooth_linear(scorer)
 
     def _make_module(self, scorer_module):
         if getattr(self, "_initial_state", None) is not None:

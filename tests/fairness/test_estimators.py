@@ -19,6 +19,7 @@ from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from skalign.exceptions import ConvergenceWarning
 from skalign.fairness import (
     FairClassifier,
     FairRegressor,
@@ -454,3 +455,28 @@ def test_lbfgs_does_not_stop_at_the_constant_model():
     assert _objective(lbfgs, X, target, sensitive) <= (
         _objective(adam, X, target, sensitive) + 1e-4
     )
+
+
+def test_auto_optimizer_fits_a_penalised_linear_model_well():
+    # Targets far from zero: a few hundred Adam steps from a zero-initialised
+    # scorer would not even reach the mean; "auto" must not do that.
+    rng = np.random.default_rng(0)
+    n = 600
+    group = rng.integers(0, 2, size=n)
+    X = np.column_stack([rng.normal(size=n) + group, rng.normal(size=n)])
+    y = 50.0 + 3.0 * X[:, 0] + X[:, 1] + rng.normal(size=n)
+    auto = FairRegressor(fairness_strength=1.0, random_state=0).fit(
+        X, y, sensitive_features=group
+    )
+    assert isinstance(auto.net_.optimizer_, torch.optim.LBFGS)
+    lbfgs = FairRegressor(fairness_strength=1.0, optimizer="lbfgs", random_state=0)
+    lbfgs.fit(X, y, sensitive_features=group)
+    assert_allclose(auto.predict(X), lbfgs.predict(X))
+    # Above the full-batch size, Adam on mini-batches, started from the
+    # unpenalised fit: still an accurate model.
+    big = np.tile(np.arange(n), 8)
+    adam = FairRegressor(fairness_strength=1.0, random_state=0, max_epochs=3)
+    with pytest.warns(ConvergenceWarning):
+        adam.fit(X[big], y[big], sensitive_features=group[big])
+    assert isinstance(adam.net_.optimizer_, torch.optim.Adam)
+    assert adam.score(X, y) > 0.8 * lbfgs.score(X, y)
