@@ -17,7 +17,8 @@ b) **ECE.** :func:`skalign.metrics.expected_calibration_error` on
    the ratio is taken on equal sizes.
 
 Run ``python benchmarks/bench_calibration.py`` (full sizes, a few minutes) or
-``--quick`` (small sizes, under a minute). Each timing is the best of
+``--quick`` (small sizes, under a minute); ``--json PATH`` writes every
+number. Each timing is the best of
 ``--repeats``; the load average is printed because the machine may be
 shared. torch runs on ``--threads`` threads, one by default, as scikit-learn's
 multinomial loss does, so that the comparison is like for like (and because
@@ -25,6 +26,7 @@ on a shared machine torch's thread pool can be slower than one thread).
 """
 
 import argparse
+import json
 import os
 import platform
 import time
@@ -128,6 +130,17 @@ def bench_temperature(sizes, repeats):
     print(f"  speed-up per row, skalign at {sizes['rows']:,} rows: {per_row:.1f}x")
     rel = abs(ours_small.temperature_ * beta - 1.0)
     print(f"  relative temperature difference at equal data: {rel:.2e}")
+    return dict(
+        classes=k,
+        rows=sizes["rows"],
+        sklearn_rows=n_small,
+        sklearn_s=t_sk,
+        skalign_s=t_small,
+        skalign_big_s=t_big,
+        ratio=t_sk / t_small,
+        ratio_per_row=per_row,
+        temperature_rel_diff=rel,
+    )
 
 
 def bench_ece(sizes, repeats):
@@ -143,6 +156,7 @@ def bench_ece(sizes, repeats):
     print("\n[b] expected calibration error, 15 uniform bins")
     t_big, ece_big = best_of(repeats, lambda: expected_calibration_error(y, p))
     print(f"  skalign binary {n:>11,}: {t_big:8.3f} s   ECE = {ece_big:.6f}")
+    results = dict(rows=n, netcal_rows=n_ref, skalign_big_s=t_big)
     for name, args in (
         ("binary", (y[:n_ref], p[:n_ref])),
         ("top-label 10", (labels, proba)),
@@ -158,6 +172,10 @@ def bench_ece(sizes, repeats):
             f"{t_ref:7.3f} s, ratio {t_ref / t_ours:6.1f}x, |diff| "
             f"{abs(ours - ref):.1e}"
         )
+        results[name] = dict(
+            skalign_s=t_ours, netcal_s=t_ref, ratio=t_ref / t_ours, diff=abs(ours - ref)
+        )
+    return results
 
 
 def main():
@@ -168,6 +186,7 @@ def main():
     parser.add_argument("--ece-rows", type=int)
     parser.add_argument("--netcal-rows", type=int)
     parser.add_argument("--repeats", type=int)
+    parser.add_argument("--json", help="write the results to this file")
     parser.add_argument(
         "--threads",
         type=int,
@@ -186,10 +205,13 @@ def main():
         f"{platform.processor() or platform.machine()}, "
         f"load {os.getloadavg() if hasattr(os, 'getloadavg') else 'n/a'}"
     )
-    bench_temperature(sizes, sizes["repeats"])
-    bench_ece(sizes, sizes["repeats"])
+    temperature = bench_temperature(sizes, sizes["repeats"])
+    ece = bench_ece(sizes, sizes["repeats"])
     if hasattr(os, "getloadavg"):
         print(f"\nload after: {os.getloadavg()}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(dict(sizes=sizes, temperature=temperature, ece=ece), f, indent=2)
 
 
 if __name__ == "__main__":
