@@ -1,6 +1,12 @@
 import numpy as np
 import pytest
 import torch
+from hypothesis import settings
+
+# The same examples on every run: a property test fails or passes
+# reproducibly in CI (and xfail markers mean the same thing every time).
+settings.register_profile("skalign", derandomize=True, deadline=None)
+settings.load_profile("skalign")
 
 # The tests train on tiny tensors, where a second intra-op thread costs more
 # in synchronisation than it gains (and is much slower on a shared machine).

@@ -27,6 +27,7 @@ from skalign.calibration import (
     VectorScaling,
 )
 from skalign.metrics import expected_calibration_error
+from skalign.testing import logits_and_labels
 
 ALL = [
     TemperatureScaling,
@@ -247,16 +248,12 @@ def test_vector_scaling_binary_is_platt_without_smoothing():
 # ----------------------------------------------------------------- properties
 @settings(max_examples=25, deadline=None)
 @given(
-    seed=st.integers(0, 10_000),
-    k=st.integers(2, 5),
-    scale=st.floats(0.1, 20.0),
+    data=logits_and_labels(n_samples=60, n_classes=(2, 5)),
     index=st.integers(0, len(ALL) - 1),
 )
-def test_outputs_lie_on_the_simplex(seed, k, scale, index):
-    rng = np.random.default_rng(seed)
-    logits = scale * rng.normal(size=(60, k))
-    y = np.arange(60) % k
-    rng.shuffle(y)
+def test_outputs_lie_on_the_simplex(data, index):
+    logits, y = data
+    k = np.unique(y).size
     calibrator = ALL[index](max_epochs=20) if index < 6 or index == 8 else ALL[index]()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -21,6 +21,7 @@ from skalign.metrics import exposure_disparity, grouped_ndcg_score, make_grouped
 from skalign.nn import LinearScorer, MLPScorer
 from skalign.preference import PreferenceRewardRegressor
 from skalign.ranking import LambdaRanker, PlackettLuceRanker
+from skalign.testing import check_ranker_invariances
 
 from ._brute_force import brute_force_nll
 
@@ -178,17 +179,13 @@ def test_shifting_the_grades_of_a_list_changes_nothing():
 
 @settings(max_examples=10, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.sampled_from(["breslow", "efron"]))
-def test_permuting_rows_within_groups_permutes_predict(seed, ties):
+def test_ranker_invariances(seed, ties):
+    """Permuting rows (within and across lists), relabelling lists and
+    transforming each list's grades monotonically leave the fit unchanged;
+    predict is row-wise and predict_ranking follows it."""
     X, y, groups = _graded_lists(n_lists=30, length=4, seed=seed % 1000, n_grades=3)
-    rng = np.random.default_rng(seed)
-    # Shuffle rows, then sort by group, so each group's rows are permuted.
-    perm = rng.permutation(groups.size)
-    perm = perm[np.argsort(groups[perm], kind="stable")]
     model = _exact(ties=ties, scorer=LinearScorer(), alpha=1e-3)
-    base = model.fit(X, y, groups=groups).predict(X)
-    permuted = model.fit(X[perm], y[perm], groups=groups[perm]).predict(X[perm])
-    # Equal up to the optimiser's tolerance (summation order differs).
-    assert_allclose(permuted, base[perm], rtol=1e-6, atol=1e-6)
+    check_ranker_invariances(model, X, y, groups, random_state=seed, atol=1e-6)
 
 
 def test_davidson_luce_is_the_maximum_likelihood_of_the_definition():
