@@ -20,11 +20,11 @@ optimizer : {"auto", "lbfgs", "adam", "adamw", "sgd"} or optimizer class, \
     ``"auto"`` is full-batch L-BFGS when the problem is convex (a linear
     scorer with a convex loss) and Adam otherwise.
 lr : float, default=None
-    Learning rate; ``None`` is 1.0 for L-BFGS (the initial step of its
-    strong-Wolfe line search), 1e-2 for SGD and 1e-3 otherwise.
+    Learning rate; ``None`` is 1.0 for L-BFGS (the initial trial step of
+    its backtracking line search), 1e-2 for SGD and 1e-3 otherwise.
 max_epochs : int, default=100
     Maximum passes over the training units (for L-BFGS, each epoch runs up
-    to 20 iterations).
+    to 20 iterations, and the fit usually ends long before).
 batch_size : int, "auto" or None, default="auto"
     Training units (groups, or rows for row-wise objectives) per mini-batch.
     ``None`` is full batch; ``"auto"`` is full batch for L-BFGS and
@@ -39,13 +39,19 @@ n_iter_no_change : int, default=10
     Epochs without an improvement of at least ``tol`` before stopping
     (stochastic optimisers and early stopping).
 tol : float, default=1e-4
-    Improvement threshold of the monitored loss; for L-BFGS the gradient
-    tolerance (times the largest initial gradient component when all of them
-    start below ``tol``) and ``tol ** 2`` the change tolerance.
+    Improvement threshold of the monitored loss for stochastic optimisers.
+    For L-BFGS (which solves in float64), the fit has converged when the
+    largest gradient entry of the objective, with every weight of a linear
+    scorer measured in units of its feature's standard deviation, has fallen
+    to ``tol`` times its size at the start, and the objective changed by at
+    most ``tol ** 2`` (relative) in the last iteration. Judged on the full
+    objective, never on iteration counts; a smaller ``tol`` never gives a
+    worse objective.
 device : {"cpu", "cuda", "auto"} or torch.device, default="cpu"
     Where data and model live during ``fit``; data are moved once.
 dtype : {"float32", "float64"}, default="float32"
-    Floating point precision of the model and data.
+    Floating point precision of the fitted model, and of training with
+    stochastic optimisers; full-batch L-BFGS always solves in float64.
 callbacks : list of skorch callbacks, default=None
     Extra skorch callbacks (e.g. ``skorch.callbacks.Checkpoint``), given as
     instances or ``(name, instance)`` tuples.
@@ -71,7 +77,11 @@ history_ : skorch.History
 n_iter_ : int
     Epochs run by the last call to ``fit`` or ``partial_fit``.
 converged_ : bool
-    Whether training stopped by its convergence criterion.
+    Whether training stopped by its convergence criterion (see ``tol``);
+    ``False`` comes with a :class:`~skalign.exceptions.ConvergenceWarning`.
+objective_ : float
+    The training objective (mean loss plus penalties) at the returned
+    weights; also ``history_[-1, "train_loss"]`` for L-BFGS.
 n_features_in_ : int
     Number of features seen during fit.
 feature_names_in_ : ndarray of shape (`n_features_in_`,)

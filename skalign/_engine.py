@@ -33,6 +33,8 @@ from skorch.callbacks import Callback
 from skorch.helper import predefined_split
 from skorch.history import History
 
+from ._config import torch_threads
+from ._solver import FullBatchLBFGS
 from .exceptions import ConvergenceWarning, DeviceWarning
 from .nn import LinearScorer, Scorer
 from .utils._persistence import VersionedStateMixin
@@ -46,27 +48,31 @@ _OPTIMIZERS = {
     "adam": torch.optim.Adam,
     "adamw": torch.optim.AdamW,
     "sgd": torch.optim.SGD,
-    "lbfgs": torch.optim.LBFGS,
+    "lbfgs": FullBatchLBFGS,
 }
-_DEFAULT_LR = {torch.optim.LBFGS: 1.0, torch.optim.SGD: 1e-2}
+_DEFAULT_LR = {FullBatchLBFGS: 1.0, torch.optim.LBFGS: 1.0, torch.optim.SGD: 1e-2}
+_FULL_BATCH = (FullBatchLBFGS, torch.optim.LBFGS)
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 def to_torch(X, dtype, device):
-    """Dense ndarray or scipy sparse matrix -> torch tensor (sparse: COO)."""
+    """Dense ndarray or scipy sparse matrix -> torch tensor (sparse: COO).
+
+    Canonical CSR input (sorted indices, no duplicates, as scikit-learn's
+    validation leaves it) is already in COO order and is not sorted again.
+    """
     if sp.issparse(X):
+        canonical = X.format == "csr" and X.has_canonical_format
         coo = X.tocoo()
         indices = np.vstack([coo.row, coo.col]).astype(np.int64)
-        return (
-            torch.sparse_coo_tensor(
-                torch.from_numpy(indices),
-                torch.from_numpy(coo.data).to(dtype),
-                coo.shape,
-                check_invariants=False,
-            )
-            .coalesce()
-            .to(device)
+        tensor = torch.sparse_coo_tensor(
+            torch.from_numpy(indices),
+            torch.from_numpy(coo.data).to(dtype),
+            coo.shape,
+            check_invariants=False,
+            is_coalesced=canonical or None,
         )
+        return (tensor if canonical else tensor.coalesce()).to(device)
     X = np.ascontiguousarray(X)
     if not X.flags.writeable:
         # torch cannot wrap read-only memory (e.g. a memmap); copy it.
@@ -94,10 +100,12 @@ class TrainingData(torch.utils.data.Dataset):
         self.targets = targets
         mask = targets["mask"]
         self.n_units, self.unit_len = mask.shape[0], mask.shape[1]
-        if index is None:
+        unit_major = index is None
+        if unit_major:
             index = torch.arange(X.shape[0], device=mask.device).view(mask.shape[:2])
         self.index = index
-        self._full = (X, {**targets, "index": index})
+        # Unit-major rows are already laid out per unit: no gather needed.
+        self._full = (X, targets if unit_major else {**targets, "index": index})
 
     def __len__(self):
         return self.n_units
@@ -197,83 +205,77 @@ class _Objective(torch.nn.Module):
 
 
 class _Net(skorch.NeuralNet):
-    """skorch net whose loss sees the module (for the L2 penalty)."""
+    """skorch net whose loss sees the module (for the L2 penalty), and whose
+    full-batch L-BFGS epochs report the objective at the weights they leave."""
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         return self.criterion_(y_pred, y_true, self.module_)
+
+    def train_step(self, batch, **fit_params):
+        if not isinstance(self.optimizer_, FullBatchLBFGS):
+            return super().train_step(batch, **fit_params)
+
+        def closure():
+            self._zero_grad_optimizer()
+            return self.train_step_single(batch, **fit_params)["loss"]
+
+        # skorch's own train_step would report the loss of the first closure
+        # call, i.e. before the step.
+        return {"loss": self.optimizer_.step(closure), "y_pred": None}
 
 
 class _Monitor(Callback):
     """Convergence, divergence and early-stopping bookkeeping.
 
     Stops training by raising ``KeyboardInterrupt``, which skorch turns into a
-    clean end of ``fit`` (as its own ``EarlyStopping`` does).
+    clean end of ``fit`` (as its own ``EarlyStopping`` does). With the
+    full-batch solver, convergence is the solver's test on the objective and
+    its gradient; otherwise, ``n_iter_no_change`` epochs without an
+    improvement of the monitored loss by ``tol``.
     """
 
-    def __init__(self, *, monitor, tol, n_iter_no_change, lbfgs, restore_best):
+    def __init__(self, *, monitor, tol, n_iter_no_change, restore_best):
         self.monitor = monitor
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
-        self.lbfgs = lbfgs
         self.restore_best = restore_best
 
     def initialize(self):
         self.converged_ = False
+        self.stalled_ = False
         self.diverged_ = None
         self._best = np.inf
         self._stall = 0
         self._best_state = None
         self._last_good = None
-        self._lbfgs_iters = None
         return self
 
     def on_train_begin(self, net, X=None, **kwargs):
         self.initialize()
-        self._last_good = _state_copy(net.module_)
-        if self.lbfgs:
-            self._lbfgs_iters = _lbfgs_iterations(net.optimizer_)
-            self._relative_gradient_tolerance(net, X)
-
-    def _relative_gradient_tolerance(self, net, data):
-        """When every initial gradient component is already below ``tol``
-        (e.g. one-hot features over many items, each a small share of the
-        mean loss), L-BFGS would stop at iteration 0 and report convergence
-        with an untrained model: its gradient tolerance then becomes ``tol``
-        times the largest initial component. Otherwise it stays ``tol``."""
-        X, targets = data.full()
-        net.optimizer_.zero_grad()
-        net.get_loss(net.infer(X), targets).backward()
-        largest = max(
-            (
-                float(p.grad.abs().max())
-                for group in net.optimizer_.param_groups
-                for p in group["params"]
-                if p.grad is not None
-            ),
-            default=0.0,
-        )
-        net.optimizer_.zero_grad()
-        for group in net.optimizer_.param_groups:
-            if largest <= self.tol:
-                group["tolerance_grad"] = self.tol * largest
+        self._last_good = _state_copy(net)
+        if isinstance(net.optimizer_, FullBatchLBFGS):
+            # A new solve (fit, phase, warm start or partial_fit call): the
+            # convergence test is relative to the gradient at its start.
+            net.optimizer_.reset()
+            net.optimizer_.param_groups[0]["tol"] = self.tol
+            net.optimizer_.set_scales(_feature_scales(net.module_, X.X))
 
     def on_epoch_end(self, net, **kwargs):
         loss = net.history[-1, self.monitor]
         train_loss = net.history[-1, "train_loss"]
-        if not (np.isfinite(loss) and np.isfinite(train_loss)):
+        if not (np.isfinite(loss) and np.isfinite(train_loss) and _finite(net)):
             self.diverged_ = (len(net.history), self.monitor, loss)
-            net.module_.load_state_dict(self._last_good)
+            _load_state(net, self._last_good)
             raise KeyboardInterrupt
-        self._last_good = _state_copy(net.module_)
-        if self.lbfgs:
-            # An L-BFGS step that stops before its iteration budget has met
-            # one of its tolerances (gradient or change): converged.
-            iters = _lbfgs_iterations(net.optimizer_)
-            done, self._lbfgs_iters = iters - self._lbfgs_iters, iters
-            if done < _LBFGS_ITER_PER_EPOCH:
-                self.converged_ = True
+        self._last_good = _state_copy(net)
+        solver = net.optimizer_
+        if isinstance(solver, FullBatchLBFGS):
+            if solver.converged or solver.stalled:
+                self.converged_ = solver.converged
+                self.stalled_ = solver.stalled and not solver.converged
                 raise KeyboardInterrupt
-            return
+            if self.monitor == "train_loss":
+                return
         if loss < self._best - self.tol:
             self._stall = 0
         else:
@@ -281,7 +283,7 @@ class _Monitor(Callback):
         if loss < self._best:
             self._best = loss
             if self.restore_best:
-                self._best_state = _state_copy(net.module_)
+                self._best_state = _state_copy(net)
         if self._stall >= self.n_iter_no_change:
             self.converged_ = True
             raise KeyboardInterrupt
@@ -290,10 +292,10 @@ class _Monitor(Callback):
         if len(net.history) and "train_loss" not in net.history[-1]:
             # Interrupted (KeyboardInterrupt) inside an epoch: back to the
             # end of the last completed one, and drop the unfinished row.
-            net.module_.load_state_dict(self._last_good)
+            _load_state(net, self._last_good)
             del net.history[-1]
         if self.restore_best and self._best_state is not None:
-            net.module_.load_state_dict(self._best_state)
+            _load_state(net, self._best_state)
         # The copies of the weights are only needed while training; dropped,
         # they cannot keep GPU memory alive or end up in a saved model.
         self._last_good = self._best_state = None
@@ -351,16 +353,69 @@ def _use_validation(net, valid):
     net.train_split = predefined_split(valid) if valid is not None else None
     monitor.monitor = "valid_loss" if valid is not None else "train_loss"
     monitor.restore_best = valid is not None
-    monitor.lbfgs = isinstance(net.optimizer_, torch.optim.LBFGS) and valid is None
 
 
-def _state_copy(module):
-    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+def _state_copy(net):
+    """The learnable state of a net: its module's and its criterion's."""
+    return {
+        name: {k: v.detach().clone() for k, v in part.state_dict().items()}
+        for name, part in (("module", net.module_), ("criterion", net.criterion_))
+    }
 
 
-def _lbfgs_iterations(optimizer):
-    state = optimizer.state.get(optimizer.param_groups[0]["params"][0], {})
-    return int(state.get("n_iter", 0))
+def _load_state(net, state):
+    net.module_.load_state_dict(state["module"])
+    net.criterion_.load_state_dict(state["criterion"])
+
+
+def _cheapest_layout(X, index):
+    """Rows and unit index in their cheapest exact form.
+
+    An index that lists the rows in order is dropped (the rows are already
+    unit-major). Rows with one stored entry each (one-hot items) are laid
+    out unit-major along the index, so that scoring a unit is one id gather
+    rather than a gather of the items and then of the rows.
+    """
+    if index is None:
+        return X, None
+    flat = index.reshape(-1)
+    if flat.size == X.shape[0] and np.array_equal(flat, np.arange(flat.size)):
+        return X, None
+    if sp.issparse(X) and X.format == "csr" and np.all(np.diff(X.indptr) == 1):
+        return X[flat], None
+    return X, index
+
+
+def _feature_scales(module, X):
+    """Solver scales of the weights of the linear scorers that read ``X``:
+    the inverse standard deviation of the feature each weight multiplies
+    (1 for a constant feature), so that unscaled features (costs in
+    dollars next to indicators) are as well conditioned as standardised
+    ones. Only the iterates are rescaled: the objective is unchanged."""
+    linear = [
+        m.linear
+        for m in module.modules()
+        if isinstance(m, LinearScorer) and m.linear.in_features == X.shape[1]
+    ]
+    if not linear or X.shape[0] < 2:
+        return {}
+    if X.layout == torch.strided:
+        std = X.std(0)
+    else:
+        X = X if X.is_coalesced() else X.coalesce()
+        col, values = X.indices()[1], X.values()
+        zeros = torch.zeros(X.shape[1], dtype=values.dtype, device=values.device)
+        mean = zeros.index_add(0, col, values) / X.shape[0]
+        square = zeros.index_add(0, col, values * values) / X.shape[0]
+        std = (square - mean * mean).clamp_min(0).sqrt()
+    scale = torch.where(std > 0, 1 / std, torch.ones_like(std))
+    return {layer.weight: scale[None, :] for layer in linear}
+
+
+def _finite(net):
+    """Whether every parameter of the module and criterion is finite."""
+    params = [*net.module_.parameters(), *net.criterion_.parameters()]
+    return all(bool(torch.isfinite(p).all()) for p in params)
 
 
 class _EpochProgressBar(Callback):
@@ -512,11 +567,11 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             return _OPTIMIZERS.get(self.optimizer, self.optimizer)
         full_batch = self.batch_size in ("auto", None)
         if full_batch and self._prefers_lbfgs(scorer):
-            return torch.optim.LBFGS
+            return FullBatchLBFGS
         return torch.optim.Adam
 
     def _resolved_batch_size(self, optimizer, n_units):
-        if self.batch_size is None or optimizer is torch.optim.LBFGS:
+        if self.batch_size is None or optimizer in _FULL_BATCH:
             return n_units
         if self.batch_size == "auto":
             return min(256, n_units)
@@ -543,11 +598,28 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         return getattr(self._resolved_scorer(), "accepts_sparse", False)
 
     def _fit(self, X, y, *, epochs=None, incremental=False, **metadata):
-        """Validate, pack, and train. ``epochs=None`` means ``max_epochs``."""
-        continuing = (incremental or self.warm_start) and hasattr(self, "net_")
+        """Validate, pack, and train. ``epochs=None`` means ``max_epochs``.
+
+        Transactional: when anything fails (bad input, divergence), the
+        estimator is left exactly as it was before the call.
+        """
+        resume = (incremental or self.warm_start) and hasattr(self, "net_")
+        before = dict(self.__dict__)
+        if resume:
+            # A continued fit changes the fitted net in place.
+            before["net_"] = copy.deepcopy(self.net_)
+            before["history_"] = before["net_"].history
+        try:
+            return self._fit_once(X, y, epochs=epochs, resume=resume, **metadata)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _fit_once(self, X, y, *, epochs, resume, **metadata):
         check_features(X, input_name=self._input_name)
         X, y = validate_data(
-            self, X, y, reset=not continuing, y_numeric=False, **self._check_X_params(2)
+            self, X, y, reset=not resume, y_numeric=False, **self._check_X_params(2)
         )
         if sp.issparse(X):
             X = X.tocsr()
@@ -556,32 +628,46 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         X_rows, targets = self._make_training_data(X, y, **metadata)
         # After the families' own, more specific, checks of a continued fit.
         objective_key = self._objective_key()
-        if continuing:
+        if resume:
             self._check_continuation(objective_key)
+            optimizer = type(self.net_.optimizer_)
+        else:
+            optimizer = self._resolved_optimizer(self._resolved_scorer())
+        # The full-batch solver works in float64, as scikit-learn's linear
+        # models do: its convergence test asks for more than float32 can
+        # resolve. The fitted model is stored in ``dtype``.
+        solve_dtype = torch.float64 if optimizer is FullBatchLBFGS else dtype
         index = targets.pop("index", None)
         split_group = targets.pop("split_group", None)
+        X_rows, index = _cheapest_layout(X_rows, index)
         if not np.any(targets["weight"] > 0):
             raise ValueError(
                 "sample_weight is zero on every row that carries information; "
                 "nothing can be learned."
             )
         data = TrainingData(
-            to_torch(X_rows, dtype, device),
+            to_torch(X_rows, solve_dtype, device),
             {
                 k: torch.as_tensor(
-                    v, device=device, dtype=dtype if v.dtype.kind == "f" else None
+                    v, device=device, dtype=solve_dtype if v.dtype.kind == "f" else None
                 )
                 for k, v in targets.items()
             },
             None if index is None else torch.as_tensor(index, device=device),
         )
+        work = X_rows.nnz if sp.issparse(X_rows) else X_rows.size
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         forked = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=forked, device_type="cuda"):
+        with (
+            torch_threads(work),
+            torch.random.fork_rng(devices=forked, device_type="cuda"),
+        ):
             torch.manual_seed(seed)
             train, valid = self._split(data, split_group)
-            if continuing:
+            if resume:
                 net, phases = self.net_, []
+                net.module_.to(dtype=solve_dtype)
+                net.criterion_.to(dtype=solve_dtype)
                 # Validate on the held-out part of the data of this call, and
                 # stop by this call's convergence settings.
                 _use_validation(net, valid)
@@ -590,7 +676,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             else:
                 first, *phases = self._loss_phases()
                 net = self._build_net(
-                    X.shape[1], dtype, device, len(train), valid, first
+                    X.shape[1], solve_dtype, device, len(train), valid, first
                 )
             n_epochs = self.max_epochs if epochs is None else epochs
             interrupted = self._train(net, train, n_epochs)
@@ -600,14 +686,24 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 # A new objective on the trained module: a fresh criterion
                 # (and so a fresh optimiser state) for the next phase.
                 net.set_params(criterion=_Objective(loss, float(self.alpha)))
-                net.criterion_.to(dtype=dtype)
+                net.criterion_.to(dtype=solve_dtype)
                 interrupted = self._train(net, train, n_epochs)
+            objective = self._final_objective(net, train)
         monitor = dict(net.callbacks_)["skalign_monitor"]
+        net.module_.to(dtype=dtype)
+        net.criterion_.to(dtype=dtype)
+        if not _finite(net):
+            raise FloatingPointError(
+                f"Training {type(self).__name__} produced non-finite weights; "
+                f"the estimator is left as it was before this call. Lower lr "
+                f"(currently {net.lr}), raise alpha, or standardise X."
+            )
         self.net_ = net
         self._fitted_objective_key = objective_key
         self.history_ = net.history
         self.n_iter_ = len(net.history)
         self.converged_ = bool(monitor.converged_)
+        self.objective_ = objective
         if interrupted:
             warnings.warn(
                 f"{type(self).__name__}.fit was interrupted (KeyboardInterrupt) "
@@ -615,16 +711,42 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 "weights of the last completed epoch. Call partial_fit, or fit "
                 "with warm_start=True, to resume training.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
+            )
+        elif monitor.stalled_:
+            warnings.warn(
+                f"{type(self).__name__}: the line search could not decrease the "
+                f"objective any further (at {objective:.10g}) before the "
+                f"convergence test held (tol={self.tol}); the problem may be "
+                "badly conditioned at float64 precision. Standardise X, or "
+                "raise alpha.",
+                ConvergenceWarning,
+                stacklevel=4,
             )
         elif epochs is None and not self.converged_:
             warnings.warn(
                 f"{type(self).__name__} stopped at max_epochs={self.max_epochs} "
                 f"before converging (tol={self.tol}); raise max_epochs or tol.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         return self
+
+    def _final_objective(self, net, train):
+        """The training objective at the returned weights (``objective_``)."""
+        solver = net.optimizer_
+        restored = dict(net.callbacks_)["skalign_monitor"].restore_best
+        if isinstance(solver, FullBatchLBFGS) and solver.f is not None and not restored:
+            return float(solver.f)
+        module = net.module_
+        was_training = module.training
+        module.eval()
+        try:
+            with torch.no_grad():
+                X, targets = train.full()
+                return float(net.get_loss(net.infer(X), targets))
+        finally:
+            module.train(was_training)
 
     def _objective_key(self):
         """A hash of the parameters that a continued fit cannot change.
@@ -673,7 +795,8 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             # started from, where the loss had not been evaluated yet.
             at_start = monitor.diverged_[0] == start + 1
             self._raise_diverged(net, train, monitor.diverged_, at_start)
-        return not monitor.converged_ and len(net.history) - start < n_epochs
+        stopped = monitor.converged_ or monitor.stalled_
+        return not stopped and len(net.history) - start < n_epochs
 
     def _raise_diverged(self, net, train, diverged, at_start):
         epoch, name, value = diverged
@@ -693,9 +816,8 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 )
         raise FloatingPointError(
             f"Training diverged at epoch {epoch}: {name} became {value}. "
-            "The model was restored to its last finite epoch but is not "
-            f"fitted; lower lr (currently {net.lr}), raise alpha, or "
-            "standardise X."
+            f"The {type(self).__name__} is left as it was before this call; "
+            f"lower lr (currently {net.lr}), raise alpha, or standardise X."
         )
 
     def _split(self, data, split_group):
@@ -733,23 +855,17 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                     layer.reset_parameters()
         module = self._make_module(module).to(dtype=dtype)
         optimizer = self._resolved_optimizer(scorer)
-        lbfgs = optimizer is torch.optim.LBFGS
+        full_batch = optimizer in _FULL_BATCH
         lr = self.lr if self.lr is not None else _DEFAULT_LR.get(optimizer, 1e-3)
         extra = {}
-        if lbfgs:
+        if optimizer is FullBatchLBFGS:
             extra = dict(
-                optimizer__max_iter=_LBFGS_ITER_PER_EPOCH,
-                optimizer__line_search_fn="strong_wolfe",
-                # Made relative to the initial gradient when training starts.
-                optimizer__tolerance_grad=self.tol,
-                optimizer__tolerance_change=self.tol**2,
-                optimizer__history_size=20,
+                optimizer__tol=self.tol, optimizer__max_iter=_LBFGS_ITER_PER_EPOCH
             )
         monitor = _Monitor(
             monitor="valid_loss" if valid is not None else "train_loss",
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
-            lbfgs=lbfgs and valid is None,
             restore_best=valid is not None,
         )
         callbacks = []
@@ -767,7 +883,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             max_epochs=self.max_epochs,
             batch_size=self._resolved_batch_size(optimizer, n_units),
             iterator_train=_BatchIterator,
-            iterator_train__shuffle=not lbfgs,
+            iterator_train__shuffle=not full_batch,
             iterator_valid=_BatchIterator,
             train_split=predefined_split(valid) if valid is not None else None,
             callbacks=callbacks,
@@ -788,8 +904,9 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         was_training = module.training
         module.eval()
         out = []
+        work = X.nnz if sp.issparse(X) else X.size
         try:
-            with torch.no_grad():
+            with torch.no_grad(), torch_threads(work):
                 for start in range(0, X.shape[0], _PREDICT_CHUNK):
                     chunk = to_torch(X[start : start + _PREDICT_CHUNK], dtype, device)
                     out.append(module(chunk).detach().to("cpu", torch.float64))

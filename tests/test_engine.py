@@ -8,6 +8,7 @@ import torch
 from numpy.testing import assert_allclose, assert_array_equal
 from skorch.callbacks import Callback, Checkpoint
 
+from skalign._solver import FullBatchLBFGS
 from skalign.exceptions import ConvergenceWarning
 from skalign.nn import LinearScorer, MLPScorer
 from skalign.preference import PreferenceRewardRegressor
@@ -224,7 +225,7 @@ def test_float64_on_request(pair_data):
 def test_lbfgs_is_the_default_for_linear_scorers(pair_data):
     X, y, groups, _ = pair_data
     linear = PreferenceRewardRegressor().fit(X, y, groups=groups)
-    assert isinstance(linear.net_.optimizer_, torch.optim.LBFGS)
+    assert isinstance(linear.net_.optimizer_, FullBatchLBFGS)
     assert linear.converged_
     mlp = _mlp().fit(X, y, groups=groups)
     assert isinstance(mlp.net_.optimizer_, torch.optim.Adam)

@@ -3,7 +3,6 @@
 import functools
 
 import numpy as np
-import torch
 from scipy.special import expit, softmax
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
@@ -12,7 +11,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _num_samples, check_array
 
 from .._docstrings import fill_doc
-from .._engine import TorchEstimator, row_units
+from .._engine import _FULL_BATCH, TorchEstimator, row_units
 from ..nn import LinearScorer
 from ..utils._groups import check_sample_weight
 from ._dcov import KINDS
@@ -166,7 +165,7 @@ class _FairMixin:
         the mini-batch optimiser that ``"auto"`` picks for a large linear
         problem (the unpenalised fit is then a cheap convex L-BFGS fit)."""
         scorer = self._resolved_scorer()
-        if self._resolved_optimizer(scorer) is torch.optim.LBFGS:
+        if self._resolved_optimizer(scorer) in _FULL_BATCH:
             return True
         return self.optimizer == "auto" and self._smooth_linear(scorer)
 

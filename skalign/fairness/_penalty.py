@@ -11,10 +11,10 @@ import contextlib
 import functools
 import numbers
 
-import torch
 from sklearn.base import clone
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._engine import _FULL_BATCH
 from ._dcov import KINDS
 from ._encoding import encode_sensitive_features
 from ._losses import unit_dependence_penalty
@@ -215,7 +215,7 @@ class FairnessPenaltyMixin:
         starts from the unpenalised one (see :func:`unpenalised_state`),
         through :meth:`_with_initial_state`.
         """
-        lbfgs = self._resolved_optimizer(self._resolved_scorer()) is torch.optim.LBFGS
+        lbfgs = self._resolved_optimizer(self._resolved_scorer()) in _FULL_BATCH
         self._initial_state = None
         try:
             if fresh and lbfgs and self._penalty_active():

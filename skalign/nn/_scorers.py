@@ -31,12 +31,21 @@ def _linear(layer, X):
         return layer(X)
     # Gather the weights of the non-zeros and add them up per row: several
     # times faster than torch.sparse.mm forward and backward on CPU.
+    # ``index_select`` rather than indexing: its backward is an index_add,
+    # where an indexing backward sorts the indices at every evaluation.
     X = X if X.is_coalesced() else X.coalesce()
     row, col = X.indices()
-    contributions = X.values()[:, None] * layer.weight.t()[col]
-    out = torch.zeros(
-        X.shape[0], layer.out_features, dtype=contributions.dtype, device=X.device
-    ).index_add(0, row, contributions)
+    weights = layer.weight.t().index_select(0, col)
+    values = X.values()
+    if row.numel() == X.shape[0] and bool(
+        (row == torch.arange(row.numel(), device=row.device)).all()
+    ):
+        # One stored entry per row (one-hot items): a plain id gather.
+        out = weights if bool((values == 1).all()) else values[:, None] * weights
+    else:
+        out = torch.zeros(
+            X.shape[0], layer.out_features, dtype=weights.dtype, device=X.device
+        ).index_add(0, row, values[:, None] * weights)
     if layer.bias is not None:
         out = out + layer.bias
     return out

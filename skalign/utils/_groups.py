@@ -57,6 +57,13 @@ def check_groups(groups, n_samples):
     if groups.dtype.kind == "O":
         if any(g is None or (isinstance(g, float) and g != g) for g in groups):
             raise ValueError("groups contains missing values; every row needs a id.")
+    if groups.dtype.kind in "iu" and groups.size and np.all(groups[1:] >= groups[:-1]):
+        # Sorted integer ids (the usual layout): codes in one pass, in the
+        # order np.unique would give, without its sort.
+        change = np.flatnonzero(groups[1:] != groups[:-1]) + 1
+        codes = np.zeros(groups.shape[0], dtype=np.int64)
+        codes[change] = 1
+        return np.cumsum(codes, out=codes), groups[np.concatenate([[0], change])]
     try:
         uniques, codes = np.unique(groups, return_inverse=True)
     except TypeError as exc:
@@ -154,18 +161,29 @@ def pack_groups(y, groups=None, *, drop_uninformative=True, keep_tied_groups=Fal
     # Rows grouped by a stable sort of the codes (skipped when already in
     # order), then each padded row sorted by decreasing grade: much cheaper
     # than a lexsort over all rows for many short groups.
-    if np.all(codes[:-1] <= codes[1:]):
+    in_order = bool(np.all(codes[:-1] <= codes[1:]))
+    if in_order:
         order = np.arange(n)
     else:
         order = np.argsort(codes, kind="stable")
-    sorted_codes = codes[order]
     counts = np.bincount(codes, minlength=n_groups)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    position = np.arange(n) - starts[sorted_codes]
-    index = np.full((n_groups, int(counts.max())), -1, dtype=np.int64)
-    index[sorted_codes, position] = order
+    if in_order and counts.min() == counts.max():
+        # Groups of one length, in order (pairs, say): a reshape.
+        index = order.reshape(n_groups, -1).astype(np.int64, copy=False)
+    else:
+        sorted_codes = codes[order]
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        position = np.arange(n) - starts[sorted_codes]
+        index = np.full((n_groups, int(counts.max())), -1, dtype=np.int64)
+        index[sorted_codes, position] = order
     key = np.where(index >= 0, -y[index], np.inf)
-    index = np.take_along_axis(index, np.argsort(key, axis=1, kind="stable"), axis=1)
+    if index.shape[1] == 2:
+        # Pairs: a swap where the second row has the higher grade.
+        swap = key[:, 1] < key[:, 0]
+        index[swap] = index[swap, ::-1]
+    else:
+        order = np.argsort(key, axis=1, kind="stable")
+        index = np.take_along_axis(index, order, axis=1)
     keep = np.ones(n_groups, dtype=bool)
     if drop_uninformative:
         # Rows are sorted by decreasing grade, so a group is all tied exactly

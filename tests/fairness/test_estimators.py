@@ -19,6 +19,7 @@ from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from skalign._solver import FullBatchLBFGS
 from skalign.exceptions import ConvergenceWarning
 from skalign.fairness import (
     FairClassifier,
@@ -468,7 +469,7 @@ def test_auto_optimizer_fits_a_penalised_linear_model_well():
     auto = FairRegressor(fairness_strength=1.0, random_state=0).fit(
         X, y, sensitive_features=group
     )
-    assert isinstance(auto.net_.optimizer_, torch.optim.LBFGS)
+    assert isinstance(auto.net_.optimizer_, FullBatchLBFGS)
     lbfgs = FairRegressor(fairness_strength=1.0, optimizer="lbfgs", random_state=0)
     lbfgs.fit(X, y, sensitive_features=group)
     assert_allclose(auto.predict(X), lbfgs.predict(X))
