@@ -388,10 +388,13 @@ def _cheapest_layout(X, index):
 
 def _feature_scales(module, X):
     """Solver scales of the weights of the linear scorers that read ``X``:
-    the inverse standard deviation of the feature each weight multiplies
-    (1 for a constant feature), so that unscaled features (costs in
-    dollars next to indicators) are as well conditioned as standardised
-    ones. Only the iterates are rescaled: the objective is unchanged."""
+    the inverse root mean square of the feature each weight multiplies (1
+    for an all-zero feature). For losses of a linear score, the Hessian's
+    diagonal grows as the feature's mean square, so in these units every
+    weight has about the same curvature: unscaled features (costs in
+    dollars next to indicators) and one-hot items of very different
+    frequencies are as well conditioned as standardised features. Only the
+    iterates are rescaled: the objective is unchanged."""
     linear = [
         m.linear
         for m in module.modules()
@@ -400,15 +403,13 @@ def _feature_scales(module, X):
     if not linear or X.shape[0] < 2:
         return {}
     if X.layout == torch.strided:
-        std = X.std(0)
+        rms = X.pow(2).mean(0).sqrt()
     else:
         X = X if X.is_coalesced() else X.coalesce()
         col, values = X.indices()[1], X.values()
         zeros = torch.zeros(X.shape[1], dtype=values.dtype, device=values.device)
-        mean = zeros.index_add(0, col, values) / X.shape[0]
-        square = zeros.index_add(0, col, values * values) / X.shape[0]
-        std = (square - mean * mean).clamp_min(0).sqrt()
-    scale = torch.where(std > 0, 1 / std, torch.ones_like(std))
+        rms = (zeros.index_add(0, col, values * values) / X.shape[0]).sqrt()
+    scale = torch.where(rms > 0, 1 / rms, torch.ones_like(rms))
     return {layer.weight: scale[None, :] for layer in linear}
 
 

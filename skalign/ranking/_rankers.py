@@ -178,8 +178,10 @@ class _BaseRanker(TorchEstimator):
         return packed, grades, weight
 
     @staticmethod
-    def _units(X, packed):
-        return X[np.where(packed.mask, packed.index, 0).ravel()]
+    def _units(X, packed, targets):
+        """Rows and targets for the engine: each list is a unit that indexes
+        the rows of ``X`` (the engine picks the cheapest layout)."""
+        return X, {**targets, "index": np.where(packed.mask, packed.index, 0)}
 
     def predict(self, X):
         """Score of each row; within a group, higher scores rank first.
@@ -559,7 +561,7 @@ class PlackettLuceRanker(FairnessPenaltyMixin, _BaseRanker):
         )
         if attributes is not None:
             targets["attributes"] = packed.take(attributes)
-        return self._units(X, packed), targets
+        return self._units(X, packed, targets)
 
     def _set_tie_weights(self):
         module = self.net_.module_
@@ -764,7 +766,7 @@ class LambdaRanker(_BaseRanker):
             "mask": packed.mask,
             "weight": packed.take(weight),
         }
-        return self._units(X, packed), targets
+        return self._units(X, packed, targets)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, *, groups=None, sample_weight=None):
