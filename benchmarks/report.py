@@ -37,6 +37,56 @@ TITLES = {
 }
 
 
+# A fixed section at the end of the page: benchmarks/bench_core.py prints its
+# own table and is run by hand (it is not one of FAMILIES).
+CORE_SECTION = """\
+Core comparisons at default settings
+------------------------------------
+
+``benchmarks/bench_core.py`` runs skalign next to its anchors in one
+process, on the same data, at **default settings** (estimator defaults;
+skalign's default ``alpha`` is 0, so every anchor is an unpenalised
+maximum likelihood fit), with **one thread on both sides**
+(``OMP_NUM_THREADS``, ``MKL_NUM_THREADS`` and ``OPENBLAS_NUM_THREADS`` set
+to 1 before any import, ``torch.set_num_threads(1)`` and threadpoolctl's
+``threadpool_limits(1)``). Run it with::
+
+    python benchmarks/bench_core.py --quick              # small sizes, under a minute
+    python benchmarks/bench_core.py --json core.json     # full sizes, a few minutes
+    python benchmarks/bench_core.py --demo               # also time the demo
+
+It compares:
+
+1. featureless Plackett-Luce (``PlackettLuceRanker`` on one-hot CSR rows)
+   with scipy's L-BFGS-B on a vectorised numpy likelihood and with
+   ``choix.ilsr_rankings``;
+2. featureless Bradley-Terry (``PreferenceRewardRegressor`` on
+   ``comparisons_to_long``) with scipy's L-BFGS-B and ``choix.ilsr_pairwise``
+   (on a smaller problem of the same density at full size: choix factorises
+   a dense item-by-item matrix per iteration);
+3. linear Bradley-Terry with ``LogisticRegression(fit_intercept=False)``
+   on difference features, unpenalised as skalign's default;
+4. the time per epoch of an ``MLPScorer(hidden_units=(64,))`` trained with
+   Adam against a plain torch loop doing the same work;
+5. the time to the first fit in a fresh process (import, first fit,
+   repeated fit), with a profile of the first fit's extra time;
+6. with ``--demo``, the wall-clock time of ``python -m skalign.demo``.
+
+**The objective must match.** One shared numpy function per model computes
+the objective of every solution from the scores it implies (item strengths,
+or the margins of the winners), so feature scaling, intercepts and the gauge
+of the anchors (item 0 fixed at 0) play no part. The script reports each
+side's relative gap to the best side and marks a comparison **objective
+mismatch** when skalign's objective is more than 1e-5 (relative) worse than
+the anchor's: the ratio is still printed, but it is not a comparison at
+equal quality. Timings are the best of 3 runs (1 for choix), sides
+alternating, and the load average is recorded before and after each case.
+``asv_bench/benchmarks/core.py`` runs cases 1-3 at moderate sizes
+(``time_fit``, ``peakmem_fit``, ``track_objective_gap``) with the same
+problems and objective functions; asv imports the installed skalign.
+"""
+
+
 def _row(what, skalign_s, anchor, anchor_s, goal="", note=""):
     """One line of a family's table; the ratio is anchor time / skalign time."""
     return dict(
@@ -361,6 +411,7 @@ def render(results, info, *, mode, load_before, load_after, seconds):
         ]
         lines += _table(rows) if rows else ["No comparison was run."]
         lines.append("")
+    lines += CORE_SECTION.splitlines()
     return "\n".join(lines)
 
 
