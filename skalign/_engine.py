@@ -242,7 +242,6 @@ class _Monitor(Callback):
 
     def initialize(self):
         self.converged_ = False
-        self.stalled_ = False
         self.diverged_ = None
         self._best = np.inf
         self._stall = 0
@@ -254,9 +253,10 @@ class _Monitor(Callback):
         self.initialize()
         self._last_good = _state_copy(net)
         if isinstance(net.optimizer_, FullBatchLBFGS):
-            # A new solve (fit, phase, warm start or partial_fit call): the
-            # convergence test is relative to the gradient at its start.
-            net.optimizer_.reset()
+            # A new solve (fit, phase, warm start or partial_fit call). The
+            # gradient test stays relative to the gradient where this
+            # optimiser first started (a fresh one for a fresh fit or phase).
+            net.optimizer_.reset(keep_reference=True)
             net.optimizer_.param_groups[0]["tol"] = self.tol
             net.optimizer_.set_scales(_feature_scales(net.module_, X.X))
 
@@ -272,7 +272,6 @@ class _Monitor(Callback):
         if isinstance(solver, FullBatchLBFGS):
             if solver.converged or solver.stalled:
                 self.converged_ = solver.converged
-                self.stalled_ = solver.stalled and not solver.converged
                 raise KeyboardInterrupt
             if self.monitor == "train_loss":
                 return
@@ -368,16 +367,33 @@ def _load_state(net, state):
     net.criterion_.load_state_dict(state["criterion"])
 
 
-def _cheapest_layout(X, index):
+def _cheapest_layout(X, index, *, differences=False):
     """Rows and unit index in their cheapest exact form.
 
     An index that lists the rows in order is dropped (the rows are already
     unit-major). Rows with one stored entry each (one-hot items) are laid
     out unit-major along the index, so that scoring a unit is one id gather
-    rather than a gather of the items and then of the rows.
+    rather than a gather of the items and then of the rows. With
+    ``differences`` (pair units whose loss sees only the score difference,
+    under an affine scorer), dense rows become one difference row per pair
+    plus a zero row, ``s(x_w - x_l) - s(0) = s(x_w) - s(x_l)``, when that
+    is no larger than the rows themselves: half the work per evaluation.
     """
     if index is None:
         return X, None
+    if (
+        differences
+        and not sp.issparse(X)
+        and index.ndim == 2
+        and index.shape[1] == 2
+        and index.shape[0] <= X.shape[0]
+    ):
+        n_pairs = index.shape[0]
+        rows = np.empty((n_pairs + 1, X.shape[1]), dtype=X.dtype)
+        np.subtract(X[index[:, 0]], X[index[:, 1]], out=rows[:n_pairs])
+        rows[n_pairs] = 0
+        pairs = np.column_stack([np.arange(n_pairs), np.full(n_pairs, n_pairs)])
+        return rows, pairs
     flat = index.reshape(-1)
     if flat.size == X.shape[0] and np.array_equal(flat, np.arange(flat.size)):
         return X, None
@@ -403,7 +419,7 @@ def _feature_scales(module, X):
     if not linear or X.shape[0] < 2:
         return {}
     if X.layout == torch.strided:
-        rms = X.pow(2).mean(0).sqrt()
+        rms = torch.linalg.vector_norm(X, dim=0) / X.shape[0] ** 0.5
     else:
         X = X if X.is_coalesced() else X.coalesce()
         col, values = X.indices()[1], X.values()
@@ -541,6 +557,21 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
     def _prefers_lbfgs(self, scorer):
         return self._convex and isinstance(scorer, LinearScorer)
 
+    def _shift_invariant(self):
+        """Whether the loss of a unit sees only differences of its scores
+        (pairwise objectives without penalties on the scores themselves);
+        families override."""
+        return False
+
+    def _differences_suffice(self, resume):
+        """Whether pair units may be stored as difference features."""
+        module = self.net_.module_ if resume else self._resolved_scorer()
+        return (
+            type(module) is LinearScorer
+            and self._n_outputs() == 1
+            and self._shift_invariant()
+        )
+
     def _make_training_data(self, X, y, **metadata):
         raise NotImplementedError
 
@@ -640,7 +671,9 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         solve_dtype = torch.float64 if optimizer is FullBatchLBFGS else dtype
         index = targets.pop("index", None)
         split_group = targets.pop("split_group", None)
-        X_rows, index = _cheapest_layout(X_rows, index)
+        X_rows, index = _cheapest_layout(
+            X_rows, index, differences=self._differences_suffice(resume)
+        )
         if not np.any(targets["weight"] > 0):
             raise ValueError(
                 "sample_weight is zero on every row that carries information; "
@@ -711,16 +744,6 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 f"after {self.n_iter_} completed epochs; the model holds the "
                 "weights of the last completed epoch. Call partial_fit, or fit "
                 "with warm_start=True, to resume training.",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
-        elif monitor.stalled_:
-            warnings.warn(
-                f"{type(self).__name__}: the line search could not decrease the "
-                f"objective any further (at {objective:.10g}) before the "
-                f"convergence test held (tol={self.tol}); the problem may be "
-                "badly conditioned at float64 precision. Standardise X, or "
-                "raise alpha.",
                 ConvergenceWarning,
                 stacklevel=4,
             )
@@ -796,8 +819,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             # started from, where the loss had not been evaluated yet.
             at_start = monitor.diverged_[0] == start + 1
             self._raise_diverged(net, train, monitor.diverged_, at_start)
-        stopped = monitor.converged_ or monitor.stalled_
-        return not stopped and len(net.history) - start < n_epochs
+        return not monitor.converged_ and len(net.history) - start < n_epochs
 
     def _raise_diverged(self, net, train, diverged, at_start):
         epoch, name, value = diverged

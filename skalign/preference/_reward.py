@@ -315,6 +315,13 @@ class PreferenceRewardRegressor(
         # The dependence penalty is not convex in the weights.
         return not self._penalty_active()
 
+    def _shift_invariant(self):
+        return (
+            self.objective in _PAIRWISE
+            and not self.reward_centering
+            and not self._penalty_active()
+        )
+
     # ----------------------------------------------------------- objective
     def _objective_loss(self, objective):
         if objective == "bradley_terry" and self.ties != "ignore":
