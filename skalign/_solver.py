@@ -282,6 +282,10 @@ class FullBatchLBFGS(torch.optim.Optimizer):
                 return torch.tensor(self.f, dtype=torch.float64)
         self.converged = self.stalled = False
         for _ in range(group["max_iter"]):
+            if not bool(self.g.any()):
+                # Exactly stationary.
+                self.converged = True
+                break
             d = self._direction(self.g)
             gtd = float(self.g.dot(d))
             first = not self._s
