@@ -3,19 +3,12 @@
 import numpy as np
 import pytest
 
-from skalign.ordinal import (
-    PrestoClassifier,
-    PrestoClassifierCV,
-    ProportionalOddsClassifier,
-    presto_path,
-)
+from skalign.ordinal import PrestoClassifier, PrestoClassifierCV, presto_path
 
-CLASSIFIERS = [
-    lambda: ProportionalOddsClassifier(max_epochs=5),
-    lambda: PrestoClassifier(alpha=0.1),
-    lambda: PrestoClassifierCV(alphas=[1.0, 0.1], cv=2),
-]
-IDS = ["proportional_odds", "presto", "presto_cv"]
+from .. import _registry as registry
+
+# Every classifier of ordered labels, small and fast, from the registry.
+CLASSIFIERS = registry.names(kind="ordinal")
 
 
 @pytest.fixture
@@ -25,69 +18,69 @@ def data():
     return X, rng.integers(0, 3, size=40)
 
 
-@pytest.mark.parametrize("make", CLASSIFIERS, ids=IDS)
-def test_single_observed_class(make, data):
+@pytest.mark.parametrize("name", CLASSIFIERS)
+def test_single_observed_class(name, data):
     X, _ = data
     with pytest.raises(ValueError, match="at least two classes; y has only one"):
-        make().fit(X, np.full(40, 2))
+        registry.make(name).fit(X, np.full(40, 2))
 
 
-@pytest.mark.parametrize("make", CLASSIFIERS, ids=IDS)
-def test_only_one_class_with_positive_weight(make, data):
+@pytest.mark.parametrize("name", CLASSIFIERS)
+def test_only_one_class_with_positive_weight(name, data):
     X, y = data
     weight = (y == 1).astype(float)
     with pytest.raises(ValueError, match="positive on rows of only one class"):
-        make().fit(X, y, sample_weight=weight)
+        registry.make(name).fit(X, y, sample_weight=weight)
 
 
-@pytest.mark.parametrize("make", CLASSIFIERS, ids=IDS)
-def test_labels_that_cannot_be_ordered(make, data):
+@pytest.mark.parametrize("name", CLASSIFIERS)
+def test_labels_that_cannot_be_ordered(name, data):
     X, _ = data
     y = np.array([1, "a"] * 20, dtype=object)
     with pytest.raises(
         ValueError, match=r"y labels cannot be ordered.*\['int', 'str'\]"
     ):
-        make().fit(X, y)
+        registry.make(name).fit(X, y)
 
 
-@pytest.mark.parametrize("make", CLASSIFIERS, ids=IDS)
-def test_continuous_labels(make, data):
+@pytest.mark.parametrize("name", CLASSIFIERS)
+def test_continuous_labels(name, data):
     X, _ = data
     y = np.linspace(0, 1, 40)
     with pytest.raises(ValueError, match="Unknown label type: continuous"):
-        make().fit(X, y)
+        registry.make(name).fit(X, y)
 
 
-@pytest.mark.parametrize("make", CLASSIFIERS, ids=IDS)
+@pytest.mark.parametrize("name", CLASSIFIERS)
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
-def test_non_finite_X_and_y(make, data, bad):
+def test_non_finite_X_and_y(name, data, bad):
     X, y = data
     X_bad = X.copy()
     X_bad[3, 1] = bad
     with pytest.raises(ValueError, match=r"Input X contains (NaN|infinity)"):
-        make().fit(X_bad, y)
+        registry.make(name).fit(X_bad, y)
     with pytest.raises(ValueError, match=r"Input y contains (NaN|infinity)"):
-        make().fit(X, np.where(np.arange(40) == 0, bad, y))
+        registry.make(name).fit(X, np.where(np.arange(40) == 0, bad, y))
 
 
-@pytest.mark.parametrize("make", CLASSIFIERS, ids=IDS)
-def test_wrong_lengths_and_feature_counts(make, data):
+@pytest.mark.parametrize("name", CLASSIFIERS)
+def test_wrong_lengths_and_feature_counts(name, data):
     X, y = data
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
-        make().fit(X, y[:-1])
+        registry.make(name).fit(X, y[:-1])
     with pytest.raises(ValueError, match=r"sample_weight\.shape"):
-        make().fit(X, y, sample_weight=np.ones(3))
+        registry.make(name).fit(X, y, sample_weight=np.ones(3))
     with pytest.raises(ValueError, match="Negative values in data passed to"):
-        make().fit(X, y, sample_weight=-np.ones(40))
-    model = make().fit(X, y)
+        registry.make(name).fit(X, y, sample_weight=-np.ones(40))
+    model = registry.make(name).fit(X, y)
     with pytest.raises(ValueError, match="X has 3 features"):
         model.predict(np.ones((2, 3)))
 
 
-@pytest.mark.parametrize("make", CLASSIFIERS, ids=IDS)
-def test_score_with_unknown_label(make, data):
+@pytest.mark.parametrize("name", CLASSIFIERS)
+def test_score_with_unknown_label(name, data):
     X, y = data
-    model = make().set_params(scoring="neg_ordinal_mae").fit(X, y)
+    model = registry.make(name).set_params(scoring="neg_ordinal_mae").fit(X, y)
     with pytest.raises(ValueError, match="contains labels not in labels"):
         model.score(X, np.where(y == 0, 7, y))
 
@@ -132,6 +125,6 @@ def test_unfitted_prediction(data):
     from sklearn.exceptions import NotFittedError
 
     X, _ = data
-    for make in CLASSIFIERS:
+    for name in CLASSIFIERS:
         with pytest.raises(NotFittedError):
-            make().predict_proba(X)
+            registry.make(name).predict_proba(X)

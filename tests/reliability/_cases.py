@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ._specs import ESTIMATORS, NAMES, fit_data, make, spec
+from .. import _registry as registry
+from ._fitting import fit_data, outputs
 
 CASES = (
     "nan_X",
@@ -51,7 +52,7 @@ class NotApplicable(Exception):
 def _fit_keywords(name):
     import inspect
 
-    return set(inspect.signature(ESTIMATORS[name].fit).parameters)
+    return set(inspect.signature(registry.entry(name).estimator.fit).parameters)
 
 
 def case_data(name, case):
@@ -60,7 +61,7 @@ def case_data(name, case):
     Raises :class:`NotApplicable` when the case cannot apply.
     """
     X, y, kwargs = fit_data(name)
-    kind = spec(name).kind
+    kind = registry.entry(name).kind
     keywords = _fit_keywords(name)
     n = X.shape[0]
     params = {}
@@ -144,7 +145,7 @@ def case_data(name, case):
     if case.startswith("extreme"):
         magnitude = 1e4 if case == "extreme_1e4" else 1e30
         if case.endswith("float32"):
-            if "dtype" not in ESTIMATORS[name]().get_params():
+            if not registry.entry(name).accepts("dtype"):
                 raise NotApplicable("fits in float64 only")
             params = {"dtype": "float32"}
         if kind in ("grouped", "continuous", "fair"):
@@ -157,7 +158,7 @@ def case_data(name, case):
 
 def expected(name, case):
     """``"ok"`` or ``(error type, message pattern)`` for ``case``."""
-    kind = spec(name).kind
+    kind = registry.entry(name).kind
     wraps = name == "CalibratedEstimator"
     if case in ("nan_X", "inf_X"):
         return ValueError, r"Input X contains (NaN|infinity)"
@@ -179,7 +180,7 @@ def expected(name, case):
             return ValueError, r"could not convert string to float"
         return ValueError, _NUMERIC + (r".*\['f0'\]" if "pandas" in case else "")
     if case == "sparse":
-        if ESTIMATORS[name]().__sklearn_tags__().input_tags.sparse:
+        if registry.entry(name).estimator().__sklearn_tags__().input_tags.sparse:
             return "ok"
         if wraps:
             return "ok"  # the default LogisticRegression takes sparse X
@@ -207,13 +208,11 @@ def expected(name, case):
 def outcome(name, case):
     """The observed outcome of ``case``: ``"ok"``, ``"n/a: ..."`` or the
     raised exception (returned, not raised)."""
-    from ._specs import outputs
-
     try:
         X, y, kwargs, params = case_data(name, case)
     except NotApplicable as exc:
         return f"n/a: {exc}"
-    estimator = make(name, **params)
+    estimator = registry.make(name, **params)
     try:
         if y is None:
             estimator.fit(X, **kwargs)
@@ -245,7 +244,7 @@ def print_matrix():
     short = [c.replace("sample_weight", "sw").replace("_groups", "_grp") for c in CASES]
     print("estimator | " + " | ".join(short))
     print("--- | " + " | ".join("---" for _ in CASES))
-    for name in NAMES:
+    for name in registry.names():
         cells = [_label(outcome(name, case)) for case in CASES]
         print(f"{name} | " + " | ".join(cells))
 

@@ -6,7 +6,8 @@ import pickle
 import numpy as np
 import pytest
 
-from ._specs import ESTIMATORS, NAMES, fitted, outputs
+from .. import _registry as registry
+from ._fitting import fitted, outputs
 
 
 def _assert_identical(a, b, X):
@@ -16,10 +17,10 @@ def _assert_identical(a, b, X):
         np.testing.assert_array_equal(out_b[method], values, err_msg=method)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", registry.names())
 def test_same_random_state_same_predictions(name):
     params = {}
-    if "random_state" in ESTIMATORS[name]().get_params():
+    if registry.entry(name).accepts("random_state"):
         params["random_state"] = 7
     first, X, _, _ = fitted(name, **params)
     second, _, _, _ = fitted(name, **params)

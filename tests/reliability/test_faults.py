@@ -9,11 +9,12 @@ from skorch.callbacks import Callback, Checkpoint
 
 from skalign.exceptions import ConvergenceWarning
 
-from ._specs import ESTIMATORS, NAMES, fit_data, make, outputs
+from .. import _registry as registry
+from ._fitting import fit_data, outputs
 
 # Estimators trained by the engine that take skorch callbacks.
-CALLBACK_NAMES = [n for n in NAMES if "callbacks" in ESTIMATORS[n]().get_params()]
-LR_NAMES = [n for n in NAMES if "lr" in ESTIMATORS[n]().get_params()]
+CALLBACK_NAMES = [n for n in registry.names() if registry.entry(n).accepts("callbacks")]
+LR_NAMES = [n for n in registry.names() if registry.entry(n).accepts("lr")]
 
 
 class _Interrupt(Callback):
@@ -41,7 +42,9 @@ class _Interrupt(Callback):
 
 def _fit(name, callbacks, **params):
     X, y, kwargs = fit_data(name)
-    model = make(name, max_epochs=10, optimizer="adam", callbacks=callbacks, **params)
+    model = registry.make(
+        name, max_epochs=10, optimizer="adam", callbacks=callbacks, **params
+    )
     with pytest.warns(ConvergenceWarning, match="interrupted.*after 3 completed"):
         model.fit(X, y, **kwargs)
     return model, X, y, kwargs
@@ -79,7 +82,8 @@ def test_an_interrupt_inside_an_epoch_rolls_back_to_the_last_complete_one(name):
 
 
 @pytest.mark.parametrize(
-    "name", [n for n in CALLBACK_NAMES if hasattr(ESTIMATORS[n], "partial_fit")]
+    "name",
+    [n for n in CALLBACK_NAMES if hasattr(registry.entry(n).estimator, "partial_fit")],
 )
 def test_partial_fit_resumes_after_an_interrupt(name):
     interrupt = _Interrupt(epoch=3)
@@ -95,9 +99,11 @@ def test_skorch_checkpoint_restores_the_predictions(name, tmp_path):
     checkpoint = Checkpoint(monitor=None, dirname=str(tmp_path))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=ConvergenceWarning)
-        model = make(name, max_epochs=3, optimizer="adam", callbacks=[checkpoint])
+        model = registry.make(
+            name, max_epochs=3, optimizer="adam", callbacks=[checkpoint]
+        )
         model.fit(X, y, **kwargs)
-        fresh = make(name, max_epochs=1, optimizer="adam").fit(X, y, **kwargs)
+        fresh = registry.make(name, max_epochs=1, optimizer="adam").fit(X, y, **kwargs)
     trained = outputs(model, X)
     assert any(not np.array_equal(v, trained[k]) for k, v in outputs(fresh, X).items())
     fresh.net_.load_params(checkpoint=checkpoint)
@@ -108,7 +114,9 @@ def test_skorch_checkpoint_restores_the_predictions(name, tmp_path):
 @pytest.mark.parametrize("name", LR_NAMES)
 def test_a_diverging_loss_names_the_learning_rate(name):
     X, y, kwargs = fit_data(name)
-    model = make(name, optimizer="sgd", lr=1e37, dtype="float32", max_epochs=10)
+    model = registry.make(
+        name, optimizer="sgd", lr=1e37, dtype="float32", max_epochs=10
+    )
     with pytest.raises(FloatingPointError, match=r"diverged.*lower lr \(currently"):
         model.fit(100 * X, y, **kwargs)
     assert not hasattr(model, "net_")
@@ -116,6 +124,6 @@ def test_a_diverging_loss_names_the_learning_rate(name):
 
 def test_a_loss_that_overflows_before_any_update_names_the_dtype():
     X, y, kwargs = fit_data("FairRegressor")
-    model = make("FairRegressor", dtype="float32")
+    model = registry.make("FairRegressor", dtype="float32")
     with pytest.raises(ValueError, match=r"before the first update.*float64"):
         model.fit(X, y * 1e30, **kwargs)

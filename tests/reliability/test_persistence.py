@@ -15,9 +15,14 @@ import skalign
 from skalign._engine import TorchEstimator
 from skalign.exceptions import DeviceWarning, InconsistentVersionWarning
 
-from ._specs import ESTIMATORS, NAMES, fit_data, fitted, outputs
+from .. import _registry as registry
+from ._fitting import fit_data, fitted, outputs
 
-TORCH_NAMES = [name for name in NAMES if issubclass(ESTIMATORS[name], TorchEstimator)]
+TORCH_NAMES = [
+    name
+    for name in registry.names()
+    if issubclass(registry.entry(name).estimator, TorchEstimator)
+]
 
 
 def _qualname(cls):
@@ -27,13 +32,13 @@ def _qualname(cls):
 def trusted_types(name):
     """The skops types to trust for a default-configured estimator: its own
     class, plus the default calibrator inside a CalibratedEstimator."""
-    types = [_qualname(ESTIMATORS[name])]
+    types = [_qualname(registry.entry(name).estimator)]
     if name == "CalibratedEstimator":
-        types.append(_qualname(ESTIMATORS["TemperatureScaling"]))
+        types.append(_qualname(registry.entry("TemperatureScaling").estimator))
     return sorted(types)
 
 
-@pytest.fixture(scope="module", params=NAMES)
+@pytest.fixture(scope="module", params=registry.names())
 def fitted_model(request):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=Warning)
