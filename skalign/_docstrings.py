@@ -42,9 +42,10 @@ tol : float, default=1e-4
     Improvement threshold of the monitored loss for stochastic optimisers.
     For L-BFGS (which solves in float64), the fit has converged when the
     largest gradient entry of the objective, with every weight of a linear
-    scorer measured in units of its feature's standard deviation, has fallen
+    scorer measured in units of its feature's root mean square, has fallen
     to ``tol`` times its size at the start, and the objective changed by at
-    most ``tol ** 2`` (relative) in the last iteration. Judged on the full
+    most ``tol ** 3`` (relative) in the last iteration, or when no step
+    lowers the objective at float64 precision any more. Judged on the full
     objective, never on iteration counts; a smaller ``tol`` never gives a
     worse objective.
 device : {"cpu", "cuda", "auto"} or torch.device, default="cpu"
