@@ -18,7 +18,9 @@ targets and of the rows its units use. Nothing is collated per sample.
 
 import copy
 import numbers
+import threading
 import warnings
+from contextlib import contextmanager, nullcontext
 
 import joblib
 import numpy as np
@@ -163,8 +165,9 @@ class _BatchIterator:
             return
         device = data.targets["mask"].device
         if self.shuffle:
-            # Drawn from torch's global generator, which fit seeds (and forks).
-            order = torch.randperm(n, device=device)
+            # The fit's own generator: threads cannot interleave their draws.
+            generator = getattr(data, "generator", None)
+            order = torch.randperm(n, device=device, generator=generator)
         else:
             order = torch.arange(n, device=device)
         for start in range(0, n, size):
@@ -429,6 +432,34 @@ def _feature_scales(module, X):
     return {layer.weight: scale[None, :] for layer in linear}
 
 
+_GLOBAL_RNG_LOCK = threading.RLock()
+
+
+@contextmanager
+def _global_rng(seed, device):
+    """torch's global generators seeded with ``seed`` for the body and
+    restored after it, under a process-wide lock: concurrent fits cannot
+    draw from each other's seeded state."""
+    forked = [device.index or 0] if device.type == "cuda" else []
+    with (
+        _GLOBAL_RNG_LOCK,
+        torch.random.fork_rng(devices=forked, device_type="cuda"),
+    ):
+        torch.manual_seed(seed)
+        yield
+
+
+def _draws_random_numbers(module):
+    """Whether training ``module`` draws from torch's global generator:
+    dropout with a positive rate, or any module skalign did not write."""
+    for layer in module.modules():
+        if isinstance(layer, torch.nn.modules.dropout._DropoutNd) and layer.p > 0:
+            return True
+        if not type(layer).__module__.startswith(("skalign.", "torch.nn.")):
+            return True
+    return False
+
+
 def _finite(net):
     """Whether every parameter of the module and criterion is finite."""
     params = [*net.module_.parameters(), *net.criterion_.parameters()]
@@ -691,38 +722,34 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         )
         work = X_rows.nnz if sp.issparse(X_rows) else X_rows.size
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        forked = [device.index or 0] if device.type == "cuda" else []
-        with (
-            torch_threads(work),
-            torch.random.fork_rng(devices=forked, device_type="cuda"),
-        ):
-            torch.manual_seed(seed)
-            train, valid = self._split(data, split_group)
-            if resume:
-                net, phases = self.net_, []
-                net.module_.to(dtype=solve_dtype)
-                net.criterion_.to(dtype=solve_dtype)
-                # Validate on the held-out part of the data of this call, and
-                # stop by this call's convergence settings.
-                _use_validation(net, valid)
-                monitor = dict(net.callbacks_)["skalign_monitor"]
-                monitor.tol, monitor.n_iter_no_change = self.tol, self.n_iter_no_change
-            else:
-                first, *phases = self._loss_phases()
-                net = self._build_net(
-                    X.shape[1], solve_dtype, device, len(train), valid, first
+        with torch_threads(work):
+            # Splits and shuffles draw from generators of this fit alone, so
+            # fits in threads reproduce sequential ones; initial weights (and
+            # dropout) come from torch's global generator, seeded and
+            # restored under a process-wide lock.
+            train, valid = self._split(data, split_group, seed)
+            train.generator = torch.Generator(device=device).manual_seed(seed + 1)
+            with _global_rng(seed, device):
+                if resume:
+                    net, phases = self.net_, []
+                    net.module_.to(dtype=solve_dtype)
+                    net.criterion_.to(dtype=solve_dtype)
+                    # Validate on the held-out part of the data of this call,
+                    # and stop by this call's convergence settings.
+                    _use_validation(net, valid)
+                    monitor = dict(net.callbacks_)["skalign_monitor"]
+                    monitor.tol = self.tol
+                    monitor.n_iter_no_change = self.n_iter_no_change
+                else:
+                    first, *phases = self._loss_phases()
+                    net = self._build_net(
+                        X.shape[1], solve_dtype, device, len(train), valid, first
+                    )
+            random_layers = _draws_random_numbers(getattr(net, "module_", net.module))
+            with _global_rng(seed + 2, device) if random_layers else nullcontext():
+                interrupted, objective = self._train_phases(
+                    net, train, phases, epochs, solve_dtype
                 )
-            n_epochs = self.max_epochs if epochs is None else epochs
-            interrupted = self._train(net, train, n_epochs)
-            for loss in phases:
-                if interrupted:
-                    break
-                # A new objective on the trained module: a fresh criterion
-                # (and so a fresh optimiser state) for the next phase.
-                net.set_params(criterion=_Objective(loss, float(self.alpha)))
-                net.criterion_.to(dtype=solve_dtype)
-                interrupted = self._train(net, train, n_epochs)
-            objective = self._final_objective(net, train)
         monitor = dict(net.callbacks_)["skalign_monitor"]
         net.module_.to(dtype=dtype)
         net.criterion_.to(dtype=dtype)
@@ -755,6 +782,22 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 stacklevel=4,
             )
         return self
+
+    def _train_phases(self, net, train, phases, epochs, solve_dtype):
+        """Train the first phase, then each later one from its weights.
+        Returns whether an interrupt cut training short, and the final
+        objective."""
+        n_epochs = self.max_epochs if epochs is None else epochs
+        interrupted = self._train(net, train, n_epochs)
+        for loss in phases:
+            if interrupted:
+                break
+            # A new objective on the trained module: a fresh criterion (and
+            # so a fresh optimiser state) for the next phase.
+            net.set_params(criterion=_Objective(loss, float(self.alpha)))
+            net.criterion_.to(dtype=solve_dtype)
+            interrupted = self._train(net, train, n_epochs)
+        return interrupted, self._final_objective(net, train)
 
     def _final_objective(self, net, train):
         """The training objective at the returned weights (``objective_``)."""
@@ -843,7 +886,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             f"lower lr (currently {net.lr}), raise alpha, or standardise X."
         )
 
-    def _split(self, data, split_group):
+    def _split(self, data, split_group, seed):
         """Hold out ``validation_fraction`` of the units, whole ``split_group``
         at a time (so pairs of one group never straddle the split)."""
         if not self.early_stopping:
@@ -860,7 +903,8 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 f"group; validation_fraction={self.validation_fraction} of "
                 f"{n_ids} gives {n_valid} for validation."
             )
-        held_out = torch.randperm(n_ids)[:n_valid].numpy()
+        generator = torch.Generator().manual_seed(seed)
+        held_out = torch.randperm(n_ids, generator=generator)[:n_valid].numpy()
         is_valid = torch.as_tensor(np.isin(split_group, held_out), device=device)
         units = torch.arange(len(data), device=device)
         return data.subset(units[~is_valid]), data.subset(units[is_valid])
@@ -971,7 +1015,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             )
             device = torch.device("cpu")
         # Building draws initial weights; keep the caller's generator as is.
-        with torch.random.fork_rng(devices=[]):
+        with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
             net = self._build_net(
                 self.n_features_in_,
                 _DTYPES[self.dtype],
