@@ -40,7 +40,7 @@ from ._solver import FullBatchLBFGS
 from .exceptions import ConvergenceWarning, DeviceWarning
 from .nn import LinearScorer, Scorer
 from .utils._persistence import VersionedStateMixin
-from .utils._validation import check_features
+from .utils._validation import check_features, resolve_device
 
 __all__ = ["TorchEstimator", "TrainingData", "row_units", "to_torch"]
 
@@ -608,18 +608,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
 
     # ------------------------------------------------------------- resolution
     def _resolved_device(self):
-        device = torch.device(
-            self.device
-            if self.device != "auto"
-            else ("cuda" if torch.cuda.is_available() else "cpu")
-        )
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(
-                f"device={self.device!r} was requested but CUDA is not "
-                "available (torch.cuda.is_available() is False); use "
-                "device='cpu' or device='auto'."
-            )
-        return device
+        return resolve_device(self.device)
 
     def _resolved_scorer(self):
         scorer = getattr(self, "scorer", None)

@@ -314,3 +314,26 @@ def test_a_linear_fit_does_not_import_torch_dynamo():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+# ------------------------------------------------------------------ devices
+@pytest.mark.parametrize("device", ["meta", "nonsense", "mps", "cuda:99"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda device: PreferenceRewardRegressor(device=device),
+        lambda device: __import__("skalign.ordinal").ordinal.PrestoClassifier(
+            device=device
+        ),
+    ],
+    ids=["engine", "presto"],
+)
+def test_unsupported_devices_are_refused_by_name(device, make):
+    if device == "cuda:99" and not torch.cuda.is_available():
+        device = "cuda"
+    X, y, groups = _pairs()
+    model = make(device)
+    kwargs = {"groups": groups} if isinstance(model, PreferenceRewardRegressor) else {}
+    target = y if kwargs else (X[:, 0] > 0).astype(int) + (X[:, 1] > 0)
+    with pytest.raises(ValueError, match=f"device={device!r}"):
+        model.fit(X, target, **kwargs)

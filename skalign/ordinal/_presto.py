@@ -25,7 +25,7 @@ from .._engine import to_torch
 from ..exceptions import ConvergenceWarning
 from ..utils._groups import check_sample_weight
 from ..utils._persistence import VersionedStateMixin
-from ..utils._validation import check_features
+from ..utils._validation import check_features, resolve_device
 from ._base import (
     ORDINAL_CLASSIFIER_CONSTRAINTS,
     SCORINGS,
@@ -44,18 +44,6 @@ _MAX_BACKTRACKS = 60
 # Each iteration first tries a step this much longer than the last accepted
 # one, so the step can grow again after passing a region of high curvature.
 _STEP_GROWTH = 1.25
-
-
-def _resolve_device(device):
-    device = torch.device(
-        device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-    )
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} was requested but CUDA is not available "
-            "(torch.cuda.is_available() is False); use device='cpu' or 'auto'."
-        )
-    return device
 
 
 class _CumulativeLogitLikelihood:
@@ -499,7 +487,7 @@ class PrestoClassifier(
             weight,
             n_classes,
             _DTYPES[self.dtype],
-            _resolve_device(self.device),
+            resolve_device(self.device),
         )
 
     def _start(self, problem, classes, codes, weight):
@@ -650,7 +638,7 @@ def presto_path(
     """
     X, _, weight, classes, codes = _validate_fit_data(None, X, y, sample_weight)
     problem = _CumulativeLogitLikelihood(
-        X, codes, weight, classes.shape[0], _DTYPES[dtype], _resolve_device(device)
+        X, codes, weight, classes.shape[0], _DTYPES[dtype], resolve_device(device)
     )
     start = problem.initial_params(codes, weight)
     if isinstance(alphas, numbers.Integral):

@@ -3,8 +3,9 @@ feature input fails with a message naming the argument and the problem."""
 
 import numpy as np
 import scipy.sparse as sp
+import torch
 
-__all__ = ["check_features"]
+__all__ = ["check_features", "resolve_device"]
 
 
 def check_features(X, *, input_name="X", allow_1d=False):
@@ -87,3 +88,39 @@ def _converts(values):
     except (TypeError, ValueError):
         return False
     return True
+
+
+def resolve_device(device):
+    """The ``torch.device`` a ``device`` parameter names, or a clear error.
+
+    ``"auto"`` is CUDA when available, else the CPU. Only CPU and CUDA
+    devices are supported: ``"meta"``, ``"mps"`` and names torch does not
+    know are refused before anything is allocated.
+    """
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a device torch knows; use 'cpu', "
+            "'cuda', 'cuda:<index>' or 'auto'."
+        ) from exc
+    if resolved.type not in ("cpu", "cuda"):
+        raise ValueError(
+            f"device={device!r} is not supported: skalign trains on 'cpu' or "
+            "'cuda' ('auto' picks CUDA when available)."
+        )
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was requested but CUDA is not available "
+                "(torch.cuda.is_available() is False); use device='cpu' or "
+                "device='auto'."
+            )
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r} names GPU {resolved.index}, but only "
+                f"{torch.cuda.device_count()} are visible."
+            )
+    return resolved

@@ -17,6 +17,10 @@ def _grouped_data(n=4000, seed=0):
     return np.eye(4)[group], y, group
 
 
+# With 128 narrow bins, most bins get a target mass of ~1e-60: their optimal
+# logits are -inf, so the cross-entropy has no finite minimiser and the
+# solver honestly never reports convergence. The model is still the point.
+@pytest.mark.filterwarnings("ignore::skalign.exceptions.ConvergenceWarning")
 def test_many_bins_and_small_sigma_approach_the_conditional_mean():
     X, y, group = _grouped_data(n=2000)
     sample_means = np.array([y[group == g].mean() for g in range(4)])
