@@ -1,10 +1,11 @@
 """The dependence penalty as a part of any engine estimator's objective.
 
-What the fairness-regularised estimators of this family and the estimators
-of other families that take the penalty as an option (reward models,
-rankers) share: the validation and encoding of ``sensitive_features`` for
-the penalty, the parameter constraints and docs of the option, and the
-unpenalised start of an L-BFGS fit.
+What the fairness-regularised estimators (:mod:`skalign.fairness`) and the
+estimators of other families that take the penalty as an option (reward
+models, rankers) share: the validation and encoding of ``sensitive_features``
+for the penalty, the parameter constraints and docs of the option, and the
+unpenalised start of an L-BFGS fit. Here, below the families, so that none of
+them imports another's private modules.
 """
 
 import contextlib
@@ -15,9 +16,8 @@ import torch
 from sklearn.base import clone
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._dcov import KINDS
+from .._loss.dependence import KINDS, unit_dependence_penalty
 from ._encoding import encode_sensitive_features
-from ._losses import unit_dependence_penalty
 
 __all__ = [
     "SHARED_CONSTRAINTS",
