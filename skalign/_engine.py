@@ -622,6 +622,10 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             return FullBatchLBFGS
         return torch.optim.Adam
 
+    def _uses_full_batch_solver(self):
+        """Whether a fresh fit trains full batch (L-BFGS)."""
+        return self._resolved_optimizer(self._resolved_scorer()) in _FULL_BATCH
+
     def _resolved_batch_size(self, optimizer, n_units):
         if self.batch_size is None or optimizer in _FULL_BATCH:
             return n_units

@@ -63,7 +63,7 @@ from sklearn.model_selection import (
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from .calibration import CalibratedEstimator
+from .calibration import CalibratedEstimator, ReliabilityDiagramDisplay
 from .datasets import (
     load_cps1985,
     load_fishing,
@@ -774,8 +774,6 @@ def _plot_fairness(tour, figure):
 
 def _plot_reliability(tour, figure):
     """Reliability diagrams of the classifier before and after calibration."""
-    from .calibration import ReliabilityDiagramDisplay
-
     result = tour.results["calibration"]
     probabilities = result["probabilities"]
     figure.set_size_inches(4 * len(probabilities), 4)

@@ -226,7 +226,7 @@ _ENTRIES = (
         expected_failed_checks=_on_dense_and_sparse(
             "weights are exact multiplicities (with ties='breslow' the "
             "gradient equals that of the repeated rows, see "
-            "tests/ranking/test_losses.py), but the check's 15 rows and 30 "
+            "tests/loss/test_listwise.py), but the check's 15 rows and 30 "
             "features form one separable ranking whose unpenalised optimum is "
             "at infinity, so where training stops depends on float rounding."
         ),

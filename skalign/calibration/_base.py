@@ -29,12 +29,12 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._engine import TorchEstimator, row_units, to_torch
+from .._loss.calibration import PenaltyColumnLoss
 from ..metrics._calibration import EPS, check_probabilities, looks_like_probabilities
 from ..nn import Scorer
 from ..utils._groups import check_sample_weight
 from ..utils._persistence import VersionedStateMixin
 from ..utils._validation import check_features
-from ._losses import PenaltyColumnLoss
 
 _PREDICT_CHUNK = 1 << 16
 

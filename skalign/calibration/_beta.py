@@ -6,6 +6,7 @@ from scipy.special import log_expit, log_softmax
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import StrOptions
 
+from .._loss.calibration import binary_nll, one_vs_rest_nll
 from ._base import (
     CalibrationMap,
     _OneVsRestOutputs,
@@ -14,7 +15,6 @@ from ._base import (
     fill_calibration_doc,
     is_one_d,
 )
-from ._losses import binary_nll, one_vs_rest_nll
 
 __all__ = ["BetaCalibrator"]
 

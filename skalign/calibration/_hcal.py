@@ -7,13 +7,13 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._loss.calibration import h_calibration_loss
 from ._base import (
     CalibrationMap,
     _TorchCalibrator,
     fill_calibration_doc,
     log_proba_columns,
 )
-from ._losses import h_calibration_loss
 
 __all__ = ["HCalibrator"]
 

@@ -11,6 +11,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._engine import _DTYPES
+from .._loss.calibration import (
+    binary_nll,
+    multinomial_nll,
+    odir_penalty,
+    one_vs_rest_nll,
+)
 from ..exceptions import ConvergenceWarning
 from ._base import (
     CalibrationMap,
@@ -20,7 +26,6 @@ from ._base import (
     fill_calibration_doc,
     log_proba_columns,
 )
-from ._losses import binary_nll, multinomial_nll, odir_penalty, one_vs_rest_nll
 
 __all__ = [
     "DirichletCalibrator",

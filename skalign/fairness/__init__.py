@@ -8,13 +8,13 @@ protected attributes, and :func:`fairness_path` to choose the penalty's
 strength.
 """
 
-from ._dcov import (
+from .._loss.dependence import (
     concatenated_distance_covariance,
     dependence_penalty,
     distance_covariance,
     joint_distance_covariance,
 )
-from ._encoding import encode_sensitive_features
+from ..utils._encoding import encode_sensitive_features
 from ._estimators import FairClassifier, FairRegressor
 from ._path import FairnessPath, fairness_path
 

@@ -11,12 +11,11 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _num_samples, check_array
 
 from .._docstrings import fill_doc
-from .._engine import _FULL_BATCH, TorchEstimator, row_units
+from .._engine import TorchEstimator, row_units
+from .._loss.dependence import KINDS, penalised_loss
 from ..nn import LinearScorer
 from ..utils._groups import check_sample_weight
-from ._dcov import KINDS
-from ._losses import penalised_loss
-from ._penalty import SHARED_CONSTRAINTS, encode_for_penalty, unpenalised_state
+from ..utils._penalty import SHARED_CONSTRAINTS, encode_for_penalty, unpenalised_state
 
 __all__ = ["FairClassifier", "FairRegressor"]
 
@@ -121,7 +120,7 @@ class _FairMixin:
 
     def _fit_from_unpenalised(self, X, y, *, sensitive_features, **metadata):
         """``_fit``, started at the unpenalised optimum when L-BFGS is used
-        (see :func:`~skalign.fairness._penalty.unpenalised_state`); the
+        (see :func:`~skalign.utils._penalty.unpenalised_state`); the
         penalised fit then moves from the accurate model towards fairness.
         """
         encoded = self._encode_sensitive(sensitive_features, X)
@@ -165,7 +164,7 @@ class _FairMixin:
         the mini-batch optimiser that ``"auto"`` picks for a large linear
         problem (the unpenalised fit is then a cheap convex L-BFGS fit)."""
         scorer = self._resolved_scorer()
-        if self._resolved_optimizer(scorer) in _FULL_BATCH:
+        if self._uses_full_batch_solver():
             return True
         return self.optimizer == "auto" and self._smooth_linear(scorer)
 

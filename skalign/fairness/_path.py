@@ -14,7 +14,12 @@ from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing, indexable
 from sklearn.utils.parallel import Parallel, delayed
 
-from ._encoding import encode_sensitive_features
+from ..metrics._fairness import (
+    _distance_correlation,
+    _group_js_divergence,
+    _unfairness_ratio,
+)
+from ..utils._encoding import encode_sensitive_features
 
 __all__ = ["FairnessPath", "fairness_path"]
 
@@ -238,14 +243,6 @@ def _per_row(value, n):
 
 
 def _fairness_metrics(pred, classes, y, groups, encoded):
-    # Imported here: skalign.metrics imports this package's encoders, so a
-    # module-level import would be circular.
-    from ..metrics._fairness import (
-        _distance_correlation,
-        _group_js_divergence,
-        _unfairness_ratio,
-    )
-
     values = pred[:, None] if pred.ndim == 1 else pred
     if values.shape[1] == 2:
         values = values[:, 1:]

@@ -17,8 +17,8 @@ import torch
 from scipy.signal import fftconvolve
 from sklearn.utils.validation import check_array
 
-from ..fairness._encoding import encode_sensitive_features
-from ..fairness._fast_dcov import blockwise_dcov_stats, fast_distance_covariance
+from .._loss.dependence import blockwise_dcov_stats, fast_distance_covariance
+from ..utils._encoding import encode_sensitive_features
 
 __all__ = ["distance_correlation", "group_js_divergence", "unfairness_ratio"]
 

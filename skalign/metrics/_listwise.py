@@ -6,14 +6,17 @@ import warnings
 from functools import partial
 
 import numpy as np
+import torch
 from sklearn.metrics._scorer import _cached_call, _Scorer
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.metadata_routing import _raise_for_params
 from sklearn.utils.validation import check_array, check_consistent_length
 
+from .._loss.listwise import EXACT_EXPOSURE_MAX_LEN, expected_exposure
 from ..exceptions import SkalignWarning
-from ..utils._groups import check_grades, check_groups
+from ..utils._groups import check_grades, check_groups, pack_groups
+from ..utils._sampling import gumbel_rankings, rank_within_groups
 
 __all__ = ["exposure_disparity", "grouped_ndcg_score", "make_grouped_scorer"]
 
@@ -161,8 +164,6 @@ def grouped_ndcg_score(y_true, y_score, *, groups=None, k=None):
 def _deterministic_exposure(y_score, codes):
     """Exposure ``1 / log2(1 + rank)`` of the ranking by ``y_score``; tied
     scores share the mean exposure of their positions."""
-    from ..ranking._sampling import rank_within_groups
-
     ranks = rank_within_groups(y_score, codes)
     exposure = 1.0 / np.log2(1.0 + ranks)
     run = np.unique(np.column_stack([codes, y_score]), axis=0, return_inverse=True)[1]
@@ -173,13 +174,6 @@ def _deterministic_exposure(y_score, codes):
 def _plackett_luce_exposure(y_score, codes, n_samples, random_state):
     """Expected exposure under Plackett–Luce: exact for short lists, else by
     Gumbel-max sampling."""
-    # Imported here: skalign.ranking imports skalign.metrics.
-    import torch
-
-    from ..ranking._losses import EXACT_EXPOSURE_MAX_LEN, expected_exposure
-    from ..ranking._sampling import gumbel_rankings
-    from ..utils._groups import pack_groups
-
     packed = pack_groups(np.zeros_like(y_score), codes, drop_uninformative=False)
     if packed.max_len > EXACT_EXPOSURE_MAX_LEN:
         ranks = gumbel_rankings(

@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length
 
+from .._loss.ordinal import class_log_proba
 from ..metrics._ordinal import (
     _ranks,
     _sorted_labels,
@@ -21,7 +22,6 @@ from ..metrics._ordinal import (
     ranked_probability_score,
 )
 from ..utils._groups import check_sample_weight
-from ._losses import class_log_proba
 
 # Metrics that ``score`` can report; the name says what is returned.
 SCORINGS = (

@@ -13,8 +13,8 @@ from torch import nn
 
 from .._docstrings import fill_doc
 from .._engine import TorchEstimator, row_units
+from .._loss.ordinal import hl_gauss_loss, hl_gauss_target
 from ..utils._groups import check_sample_weight
-from ._losses import hl_gauss_loss, hl_gauss_target
 
 __all__ = ["BinLogitModule", "HLGaussRegressor"]
 

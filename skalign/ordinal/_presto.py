@@ -22,6 +22,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import check_is_fitted, check_X_y, validate_data
 
 from .._engine import to_torch
+from .._loss.ordinal import log_interval_proba
 from ..exceptions import ConvergenceWarning
 from ..utils._groups import check_sample_weight
 from ..utils._persistence import VersionedStateMixin
@@ -35,7 +36,6 @@ from ._base import (
     encode_ordinal_labels,
     ordinal_score,
 )
-from ._losses import log_interval_proba
 
 __all__ = ["PrestoClassifier", "PrestoClassifierCV", "presto_path"]
 

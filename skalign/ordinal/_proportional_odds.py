@@ -8,6 +8,7 @@ from torch import nn
 
 from .._docstrings import fill_doc
 from .._engine import TorchEstimator, row_units
+from .._loss.ordinal import cumulative_logit_loss
 from ..nn import LinearScorer
 from ..utils._groups import check_sample_weight
 from ._base import (
@@ -17,7 +18,6 @@ from ._base import (
     empirical_cumulative_logits,
     encode_ordinal_labels,
 )
-from ._losses import cumulative_logit_loss
 
 __all__ = ["CumulativeLogitModule", "ProportionalOddsClassifier"]
 

@@ -1,8 +1,6 @@
 """Reward models learned from preferences, comparisons, ratings and feedback."""
 
-from ._binary import BinaryFeedbackRewardRegressor
-from ._gpm import GeneralPreferenceModel
-from ._losses import (
+from .._loss.pairwise import (
     binary_feedback_loss,
     bradley_terry_loss,
     davidson_loss,
@@ -12,6 +10,8 @@ from ._losses import (
     regression_loss,
     scaled_bradley_terry_loss,
 )
+from ._binary import BinaryFeedbackRewardRegressor
+from ._gpm import GeneralPreferenceModel
 from ._reward import PreferenceRewardRegressor
 from ._transform import RewardTransformer
 

@@ -19,8 +19,8 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._docstrings import fill_doc
 from .._engine import TorchEstimator, row_units
+from .._loss.pairwise import binary_feedback_loss
 from ..utils._groups import check_groups, check_sample_weight
-from ._losses import binary_feedback_loss
 
 __all__ = ["BinaryFeedbackRewardRegressor"]
 

@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval
 
 from .._docstrings import fill_doc
 from .._engine import TorchEstimator
+from .._loss.pairwise import general_preference_logits, general_preference_loss
 from ..nn import LinearScorer
 from ..utils._groups import (
     check_grades,
@@ -18,7 +19,6 @@ from ..utils._groups import (
     enumerate_pairs,
     pack_groups,
 )
-from ._losses import general_preference_logits, general_preference_loss
 from ._reward import pack_preferences
 
 __all__ = ["GeneralPreferenceModel"]

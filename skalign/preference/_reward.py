@@ -18,15 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._docstrings import fill_doc
 from .._engine import TorchEstimator
-from ..fairness._penalty import FairnessPenaltyMixin, fill_penalty_doc
-from ..metrics import pairwise_accuracy
-from ..utils._groups import (
-    check_grades,
-    check_sample_weight,
-    enumerate_pairs,
-    pack_groups,
-)
-from ._losses import (
+from .._loss.pairwise import (
     bradley_terry_loss,
     davidson_log_proba,
     davidson_loss,
@@ -36,6 +28,14 @@ from ._losses import (
     regression_loss,
     scaled_bradley_terry_loss,
 )
+from ..metrics import pairwise_accuracy
+from ..utils._groups import (
+    check_grades,
+    check_sample_weight,
+    enumerate_pairs,
+    pack_groups,
+)
+from ..utils._penalty import FairnessPenaltyMixin, fill_penalty_doc
 
 __all__ = ["PreferenceRewardRegressor"]
 

@@ -1,7 +1,7 @@
 """Listwise rankers: Plackett–Luce with ties and partial rankings, LiPO-λ,
 ListNet and RankNet, with exposure fairness."""
 
-from ._losses import (
+from .._loss.listwise import (
     expected_exposure,
     lipo_lambda_loss,
     listnet_loss,

@@ -13,7 +13,15 @@ from torch import nn
 
 from .._docstrings import fill_doc
 from .._engine import TorchEstimator
-from ..fairness._penalty import FairnessPenaltyMixin, fill_penalty_doc
+from .._loss.listwise import (
+    expected_exposure,
+    exposure_disparity_penalty,
+    lipo_lambda_loss,
+    listnet_loss,
+    plackett_luce_choices,
+    plackett_luce_sorted_loss,
+    ranknet_loss,
+)
 from ..metrics import grouped_ndcg_score
 from ..metrics._listwise import _check_sensitive_features
 from ..utils._groups import (
@@ -23,16 +31,8 @@ from ..utils._groups import (
     check_sample_weight,
     pack_groups,
 )
-from ._losses import (
-    _plackett_luce_nll,
-    expected_exposure,
-    exposure_disparity_penalty,
-    lipo_lambda_loss,
-    listnet_loss,
-    plackett_luce_choices,
-    ranknet_loss,
-)
-from ._sampling import gumbel_rankings, rank_within_groups
+from ..utils._penalty import FairnessPenaltyMixin, fill_penalty_doc
+from ..utils._sampling import gumbel_rankings, rank_within_groups
 
 __all__ = ["LambdaRanker", "PlackettLuceRanker"]
 
@@ -67,7 +67,7 @@ class _PlackettLuceObjective:
 
     A module-level class rather than a closure so that fitted estimators
     pickle. ``fairness`` is ``None`` or a function of ``(scores, attributes,
-    weight, mask)`` (see :func:`~skalign.fairness._losses.unit_dependence_penalty`).
+    weight, mask)`` (see :func:`~skalign._loss.dependence.unit_dependence_penalty`).
     """
 
     def __init__(
@@ -95,7 +95,7 @@ class _PlackettLuceObjective:
             # Every row carries the same tie weights (see _TieModule).
             log_tie_weights = scores[0, 0, 1:]
             scores = scores[..., 0]
-        loss = _plackett_luce_nll(
+        loss = plackett_luce_sorted_loss(
             scores,
             mask,
             weight,

@@ -17,9 +17,9 @@ from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from skalign._loss.dependence import unit_dependence_penalty
 from skalign.datasets import make_preferences
 from skalign.fairness import dependence_penalty, encode_sensitive_features
-from skalign.fairness._losses import unit_dependence_penalty
 from skalign.metrics import distance_correlation, group_js_divergence
 from skalign.nn import MLPScorer
 from skalign.preference import PreferenceRewardRegressor

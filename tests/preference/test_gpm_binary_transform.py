@@ -7,6 +7,7 @@ from numpy.testing import assert_allclose
 from scipy.special import expit
 from sklearn.pipeline import make_pipeline
 
+from skalign._loss.pairwise import general_preference_logits
 from skalign.nn import LinearScorer
 from skalign.preference import (
     BinaryFeedbackRewardRegressor,
@@ -14,7 +15,6 @@ from skalign.preference import (
     PreferenceRewardRegressor,
     RewardTransformer,
 )
-from skalign.preference._losses import general_preference_logits
 from skalign.utils import comparisons_to_long
 
 pytestmark = pytest.mark.filterwarnings("ignore::skalign.exceptions.ConvergenceWarning")

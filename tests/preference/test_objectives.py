@@ -10,6 +10,7 @@ import torch
 from numpy.testing import assert_allclose
 from scipy.special import expit
 
+from skalign._loss.pairwise import davidson_log_proba, rao_kupper_log_proba
 from skalign.nn import LinearScorer
 from skalign.preference import (
     PreferenceRewardRegressor,
@@ -19,7 +20,6 @@ from skalign.preference import (
     regression_loss,
     scaled_bradley_terry_loss,
 )
-from skalign.preference._losses import davidson_log_proba, rao_kupper_log_proba
 from skalign.utils import comparisons_to_long
 
 

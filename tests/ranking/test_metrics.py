@@ -10,6 +10,7 @@ from sklearn.linear_model import LinearRegression
 from sklearn.metrics import ndcg_score
 from sklearn.model_selection import GroupKFold, cross_validate
 
+from skalign._loss.listwise import _exact_exposure
 from skalign.exceptions import SkalignWarning
 from skalign.metrics import (
     exposure_disparity,
@@ -17,7 +18,6 @@ from skalign.metrics import (
     make_grouped_scorer,
     pairwise_accuracy,
 )
-from skalign.ranking._losses import _exact_exposure
 
 from ._brute_force import brute_force_exposure
 

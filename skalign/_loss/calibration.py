@@ -1,14 +1,17 @@
-"""Pure torch losses of the calibration maps.
+"""Log losses of probabilistic predictions, and the losses of calibration maps.
 
 Every loss takes the scores of row units, shaped ``(n, 1)`` for a single
 logit or ``(n, 1, k)`` for ``k`` outputs, and the per-row ``target``,
 ``mask`` and ``weight`` of shape ``(n, 1)`` (``target`` may carry a trailing
-class axis); it returns the ``weight``-averaged loss. No scikit-learn, no
-skorch.
+class axis); it returns the ``weight``-averaged loss over the rows where
+``mask`` holds. The log losses are also the data losses of the fair
+classifiers. No scikit-learn, no skorch.
 """
 
 import torch
 import torch.nn.functional as F
+
+from ._reduction import weighted_mean
 
 __all__ = [
     "PenaltyColumnLoss",
@@ -20,20 +23,16 @@ __all__ = [
 ]
 
 
-def _weighted_mean(values, weight):
-    total = weight.sum()
-    return (weight * values).sum() / total.clamp_min(torch.finfo(total.dtype).tiny)
-
-
 def multinomial_nll(scores, target, mask, weight):
     """Mean negative log-likelihood of a softmax over the last axis.
 
     ``-log softmax(s)_y`` computed with ``log_softmax`` (a logsumexp), finite
-    for any finite scores. ``target`` holds integer class codes.
+    for any finite scores. ``target`` holds class codes (integers, or floats
+    with integer values).
     """
     log_proba = scores.log_softmax(dim=-1)
-    picked = log_proba.gather(-1, target.unsqueeze(-1)).squeeze(-1)
-    return _weighted_mean(-picked, weight)
+    picked = log_proba.gather(-1, target.long().unsqueeze(-1)).squeeze(-1)
+    return weighted_mean(-picked, weight, mask)
 
 
 def binary_nll(scores, target, mask, weight):
@@ -42,7 +41,7 @@ def binary_nll(scores, target, mask, weight):
     ``t softplus(-s) + (1 - t) softplus(s)``, finite for any finite ``s``.
     """
     loss = F.binary_cross_entropy_with_logits(scores, target, reduction="none")
-    return _weighted_mean(loss, weight)
+    return weighted_mean(loss, weight, mask)
 
 
 def one_vs_rest_nll(scores, target, mask, weight):
@@ -52,7 +51,7 @@ def one_vs_rest_nll(scores, target, mask, weight):
     solved jointly: ``target`` has shape ``(n, 1, k)`` (0/1 or smoothed).
     """
     loss = F.binary_cross_entropy_with_logits(scores, target, reduction="none")
-    return _weighted_mean(loss.sum(dim=-1), weight)
+    return weighted_mean(loss.sum(dim=-1), weight, mask)
 
 
 def odir_penalty(matrix, bias, reg_lambda, reg_mu):
@@ -125,13 +124,15 @@ def h_calibration_loss(scores, target, mask, weight, *, window, epsilon):
     ``mean_j relu(|MA_w(p - y)_j| - ε)`` (Huang et al., 2025, "h-calibration:
     rethinking classifier recalibration with probabilistic error-bounded
     objective"). The sort order is piecewise constant, so gradients flow
-    through the sorted probabilities. Pairs carry their row's weight.
+    through the sorted probabilities. Pairs carry their row's weight (zero
+    where ``mask`` is False).
     """
     proba = scores.softmax(dim=-1).reshape(-1)
     k = scores.shape[-1]
     events = F.one_hot(target.reshape(-1), k).to(proba.dtype).reshape(-1)
-    pair_weight = weight.reshape(-1, 1).expand(-1, k).reshape(-1)
+    row_weight = torch.where(mask, weight, 0.0)
+    pair_weight = row_weight.reshape(-1, 1).expand(-1, k).reshape(-1)
     order = torch.argsort(proba.detach())
     proba, events, pair_weight = proba[order], events[order], pair_weight[order]
     gap = _window_means(proba - events, pair_weight, window // 2)
-    return _weighted_mean(F.relu(gap.abs() - epsilon), pair_weight)
+    return weighted_mean(F.relu(gap.abs() - epsilon), pair_weight)

@@ -1,4 +1,4 @@
-"""Pure torch losses for preference reward models.
+"""Pairwise losses of preference reward models.
 
 Pairwise losses take padded scores of shape ``(n_groups, max_len)`` (or
 ``(n_groups, max_len, n_components)`` for embeddings) and the per-row
@@ -9,6 +9,8 @@ No scikit-learn, no skorch.
 
 import torch
 import torch.nn.functional as F
+
+from ._reduction import weighted_mean
 
 __all__ = [
     "binary_feedback_loss",
@@ -51,11 +53,6 @@ def grade_ordered_pairs(grades, mask, weight):
     return i, j, torch.sign(gap), gap.abs(), pair_weight
 
 
-def _weighted_mean(values, weight):
-    total = weight.sum()
-    return (weight * values).sum() / total.clamp_min(torch.finfo(total.dtype).tiny)
-
-
 def _ordered(scores, grades, mask, weight):
     """Margins ``s_w - s_l`` of the grade-ordered pairs and their weights."""
     i, j, sign, gap, pair_weight = grade_ordered_pairs(grades, mask, weight)
@@ -71,7 +68,7 @@ def bradley_terry_loss(scores, grades, mask, weight):
     ``softplus(-(s_w - s_l))``, finite for any finite score difference.
     """
     margin, _, pair_weight = _ordered(scores, grades, mask, weight)
-    return _weighted_mean(F.softplus(-margin), pair_weight)
+    return weighted_mean(F.softplus(-margin), pair_weight)
 
 
 def margin_loss(scores, grades, mask, weight, *, margin_scale=1.0):
@@ -81,7 +78,7 @@ def margin_loss(scores, grades, mask, weight, *, margin_scale=1.0):
     won by a wider reward gap (as in Llama 2's reward model).
     """
     margin, gap, pair_weight = _ordered(scores, grades, mask, weight)
-    return _weighted_mean(F.softplus(-(margin - margin_scale * gap)), pair_weight)
+    return weighted_mean(F.softplus(-(margin - margin_scale * gap)), pair_weight)
 
 
 def scaled_bradley_terry_loss(scores, grades, mask, weight):
@@ -92,14 +89,12 @@ def scaled_bradley_terry_loss(scores, grades, mask, weight):
     the total pair weight, so grades 0/1 give plain Bradley–Terry.
     """
     margin, gap, pair_weight = _ordered(scores, grades, mask, weight)
-    total = pair_weight.sum().clamp_min(torch.finfo(scores.dtype).tiny)
-    return (pair_weight * gap * F.softplus(-margin)).sum() / total
+    return weighted_mean(F.softplus(-margin), pair_weight * gap, normaliser=pair_weight)
 
 
 def regression_loss(scores, grades, mask, weight):
     """Squared error on the grades: weighted mean of ``(s - grade)²`` over rows."""
-    row_weight = torch.where(mask, weight, 0.0)
-    return _weighted_mean((scores - grades) ** 2, row_weight)
+    return weighted_mean((scores - grades) ** 2, weight, mask)
 
 
 def rao_kupper_loss(scores, grades, mask, weight, *, log_theta):
@@ -113,7 +108,7 @@ def rao_kupper_loss(scores, grades, mask, weight, *, log_theta):
     diff = scores[:, i] - scores[:, j]
     log_win, log_tie, log_loss = rao_kupper_log_proba(diff, log_theta)
     nll = torch.where(sign > 0, -log_win, torch.where(sign < 0, -log_loss, -log_tie))
-    return _weighted_mean(nll, pair_weight)
+    return weighted_mean(nll, pair_weight)
 
 
 def rao_kupper_log_proba(diff, log_theta):
@@ -152,7 +147,7 @@ def davidson_loss(scores, grades, mask, weight, *, log_nu):
     i, j, sign, _, pair_weight = grade_ordered_pairs(grades, mask, weight)
     log_win, log_tie, log_loss = davidson_log_proba(scores[:, i] - scores[:, j], log_nu)
     nll = torch.where(sign > 0, -log_win, torch.where(sign < 0, -log_loss, -log_tie))
-    return _weighted_mean(nll, pair_weight)
+    return weighted_mean(nll, pair_weight)
 
 
 def general_preference_logits(v_a, v_b, temperature=1.0):
@@ -173,7 +168,7 @@ def general_preference_loss(embeddings, grades, mask, weight, *, temperature=1.0
     """General Preference Model NLL: ``-log σ(⟨R v_w, v_l⟩ / τ)`` over pairs."""
     i, j, sign, _, pair_weight = grade_ordered_pairs(grades, mask, weight)
     logits = general_preference_logits(embeddings[:, i], embeddings[:, j], temperature)
-    return _weighted_mean(F.softplus(-sign * logits), pair_weight * sign.abs())
+    return weighted_mean(F.softplus(-sign * logits), pair_weight * sign.abs())
 
 
 def binary_feedback_loss(scores, label, mask, weight, *, shift):
@@ -183,5 +178,4 @@ def binary_feedback_loss(scores, label, mask, weight, *, shift):
     rows ``-log σ(-(s - δ))``, with ``δ`` the reward shift.
     """
     sign = 2.0 * label - 1.0
-    row_weight = torch.where(mask, weight, 0.0)
-    return _weighted_mean(F.softplus(-sign * (scores - shift)), row_weight)
+    return weighted_mean(F.softplus(-sign * (scores - shift)), weight, mask)

@@ -1,4 +1,4 @@
-"""Pure torch losses of the ordinal family.
+"""Losses of ordinal and distributional predictors.
 
 Cumulative-logit models (proportional odds, PRESTO) describe an ordered label
 through ``K - 1`` cumulative logits ``eta_k = logit P(y <= k | x)``; the
@@ -9,6 +9,8 @@ over bins against a Gaussian-smoothed target. No scikit-learn, no skorch.
 
 import torch
 import torch.nn.functional as F
+
+from ._reduction import weighted_mean
 
 __all__ = [
     "class_log_proba",
@@ -105,9 +107,7 @@ def cumulative_logit_loss(scores, label, mask, weight):
     index = label.unsqueeze(-1)
     lower = padded.gather(-1, index).squeeze(-1)
     upper = padded.gather(-1, index + 1).squeeze(-1)
-    nll = -log_interval_proba(lower, upper)
-    weight = torch.where(mask, weight, 0.0)
-    return (weight * nll).sum() / weight.sum().clamp_min(torch.finfo(weight.dtype).tiny)
+    return weighted_mean(-log_interval_proba(lower, upper), weight, mask)
 
 
 def hl_gauss_target(y, bin_edges, sigma):
@@ -167,7 +167,4 @@ def hl_gauss_loss(scores, y, mask, weight, *, sigma, low=0.0, high=1.0):
     )
     target = hl_gauss_target(y.to(scores.dtype), edges, sigma)
     cross_entropy = -(target * torch.log_softmax(scores, dim=-1)).sum(-1)
-    weight = torch.where(mask, weight, 0.0)
-    return (weight * cross_entropy).sum() / weight.sum().clamp_min(
-        torch.finfo(weight.dtype).tiny
-    )
+    return weighted_mean(cross_entropy, weight, mask)

@@ -1,4 +1,4 @@
-"""Pure torch losses: gradients, golden values, invariants."""
+"""Pairwise losses: gradients, golden values, invariants."""
 
 import math
 
@@ -7,8 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from skalign.preference import bradley_terry_loss
-from skalign.preference._losses import grade_ordered_pairs
+from skalign._loss.pairwise import bradley_terry_loss, grade_ordered_pairs
 
 
 def _group(scores, grades):

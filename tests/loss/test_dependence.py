@@ -12,13 +12,14 @@ from hypothesis.extra.numpy import arrays
 from numpy.testing import assert_allclose
 from scipy.stats import ortho_group
 
-from skalign.fairness import (
+from skalign._loss.dependence import (
+    blockwise_dcov_stats,
     concatenated_distance_covariance,
     dependence_penalty,
     distance_covariance,
+    fast_distance_covariance,
     joint_distance_covariance,
 )
-from skalign.fairness._fast_dcov import blockwise_dcov_stats, fast_distance_covariance
 
 REFERENCE = {"v": dcor.distance_covariance_sqr, "u": dcor.u_distance_covariance_sqr}
 

@@ -1,4 +1,4 @@
-"""Pure torch ranking losses: brute-force golden values, gradients, invariants."""
+"""Listwise losses: brute-force golden values, gradients, invariants."""
 
 import math
 
@@ -9,17 +9,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from skalign.preference import bradley_terry_loss
-from skalign.ranking import (
+from skalign._loss.listwise import (
     expected_exposure,
+    exposure_disparity_penalty,
     lipo_lambda_loss,
     listnet_loss,
     plackett_luce_loss,
     ranknet_loss,
 )
-from skalign.ranking._losses import exposure_disparity_penalty
+from skalign._loss.pairwise import bradley_terry_loss
 
-from ._brute_force import brute_force_exposure, brute_force_nll
+from ..ranking._brute_force import brute_force_exposure, brute_force_nll
 
 TIES = ["breslow", "efron", "davidson_luce"]
 

@@ -1,4 +1,4 @@
-"""Distance-covariance dependence measures as pure, differentiable torch functions.
+"""Distance-covariance dependence measures, and the objectives they penalise.
 
 These are the fairness penalties of :mod:`skalign.fairness`: each measures how
 much a prediction depends on protected attributes, is zero (in the population)
@@ -9,9 +9,23 @@ in its inputs. No scikit-learn, no skorch.
 
 The general path builds ``n x n`` distance matrices, so a mini-batch of ``B``
 rows costs ``O(B^2)`` memory and time. A univariate prediction against one
-continuous or categorical attribute can instead take the exact
-``O(n log n)`` algorithms of :mod:`skalign.fairness._fast_dcov`, which is what
-whole data sets need; :func:`dependence_penalty` chooses automatically.
+continuous or categorical attribute can instead take exact ``O(n log n)``
+algorithms, which is what whole data sets need; :func:`dependence_penalty`
+chooses automatically:
+
+- :func:`fast_distance_covariance`: two univariate samples (Huo & Székely,
+  2016; Chaudhuri & Hu, 2019), vectorised as a bottom-up merge sort with one
+  sort per level. It is built from sorts, gathers and cumulative sums of the
+  data, so it is also differentiable.
+- :func:`categorical_distance_covariance`: a univariate sample and a
+  categorical attribute, from sorted prefix sums.
+- :func:`blockwise_dcov_stats`: ``dCov²(x, y)``, ``dVar²(x)`` and ``dVar²(y)``
+  for multivariate samples in ``O(n²)`` time but ``O(n · block)`` memory, for
+  evaluation (no gradient).
+
+:func:`penalised_loss` and :func:`unit_dependence_penalty` are the training
+objectives: a data loss plus ``strength`` times the penalty, for row units and
+for pair or list units.
 
 References
 ----------
@@ -21,6 +35,10 @@ Székely & Rizzo (2014), "Partial distance correlation with methods for
 dissimilarities", Ann. Statist. 42(6) (U-centring).
 Chakraborty & Zhang (2019), "Distance metrics for measuring joint dependence
 with application to causal inference", JASA 114(528) (JdCov).
+Huo & Székely (2016), "Fast computing for distance covariance",
+Technometrics 58(4).
+Chaudhuri & Hu (2019), "A fast algorithm for computing distance
+correlation", Comput. Stat. Data Anal. 135.
 """
 
 import math
@@ -28,14 +46,26 @@ import math
 import numpy as np
 import torch
 
-from ._fast_dcov import categorical_distance_covariance, fast_distance_covariance
+from ._reduction import weighted_mean
+from .calibration import binary_nll, multinomial_nll
+from .pairwise import regression_loss
 
 __all__ = [
+    "DATA_LOSSES",
     "KINDS",
+    "PREDICTIONS",
+    "absolute_error",
+    "blockwise_dcov_stats",
+    "categorical_distance_covariance",
     "concatenated_distance_covariance",
     "dependence_penalty",
     "distance_covariance",
+    "fast_distance_covariance",
+    "half_poisson_deviance",
+    "half_squared_error",
     "joint_distance_covariance",
+    "penalised_loss",
+    "unit_dependence_penalty",
 ]
 
 KINDS = ("dcov", "jdcov", "ccdcov")
@@ -46,6 +76,8 @@ _METHODS = ("auto", "naive", "fast")
 # benchmarks/bench_fairness.py): the categorical one is a single sort.
 _FAST_MIN_ROWS = 1024
 _CATEGORICAL_MIN_ROWS = 512
+# Rows per block of blockwise_dcov_stats.
+_BLOCK = 2048
 
 
 def _as_matrix(x, name, like=None, check_values=True):
@@ -108,20 +140,28 @@ def _normalised_weight(weight, n, like, check_values=True):
         raise ValueError(
             f"weight must have shape ({n},), one per row; got {tuple(weight.shape)}."
         )
-    total = weight.sum()
-    if check_values and (bool((weight < 0).any()) or not bool(total > 0)):
+    if check_values and (bool((weight < 0).any()) or not bool(weight.sum() > 0)):
         raise ValueError("weight must be non-negative with a positive sum.")
+    return _normalise(weight)
+
+
+def _normalise(weight):
+    """``weight / Σ weight``; all zeros stay zeros."""
+    total = weight.sum()
     return weight / total.clamp_min(torch.finfo(total.dtype).tiny)
 
 
-def _distances(x):
-    """Euclidean distance matrix ``|x_i - x_j|`` of the rows of ``x``."""
+def _distances(x, y=None):
+    """Euclidean distances ``|x_i - y_j|`` between the rows of ``x`` and ``y``
+    (default ``x``)."""
+    if y is None:
+        y = x
     if x.shape[1] == 1:
         # |.| has subgradient 0 at ties, so constant inputs give zero gradient.
-        return (x - x.T).abs()
+        return (x - y.T).abs()
     # Not the matrix-product formula: it loses the small distances to
     # cancellation. cdist's backward is zero where a distance is zero.
-    return torch.cdist(x, x, compute_mode="donot_use_mm_for_euclid_dist")
+    return torch.cdist(x, y, compute_mode="donot_use_mm_for_euclid_dist")
 
 
 def _double_centre(d, weight):
@@ -520,3 +560,419 @@ def _attribute_dcov(pred, part, is_categorical, statistic, weight, centred=None)
             pred[:, 0], codes, scale, statistic, weight=weight
         )
     return _dcov(pred, part, statistic, weight, centred)
+
+
+def _weighted_row_sums(xs, ws, order):
+    """``a_i = Σ_j w_j |x_i - x_j|`` from ``x`` sorted (``xs = x[order]``)."""
+    w_below = torch.cumsum(ws, 0) - ws
+    wx_below = torch.cumsum(ws * xs, 0) - ws * xs
+    w_above = ws.sum() - w_below - ws
+    wx_above = (ws * xs).sum() - wx_below - ws * xs
+    sums = xs * w_below - wx_below + wx_above - xs * w_above
+    return torch.empty_like(sums).scatter_(0, order, sums)
+
+
+def _dominance_sums(rank, channels):
+    """``Σ_{i < j, y_i < y_j} channels[:, i]`` for every position ``j``.
+
+    ``rank`` holds distinct ranks of ``y`` and ``channels`` has shape
+    ``(n_channels, n)``; positions are in the order that defines ``i < j``.
+    A bottom-up merge sort by rank: at each level, blocks of ``2h``
+    positions hold two halves each sorted by rank; a right element finds how
+    many left elements rank below it (a batched binary search), collects the
+    prefix sum of their channels, and the halves are merged by scattering
+    each element to its rank in the union. Every step is local to a block
+    and vectorised over the blocks of a level; the data are padded to a
+    power of two so that blocks are whole.
+    """
+    n_channels, n = channels.shape
+    device = rank.device
+    size = 1 << max(n - 1, 1).bit_length()
+    # Padding rows get the largest ranks and zero channels: they never count.
+    # Each key carries its rank (ordering) and its original position.
+    key = torch.cat([rank, torch.arange(n, size, device=device)]) * size
+    key += torch.arange(size, device=device)
+    # Channels, then the sums collected so far, merged together level by level.
+    state = torch.cat(
+        [
+            torch.nn.functional.pad(channels, (0, size - n)),
+            channels.new_zeros(n_channels, size),
+        ]
+    )
+    half = 1
+    while half < size:
+        n_blocks = size // (2 * half)
+        pairs = key.view(n_blocks, 2, half)
+        n_left_below = torch.searchsorted(
+            pairs[:, 0].contiguous(), pairs[:, 1].contiguous()
+        )
+        parts = state.view(2 * n_channels, n_blocks, 2, half)
+        prefix = torch.nn.functional.pad(
+            torch.cumsum(parts[:n_channels, :, 0], 2), (1, 0)
+        )
+        parts[n_channels:, :, 1] += torch.gather(
+            prefix, 2, n_left_below.expand(n_channels, -1, -1)
+        )
+        # The i-th left element is preceded in the merge by the right
+        # elements with at most i left elements below them.
+        n_right_below = torch.zeros(
+            n_blocks, half + 1, dtype=torch.long, device=device
+        ).scatter_add_(1, n_left_below, torch.ones_like(n_left_below))
+        n_right_below = torch.cumsum(n_right_below[:, :half], 1)
+        offset = torch.arange(half, device=device)
+        target = (
+            torch.stack([offset + n_right_below, offset + n_left_below], dim=1)
+            + (torch.arange(n_blocks, device=device) * 2 * half)[:, None, None]
+        )
+        target = target.view(size)
+        key = torch.empty_like(key).scatter_(0, target, key)
+        state = torch.empty_like(state).scatter_(
+            1, target.expand(2 * n_channels, -1), state
+        )
+        half *= 2
+    origin = (key % size).expand(n_channels, -1)
+    out = channels.new_empty(n_channels, size).scatter_(1, origin, state[n_channels:])
+    return out[:, :n]
+
+
+def _dcov_sums(x, y, w):
+    """``Σ_ij w_i w_j a_ij b_ij`` and the weighted row sums of ``a`` and ``b``.
+
+    With ``x`` sorted, ``Σ_ij w_i w_j |x_i - x_j| |y_i - y_j|`` is
+    ``2 Σ_{i<j} w_i w_j (x_j - x_i) |y_j - y_i|``; writing
+    ``|y_j - y_i| = (y_j - y_i) (2·[y_i < y_j] - 1)`` leaves one dominance
+    sum of the channels ``w·(1, x, y, xy)`` and a closed-form all-pairs sum.
+    Ties in ``y`` may be ranked either way: their terms carry
+    ``y_j - y_i = 0``.
+    """
+    n = x.shape[0]
+    x_order, y_order = torch.argsort(x), torch.argsort(y)
+    y_rank = torch.empty_like(y_order)
+    y_rank[y_order] = torch.arange(n, device=y.device)
+    xs, ys, ws = x[x_order], y[x_order], w[x_order]
+    channels = torch.stack([ws, ws * xs, ws * ys, ws * xs * ys])
+    n_below, x_below, y_below, xy_below = _dominance_sums(y_rank[x_order], channels)
+    below = (ws * (xs * ys * n_below - xs * y_below - ys * x_below + xy_below)).sum()
+    w_total = ws.sum()
+    all_pairs = w_total * (ws * xs * ys).sum() - (ws * xs).sum() * (ws * ys).sum()
+    cross = 2.0 * (2.0 * below - all_pairs)
+    a = _weighted_row_sums(xs, ws, x_order)
+    b = _weighted_row_sums(y[y_order], w[y_order], y_order)
+    return cross, a, b
+
+
+def fast_distance_covariance(x, y, statistic="v", *, weight=None):
+    """Exact squared distance covariance of univariate samples in O(n log n).
+
+    Parameters
+    ----------
+    x, y : tensor of shape (n,)
+    statistic : {"v", "u"}, default="v"
+    weight : tensor of shape (n,), default=None
+        Non-negative row weights summing to one (V-statistic only).
+
+    Returns
+    -------
+    dcov : tensor of shape ()
+        Equal to the ``O(n²)`` definition up to round-off.
+    """
+    n = x.shape[0]
+    if statistic == "u":
+        return _u_statistic(*_dcov_sums(x, y, torch.ones_like(x)))
+    w = torch.full_like(x, 1.0 / n) if weight is None else weight
+    return _v_statistic(*_dcov_sums(x, y, w), w)
+
+
+def _u_statistic(cross, a, b):
+    """The U-statistic dCov² from ``Σ_ij |x_i - x_j| |y_i - y_j|`` and the
+    row sums ``a``, ``b`` of the two distance matrices."""
+    n = a.shape[0]
+    return (
+        cross - 2.0 * (a * b).sum() / (n - 2) + a.sum() * b.sum() / ((n - 1) * (n - 2))
+    ) / (n * (n - 3))
+
+
+def _v_statistic(cross, a, b, w):
+    """The V-statistic dCov² from the ``w``-weighted sums (``w`` sums to one)."""
+    return cross - 2.0 * (w * a * b).sum() + (w * a).sum() * (w * b).sum()
+
+
+def _segment_row_sums(x, w, codes, n_groups, x_order):
+    """``Σ_{j : g_j = g_i} w_j |x_i - x_j|``: row sums within each group.
+
+    A stable sort of the groups along ``x_order`` (the order of ``x``) puts
+    each group's rows together in increasing ``x``; prefix sums restarted at
+    every group do the rest.
+    """
+    _, by_group = torch.sort(codes[x_order], stable=True)
+    order = x_order[by_group]
+    xs, ws, gs = x[order], w[order], codes[order]
+    group_w = torch.zeros(n_groups, dtype=x.dtype, device=x.device)
+    group_w = group_w.index_add(0, codes, w)
+    group_wx = torch.zeros_like(group_w).index_add(0, codes, w * x)
+    # Exclusive prefix sums within groups: global prefix minus the group's
+    # start (groups are contiguous after the sort).
+    counts = torch.bincount(codes, minlength=n_groups)
+    start = (torch.cumsum(counts, 0) - counts)[gs]
+    w_before = torch.cumsum(ws, 0) - ws
+    wx_before = torch.cumsum(ws * xs, 0) - ws * xs
+    w_below = w_before - w_before[start]
+    wx_below = wx_before - wx_before[start]
+    w_above = group_w[gs] - w_below - ws
+    wx_above = group_wx[gs] - wx_below - ws * xs
+    sums = xs * w_below - wx_below + wx_above - xs * w_above
+    return torch.empty_like(sums).scatter_(0, order, sums), group_w
+
+
+def categorical_distance_covariance(x, codes, scale, statistic="v", *, weight=None):
+    """Exact dCov² of univariate ``x`` and a categorical attribute, O(n log n).
+
+    For a one-hot encoded attribute, ``|s_i - s_j|`` is ``scale`` (√2)
+    between different levels and 0 within one, so
+    ``Σ_ij w_i w_j |x_i - x_j| |s_i - s_j|`` is ``scale`` times the sum over
+    all pairs minus the sum within groups; both come from sorted prefix sums
+    and the row sums of the attribute's distances are
+    ``scale · (W - W_{g_i})``.
+
+    Parameters
+    ----------
+    x : tensor of shape (n,)
+    codes : int64 tensor of shape (n,)
+        Level of each row, in ``[0, n_levels)``.
+    scale : float or tensor of shape ()
+        Distance between rows of different levels.
+    statistic : {"v", "u"}, default="v"
+    weight : tensor of shape (n,), default=None
+        Non-negative row weights summing to one (V-statistic only).
+
+    Returns
+    -------
+    dcov : tensor of shape ()
+    """
+    n = x.shape[0]
+    w = torch.ones_like(x) if statistic == "u" or weight is None else weight
+    order = torch.argsort(x)
+    a = _weighted_row_sums(x[order], w[order], order)
+    # n bounds the number of levels, and needs no look at the codes' values.
+    within, group_w = _segment_row_sums(x, w, codes, n, order)
+    b = scale * (w.sum() - group_w[codes])
+    cross = scale * ((w * a).sum() - (w * within).sum())
+    if statistic == "u":
+        return _u_statistic(cross, a, b)
+    if weight is None:
+        return (cross - 2.0 * (a * b).sum() / n + a.sum() * b.sum() / n**2) / n**2
+    return _v_statistic(cross, a, b, w)
+
+
+@torch.no_grad()
+def blockwise_dcov_stats(x, y, block=_BLOCK):
+    """V-statistics ``dCov²(x, y)``, ``dVar²(x)``, ``dVar²(y)`` in row blocks.
+
+    Parameters
+    ----------
+    x : tensor of shape (n, p)
+    y : tensor of shape (n, q)
+    block : int
+        Rows per block; memory is ``O(block · n)``.
+
+    Returns
+    -------
+    dcov, dvar_x, dvar_y : float
+    """
+    n = x.shape[0]
+    starts = range(0, n, block)
+    row_x = torch.cat([_distances(x[s : s + block], x).mean(dim=1) for s in starts])
+    row_y = torch.cat([_distances(y[s : s + block], y).mean(dim=1) for s in starts])
+    grand_x, grand_y = row_x.mean(), row_y.mean()
+    sums = torch.zeros(3, dtype=x.dtype, device=x.device)
+    for s in starts:
+        rows = slice(s, s + block)
+        a = _distances(x[rows], x) - row_x[rows, None] - row_x[None, :] + grand_x
+        b = _distances(y[rows], y) - row_y[rows, None] - row_y[None, :] + grand_y
+        sums += torch.stack([(a * b).sum(), (a * a).sum(), (b * b).sum()])
+    dcov, dvar_x, dvar_y = (sums / n**2).tolist()
+    return dcov, dvar_x, dvar_y
+
+
+def half_squared_error(scores, target, mask, weight):
+    """``Σ w (y - s)² / (2 Σ w)``: half of
+    :func:`~skalign._loss.pairwise.regression_loss`."""
+    return 0.5 * regression_loss(scores, target, mask, weight)
+
+
+def half_poisson_deviance(scores, target, mask, weight):
+    """Half the Poisson deviance with log link, ``μ = exp(s)``.
+
+    ``Σ w (exp(s) - y s + y log y - y) / Σ w``; the constant ``y log y - y``
+    makes it zero at a perfect fit (McCullagh & Nelder, 1989).
+    """
+    constant = torch.xlogy(target, target) - target
+    return weighted_mean(torch.exp(scores) - target * scores + constant, weight, mask)
+
+
+def absolute_error(scores, target, mask, weight):
+    """``Σ w |y - s| / Σ w`` (median regression)."""
+    return weighted_mean((target - scores).abs(), weight, mask)
+
+
+def _identity(scores):
+    return scores[:, 0]
+
+
+def _exp(scores):
+    return torch.exp(scores[:, 0])
+
+
+def _sigmoid(scores):
+    return torch.sigmoid(scores[:, 0])
+
+
+def _softmax(scores):
+    return torch.softmax(scores[:, 0], dim=-1)
+
+
+#: The data losses of :func:`penalised_loss`, each
+#: ``loss(scores, target, mask, weight)``; the log losses take logits.
+DATA_LOSSES = {
+    "squared_error": half_squared_error,
+    "poisson": half_poisson_deviance,
+    "absolute_error": absolute_error,
+    "binary_log_loss": binary_nll,
+    "multinomial_log_loss": multinomial_nll,
+}
+
+# What the penalty sees: the prediction on the scale of ``predict`` (the
+# mean for Poisson) or of ``predict_proba``.
+PREDICTIONS = {
+    "squared_error": _identity,
+    "poisson": _exp,
+    "absolute_error": _identity,
+    "binary_log_loss": _sigmoid,
+    "multinomial_log_loss": _softmax,
+}
+
+
+def penalised_loss(
+    scores,
+    *,
+    target,
+    weight,
+    mask,
+    sensitive=None,
+    penalty_weight=None,
+    loss,
+    strength,
+    kind,
+    sizes,
+    categorical,
+    statistic,
+    c,
+):
+    """Data loss plus ``strength`` times the dependence penalty of the batch.
+
+    ``L(s, y) + λ · P(ŷ(s), S)``, with ``P`` one of the dCov-type penalties of
+    :func:`~skalign.fairness.dependence_penalty` (Székely et al., 2007;
+    Chakraborty & Zhang, 2019) computed on the mini-batch. With
+    ``strength == 0`` the penalty is not evaluated at all, so the fit is the
+    unpenalised one.
+
+    Parameters
+    ----------
+    scores : tensor of shape (n, 1) or (n, 1, n_classes)
+    target, weight, mask : tensors of shape (n, 1)
+        Targets, row weights of the data loss, and the engine's mask (every
+        row is real for row-wise objectives).
+    sensitive : tensor of shape (n, 1, n_columns), default=None
+        Encoded protected attributes.
+    penalty_weight : tensor of shape (n, 1), default=None
+        Row weights of the penalty (``None``: equal).
+    loss : str
+        A key of ``DATA_LOSSES``.
+    strength : float
+        ``λ``.
+    kind, sizes, categorical, statistic, c
+        As in :func:`~skalign.fairness.dependence_penalty`.
+    """
+    value = DATA_LOSSES[loss](scores, target, mask, weight)
+    # The U-statistic needs four rows; a smaller last mini-batch adds nothing.
+    if strength and (statistic == "v" or scores.shape[0] >= 4):
+        pred = PREDICTIONS[loss](scores)
+        if pred.ndim == 1:
+            pred = pred[:, None]
+        w = None
+        if penalty_weight is not None and statistic == "v":
+            w = _normalise(penalty_weight[:, 0])
+        value = value + strength * _penalty(
+            pred, sensitive[:, 0], kind, sizes, categorical, statistic, c, w
+        )
+    return value
+
+
+def _first_occurrence(row, mask):
+    """``True`` at the first real position of each distinct row id.
+
+    A stable sort of the ids, so no host-device synchronisation and no
+    data-dependent shapes.
+    """
+    flat = torch.where(mask, row, torch.full_like(row, -1)).reshape(-1)
+    order = torch.argsort(flat, stable=True)
+    ordered = flat[order]
+    first = torch.ones_like(ordered, dtype=torch.bool)
+    first[1:] = ordered[1:] != ordered[:-1]
+    return torch.empty_like(first).scatter_(0, order, first).view(row.shape) & mask
+
+
+def unit_dependence_penalty(
+    scores,
+    attributes,
+    weight,
+    mask,
+    row=None,
+    *,
+    strength,
+    kind,
+    sizes,
+    categorical,
+    c,
+):
+    """``strength`` times the dependence penalty of the rows of a batch of units.
+
+    For objectives whose training units are pairs or lists of rows, a row
+    may fill several positions (a response compared with several others):
+    the penalty ``λ · P(s, S)`` is the weighted V-statistic of
+    :func:`~skalign.fairness.dependence_penalty` over the *distinct* rows
+    of the batch, each counted once with its own weight (repeated positions
+    and padding get weight zero), so it measures the dependence between a
+    row's score and its protected attributes whatever the row's number of
+    comparisons.
+
+    Parameters
+    ----------
+    scores : tensor of shape (n_units, unit_len)
+    attributes : tensor of shape (n_units, unit_len, n_columns)
+        Encoded protected attributes of the row at each position.
+    weight : tensor of shape (n_units, unit_len)
+        Row weight at each position (the row's ``sample_weight``).
+    mask : bool tensor of shape (n_units, unit_len)
+        ``True`` on real positions.
+    row : int tensor of shape (n_units, unit_len), default=None
+        Row id at each position; ``None`` when no row fills two positions.
+    strength : float
+        ``λ``.
+    kind, sizes, categorical, c
+        As in :func:`~skalign.fairness.dependence_penalty`.
+    """
+    weight = torch.where(mask, weight, torch.zeros_like(weight))
+    if row is not None:
+        weight = weight * _first_occurrence(row, mask)
+    weight = _normalise(weight.reshape(-1))
+    return strength * _penalty(
+        scores.reshape(-1, 1),
+        attributes.reshape(-1, attributes.shape[-1]),
+        kind,
+        sizes,
+        categorical,
+        "v",
+        c,
+        weight,
+    )

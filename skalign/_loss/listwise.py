@@ -1,4 +1,4 @@
-"""Pure torch losses for listwise rankers.
+"""Listwise losses of rankers, and the expected exposure of rankings.
 
 Every function takes padded scores of shape ``(n_lists, max_len)`` and the
 per-row ``grades``, ``mask`` and ``weight`` of the same shape (the layout of
@@ -14,14 +14,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..preference import bradley_terry_loss
+from ._reduction import weighted_mean
+from .pairwise import bradley_terry_loss, grade_ordered_pairs
 
 __all__ = [
     "expected_exposure",
     "exposure_disparity_penalty",
     "lipo_lambda_loss",
     "listnet_loss",
+    "plackett_luce_choices",
     "plackett_luce_loss",
+    "plackett_luce_sorted_loss",
     "position_weights",
     "ranknet_loss",
 ]
@@ -202,7 +205,7 @@ def plackett_luce_loss(
         weight = torch.ones_like(scores)
     grades, mask, scores, weight = _sort_by_grade(grades, mask, scores, weight)
     start, size, choice = plackett_luce_choices(grades, mask, top_k=top_k, ties=ties)
-    return _plackett_luce_nll(
+    return plackett_luce_sorted_loss(
         scores,
         mask,
         weight,
@@ -237,7 +240,7 @@ def plackett_luce_choices(grades, mask, *, top_k=None, ties="breslow"):
     return start, size, choice & ~last
 
 
-def _plackett_luce_nll(
+def plackett_luce_sorted_loss(
     scores,
     mask,
     weight,
@@ -250,18 +253,15 @@ def _plackett_luce_nll(
     tie_orders=(),
 ):
     """The loss of :func:`plackett_luce_loss` on grade-sorted lists whose
-    blocks and choices come from :func:`plackett_luce_choices`."""
+    blocks and choices come from :func:`plackett_luce_choices` (which a
+    training loop computes once, since they depend on the grades only)."""
     weight = torch.where(mask, weight, torch.zeros_like(weight))
     log_w = torch.log(torch.where(mask, weight, torch.ones_like(weight)))
     strength, pad = _pad_below(scores + log_w, mask)
-    zero = torch.zeros_like(weight)
-    total = torch.where(choice, weight, zero).sum()
-    tiny = torch.finfo(total.dtype).tiny
     if ties == "breslow":
         # Every tied item is chosen from the whole remaining set.
         suffix = _reverse_logcumsumexp(strength, mask)
-        terms = weight * (suffix.gather(1, start) - strength)
-        return torch.where(choice, terms, zero).sum() / total.clamp_min(tiny)
+        return weighted_mean(suffix.gather(1, start) - strength, weight, choice)
     # Suffix sums, with one padded column so that the set after a block can
     # be read at index start + size, even after the last block.
     suffix = _reverse_logcumsumexp(
@@ -287,7 +287,7 @@ def _plackett_luce_nll(
     denominator = torch.logaddexp(rest, torch.log1p(-fraction) + tied)
     mean_weight = _block_sum(weight, start) / size.clamp_min(1)
     terms = mean_weight * denominator - weight * strength
-    return torch.where(choice, terms, zero).sum() / total.clamp_min(tiny)
+    return weighted_mean(terms, mask=choice, normaliser=weight)
 
 
 def _davidson_luce(
@@ -332,11 +332,8 @@ def _davidson_luce(
     block_size = size.clamp_min(1)
     mean_strength = _block_sum(torch.where(mask, strength, 0.0), start) / block_size
     mean_weight = _block_sum(weight, start) / block_size
-    terms = mean_weight * (denominator - log_delta_block - mean_strength)
-    zero = torch.zeros_like(terms)
-    total = torch.where(choice, mean_weight, zero).sum()
-    return torch.where(choice, terms, zero).sum() / total.clamp_min(
-        torch.finfo(total.dtype).tiny
+    return weighted_mean(
+        denominator - log_delta_block - mean_strength, mean_weight, choice
     )
 
 
@@ -358,8 +355,7 @@ def listnet_loss(scores, grades, mask, weight=None):
     target = torch.log_softmax(_pad_below(grades + log_w, mask)[0], 1)
     predicted = torch.log_softmax(_pad_below(scores + log_w, mask)[0], 1)
     cross_entropy = -(torch.exp(target) * predicted).sum(1)
-    list_weight = _list_weight(weight, mask)
-    return (list_weight * cross_entropy).sum() / list_weight.sum()
+    return weighted_mean(cross_entropy, _list_weight(weight, mask))
 
 
 def ranknet_loss(scores, grades, mask, weight=None):
@@ -393,12 +389,8 @@ def lipo_lambda_loss(scores, grades, mask, weight=None):
     """
     if weight is None:
         weight = torch.ones_like(scores)
-    max_len = scores.shape[1]
-    i, j = torch.triu_indices(max_len, max_len, offset=1, device=scores.device)
-    sign = torch.sign(grades[:, i] - grades[:, j])
-    pair_weight = torch.where(
-        mask[:, i] & mask[:, j], weight[:, i] * weight[:, j] * sign.abs(), 0.0
-    )
+    i, j, sign, _, pair_weight = grade_ordered_pairs(grades, mask, weight)
+    pair_weight = pair_weight * sign.abs()
     with torch.no_grad():
         top = torch.where(mask, grades, -torch.inf).amax(1, keepdim=True)
         gain = torch.exp2(torch.where(mask, grades - top, -torch.inf))
@@ -407,9 +399,8 @@ def lipo_lambda_loss(scores, grades, mask, weight=None):
             discount[:, i] - discount[:, j]
         ).abs()
     margin = sign * (scores[:, i] - scores[:, j])
-    total = pair_weight.sum()
-    return (pair_weight * delta * F.softplus(-margin)).sum() / total.clamp_min(
-        torch.finfo(total.dtype).tiny
+    return weighted_mean(
+        F.softplus(-margin), pair_weight * delta, normaliser=pair_weight
     )
 
 
@@ -552,7 +543,4 @@ def exposure_disparity_penalty(exposure, sensitive, mask):
     # sum_{a<b} (e_a - e_b)^2 = p * sum_a (e_a - mean)^2 over p pairs choose 2.
     n_pairs = n_present * (n_present - 1) / 2
     disparity = n_present * spread / n_pairs.clamp_min(1)
-    valid = n_present >= 2
-    return torch.where(valid, disparity, torch.zeros_like(disparity)).sum() / (
-        valid.sum().clamp_min(1)
-    )
+    return weighted_mean(disparity, mask=n_present >= 2)

@@ -1,4 +1,4 @@
-"""The pure torch losses of the calibration maps."""
+"""Log losses and the losses of calibration maps."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import torch
 from numpy.testing import assert_allclose
 from scipy.special import expit, log_softmax
 
-from skalign.calibration._losses import (
+from skalign._loss.calibration import (
     PenaltyColumnLoss,
     _window_means,
     binary_nll,

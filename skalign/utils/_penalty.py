@@ -1,10 +1,11 @@
 """The dependence penalty as a part of any engine estimator's objective.
 
-What the fairness-regularised estimators of this family and the estimators
-of other families that take the penalty as an option (reward models,
-rankers) share: the validation and encoding of ``sensitive_features`` for
-the penalty, the parameter constraints and docs of the option, and the
-unpenalised start of an L-BFGS fit.
+What the fairness-regularised estimators (:mod:`skalign.fairness`) and the
+estimators of other families that take the penalty as an option (reward
+models, rankers) share: the validation and encoding of ``sensitive_features``
+for the penalty, the parameter constraints and docs of the option, and the
+unpenalised start of an L-BFGS fit. Here, below the families, so that none of
+them imports another's private modules.
 """
 
 import contextlib
@@ -14,10 +15,8 @@ import numbers
 from sklearn.base import clone
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .._engine import _FULL_BATCH
-from ._dcov import KINDS
+from .._loss.dependence import KINDS, unit_dependence_penalty
 from ._encoding import encode_sensitive_features
-from ._losses import unit_dependence_penalty
 
 __all__ = [
     "SHARED_CONSTRAINTS",
@@ -215,7 +214,7 @@ class FairnessPenaltyMixin:
         starts from the unpenalised one (see :func:`unpenalised_state`),
         through :meth:`_with_initial_state`.
         """
-        lbfgs = self._resolved_optimizer(self._resolved_scorer()) in _FULL_BATCH
+        lbfgs = self._uses_full_batch_solver()
         self._initial_state = None
         try:
             if fresh and lbfgs and self._penalty_active():

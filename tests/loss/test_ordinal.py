@@ -9,7 +9,7 @@ from numpy.testing import assert_allclose
 from scipy.special import expit
 from scipy.stats import norm
 
-from skalign.ordinal import (
+from skalign._loss.ordinal import (
     class_log_proba,
     cumulative_logit_loss,
     hl_gauss_loss,
