@@ -370,6 +370,18 @@ def _load_state(net, state):
     net.criterion_.load_state_dict(state["criterion"])
 
 
+#: Targets kept in float64 whatever the model's dtype: orderings, ties and
+#: gaps of grades must come from the grades as given (in float32, grades
+#: of 1e8 + 1 and 1e8 are tied).
+_EXACT_TARGETS = frozenset({"grades"})
+
+
+def _target_dtype(name, values, dtype):
+    if values.dtype.kind != "f":
+        return None
+    return torch.float64 if name in _EXACT_TARGETS else dtype
+
+
 def _cheapest_layout(X, index, *, differences=False):
     """Rows and unit index in their cheapest exact form.
 
@@ -707,7 +719,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             to_torch(X_rows, solve_dtype, device),
             {
                 k: torch.as_tensor(
-                    v, device=device, dtype=solve_dtype if v.dtype.kind == "f" else None
+                    v, device=device, dtype=_target_dtype(k, v, solve_dtype)
                 )
                 for k, v in targets.items()
             },

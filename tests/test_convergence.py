@@ -337,3 +337,26 @@ def test_unsupported_devices_are_refused_by_name(device, make):
     target = y if kwargs else (X[:, 0] > 0).astype(int) + (X[:, 1] > 0)
     with pytest.raises(ValueError, match=f"device={device!r}"):
         model.fit(X, target, **kwargs)
+
+
+# ------------------------------------------------------------------- grades
+@pytest.mark.parametrize("offset", [1e7, 1e8, 1e12])
+def test_grade_orderings_come_from_the_grades_as_given(offset):
+    # In float32, 1e8 + 1 == 1e8: ordering pairs on the model's dtype saw
+    # every pair as a tie and learned nothing, with no warning.
+    from skalign.preference import GeneralPreferenceModel
+    from skalign.ranking import LambdaRanker
+
+    X, y, groups = _pairs()
+    for make in (
+        lambda: PreferenceRewardRegressor(optimizer="adam", random_state=0),
+        lambda: GeneralPreferenceModel(random_state=0),
+        lambda: LambdaRanker(random_state=0),
+    ):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            plain = make().fit(X, y, groups=groups)
+            shifted = make().fit(X, y + offset, groups=groups)
+        np.testing.assert_allclose(
+            shifted.predict(X), plain.predict(X), rtol=1e-5, atol=1e-5
+        )
