@@ -810,15 +810,19 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         restored = dict(net.callbacks_)["skalign_monitor"].restore_best
         if isinstance(solver, FullBatchLBFGS) and solver.f is not None and not restored:
             return float(solver.f)
-        module = net.module_
-        was_training = module.training
-        module.eval()
+        # Evaluation mode for the module and the criterion: dropout off, and
+        # a loss with running statistics must not update them here.
+        parts = (net.module_, net.criterion_)
+        modes = [part.training for part in parts]
+        for part in parts:
+            part.eval()
         try:
             with torch.no_grad():
                 X, targets = train.full()
                 return float(net.get_loss(net.infer(X), targets))
         finally:
-            module.train(was_training)
+            for part, mode in zip(parts, modes):
+                part.train(mode)
 
     def _objective_key(self):
         """A hash of the parameters that a continued fit cannot change.

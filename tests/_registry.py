@@ -44,7 +44,12 @@ CHECKS = ("reward", "ranker", "calibrator")
 # scikit-learn's checks compare fits: float64 and a tight tolerance, so that
 # they test the model, not float32 round-off. Each setting is applied where
 # the estimator accepts it; the MLP one only to estimators with a scorer.
-_LINEAR = dict(max_epochs=30, dtype="float64", tol=1e-9)
+# A small L2 penalty gives the linear fits a unique, finite optimum: the
+# checks' data (15 rows, up to 30 features) are separable or underdetermined,
+# and without it two fits that the checks compare (weighted against repeated
+# rows) head off towards infinity or along a flat valley, and where each
+# stops says nothing about the estimator.
+_LINEAR = dict(max_epochs=30, dtype="float64", tol=1e-12, alpha=1e-2)
 _MLP = dict(
     scorer=MLPScorer(hidden_units=(8,)),
     max_epochs=50,
@@ -202,6 +207,12 @@ _ENTRIES = (
                 "together; transform and predict_pair_proba are row-wise and "
                 "pass."
             ),
+            **_on_dense_and_sparse(
+                "the bilinear embedding objective is not convex: the weighted "
+                "and the repeated-rows fits, both converged, reach different "
+                "stationary points (predictions differ by ~3e-2); weights are "
+                "exact multiplicities of the loss itself (tests/loss)."
+            ),
         },
         exact=_EXACT,
         # Its bilinear objective is not convex and its unpenalised intercept
@@ -261,18 +272,7 @@ _ENTRIES = (
         "fair",
         {**_ENGINE, "fairness_strength": 1.0},
     ),
-    Entry(
-        "FairClassifier",
-        "fair_classes",
-        {**_ENGINE, "fairness_strength": 1.0},
-        expected_failed_checks=_on_dense_and_sparse(
-            "weights are exact multiplicities (see tests/fairness/"
-            "test_estimators.py), but the check's 15 rows and 30 features are "
-            "separable, so the unpenalised (alpha=0) multinomial log-loss has "
-            "its optimum at infinity and where L-BFGS stops depends on float "
-            "rounding."
-        ),
-    ),
+    Entry("FairClassifier", "fair_classes", {**_ENGINE, "fairness_strength": 1.0}),
     # ------------------------------------------------------------- ordinal
     Entry(
         "HLGaussRegressor",
@@ -314,7 +314,19 @@ _ENTRIES = (
     ),
     _scaling("VectorScaling", _LIKELIHOOD_MAP),
     _scaling("MatrixScaling", _LIKELIHOOD_MAP),
-    _scaling("DirichletCalibrator", _LIKELIHOOD_MAP),
+    _scaling(
+        "DirichletCalibrator",
+        _LIKELIHOOD_MAP,
+        expected_failed_checks={
+            "check_sample_weight_equivalence_on_dense_data": (
+                "the check's probabilities reach 1e-17, so the log-probability "
+                "features span ~40 units; both fits stop at float64's "
+                "resolution of this ODIR-penalised objective and agree to "
+                "5e-8 (2e-7 relative on one entry), just outside the check's "
+                "1e-7."
+            ),
+        },
+    ),
     _scaling("PlattCalibrator", _LIKELIHOOD_MAP),
     _scaling("BetaCalibrator", _calibration(monotone=True, loose=True, overlap=True)),
     _scaling(
