@@ -15,7 +15,12 @@ from sklearn.utils.validation import check_array, check_consistent_length
 
 from .._loss.listwise import EXACT_EXPOSURE_MAX_LEN, expected_exposure
 from ..exceptions import SkalignWarning
-from ..utils._groups import check_grades, check_groups, pack_groups
+from ..utils._groups import (
+    check_grades,
+    check_groups,
+    check_sample_weight,
+    pack_groups,
+)
 from ..utils._sampling import gumbel_rankings, rank_within_groups
 
 __all__ = ["exposure_disparity", "grouped_ndcg_score", "make_grouped_scorer"]
@@ -78,10 +83,11 @@ def _check_sensitive_features(sensitive_features, n_samples):
         "y_score": ["array-like"],
         "groups": ["array-like", None],
         "k": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "sample_weight": ["array-like", None],
     },
     prefer_skip_nested_validation=True,
 )
-def grouped_ndcg_score(y_true, y_score, *, groups=None, k=None):
+def grouped_ndcg_score(y_true, y_score, *, groups=None, k=None, sample_weight=None):
     """Mean normalised discounted cumulative gain over groups.
 
     Within each group, ``DCG@k = sum_{r <= k} y_(r) / log2(1 + r)`` with rows
@@ -91,7 +97,7 @@ def grouped_ndcg_score(y_true, y_score, *, groups=None, k=None):
     exponential gains); rows with tied scores share the mean gain of their
     positions. A group whose grades are all zero scores 0, as in scikit-learn.
     Each group's NDCG equals ``sklearn.metrics.ndcg_score`` on that group;
-    the groups are averaged with equal weights.
+    the groups are averaged with equal weights, or with ``sample_weight``.
 
     Parameters
     ----------
@@ -104,6 +110,11 @@ def grouped_ndcg_score(y_true, y_score, *, groups=None, k=None):
     k : int, default=None
         Only the top ``k`` positions of each group count; ``None`` (or a ``k``
         longer than a group) uses the whole group.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative row weights. A group weighs the mean weight of its rows
+        (a query's weight, as ``sklearn.metrics.ndcg_score``'s
+        ``sample_weight``, written on each of its rows); ``None`` weighs
+        every group equally.
 
     Returns
     -------
@@ -158,7 +169,15 @@ def grouped_ndcg_score(y_true, y_score, *, groups=None, k=None):
         sorted_codes[new_run], run_gain * run_discount, minlength=n_groups
     )
     ndcg = np.divide(dcg, idcg, out=np.zeros(n_groups), where=idcg > 0)
-    return float(ndcg.mean())
+    if sample_weight is None:
+        return float(ndcg.mean())
+    weight = check_sample_weight(sample_weight, y_true.shape[0])
+    group_weight = np.bincount(codes, weight, minlength=n_groups) / np.bincount(
+        codes, minlength=n_groups
+    )
+    if not group_weight.sum() > 0:
+        raise ValueError("sample_weight is zero on every row; nothing to score.")
+    return float(np.average(ndcg, weights=group_weight))
 
 
 def _deterministic_exposure(y_score, codes):

@@ -250,11 +250,13 @@ class _BaseRanker(TorchEstimator):
             scores, codes, int(n_samples), check_random_state(random_state)
         )
 
-    def score(self, X, y, *, groups=None):
+    def score(self, X, y, *, groups=None, sample_weight=None):
         """Mean NDCG@``ndcg_k`` of the predicted scores over groups.
 
-        See :func:`skalign.metrics.grouped_ndcg_score`; ``y`` must be
-        non-negative (the grades are the gains).
+        See :func:`skalign.metrics.grouped_ndcg_score`. The grades are the
+        gains; a group with negative grades (which ``fit`` accepts: only
+        their order matters to a ranker) has them shifted so that its lowest
+        is 0.
 
         Parameters
         ----------
@@ -263,12 +265,22 @@ class _BaseRanker(TorchEstimator):
             Grades.
         groups : array-like of shape (n_samples,), default=None
             Group id per row; ``None`` is one group.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights; a group weighs the mean weight of its rows.
 
         Returns
         -------
         score : float
         """
-        return grouped_ndcg_score(y, self.predict(X), groups=groups, k=self.ndcg_k)
+        scores = self.predict(X)
+        grades = check_grades(y)
+        codes, uniques = check_groups(groups, grades.shape[0])
+        lowest = np.full(uniques.shape[0], np.inf)
+        np.minimum.at(lowest, codes, grades)
+        grades = grades - np.minimum(lowest, 0.0)[codes]
+        return grouped_ndcg_score(
+            grades, scores, groups=codes, k=self.ndcg_k, sample_weight=sample_weight
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -92,3 +92,21 @@ def test_preference_log_loss_is_the_bradley_terry_loss():
     assert np.isfinite(preference_log_loss([1, 0], [-1e4, 1e4]))
     with pytest.raises(ValueError, match="y_score contains NaN"):
         preference_log_loss([0, 1], [0, np.nan])
+
+
+def test_grouped_ndcg_weighs_each_group_by_its_rows_mean_weight():
+    from sklearn.metrics import ndcg_score
+
+    from skalign.metrics import grouped_ndcg_score
+
+    y = np.array([3, 2, 0, 1, 0, 2, 1])
+    scores = np.array([0.9, 0.2, 0.5, 0.1, 0.3, 0.4, 0.8])
+    groups = np.array([0, 0, 0, 1, 1, 2, 2])
+    weight = np.array([2.0, 2.0, 2.0, 0.5, 0.5, 1.0, 1.0])
+    per_group = [ndcg_score([y[groups == g]], [scores[groups == g]]) for g in range(3)]
+    expected = np.average(per_group, weights=[2.0, 0.5, 1.0])
+    got = grouped_ndcg_score(y, scores, groups=groups, sample_weight=weight)
+    assert got == pytest.approx(expected)
+    assert grouped_ndcg_score(y, scores, groups=groups) == pytest.approx(
+        np.mean(per_group)
+    )
