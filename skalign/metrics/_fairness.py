@@ -309,13 +309,17 @@ def distance_correlation(
             (n_samples, n_attributes)
     categorical_features : "auto", "all" or array-like, default="auto"
     scale_continuous : bool, default=True
-        Standardise continuous attributes.
+        Standardise each continuous attribute column first, so that columns
+        in different units count alike. With several continuous columns
+        this changes the value (distance correlation is invariant to scaling
+        ``S`` as a whole, not column by column); ``False`` gives exactly
+        ``dcor.distance_correlation`` and R's ``energy::dcor`` on the
+        encoded attributes. A single column gives the same value either way.
 
     Returns
     -------
     dcor : float
-        The distance correlation (not squared), as
-        ``dcor.distance_correlation``; 0 for constant predictions.
+        The distance correlation (not squared); 0 for constant predictions.
 
     Examples
     --------

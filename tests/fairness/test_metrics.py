@@ -145,3 +145,24 @@ def test_bad_input(metric):
         metric(np.arange(4.0), ["a"] * 4)
     with pytest.raises(ValueError, match="y_pred"):
         metric(np.array([1.0, np.nan, 2.0, 3.0]), ["a", "b"] * 2)
+
+
+def test_distance_correlation_agrees_with_dcor_unscaled_and_says_when_not():
+    import dcor
+    from sklearn.datasets import load_iris
+
+    from skalign.metrics import distance_correlation
+
+    X = load_iris().data
+    y, S = X[:, 0], X[:, 1:]
+    reference = dcor.distance_correlation(y, S)
+    assert distance_correlation(
+        y, S, categorical_features=[], scale_continuous=False
+    ) == pytest.approx(reference, rel=1e-10)
+    # The default standardises each column: a different, documented value.
+    scaled = distance_correlation(y, S, categorical_features=[])
+    assert scaled == pytest.approx(dcor.distance_correlation(y, S / S.std(0)), rel=1e-6)
+    # One column: the same either way.
+    assert distance_correlation(y, S[:, 0], categorical_features=[]) == pytest.approx(
+        dcor.distance_correlation(y, S[:, 0]), rel=1e-10
+    )
