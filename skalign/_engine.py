@@ -434,7 +434,10 @@ def _feature_scales(module, X):
     if not linear or X.shape[0] < 2:
         return {}
     if X.layout == torch.strided:
-        rms = torch.linalg.vector_norm(X, dim=0) / X.shape[0] ** 0.5
+        # In row chunks: a column reduction of a whole row-major matrix is
+        # ten times slower.
+        squares = sum(chunk.square().sum(0) for chunk in X.split(8192))
+        rms = (squares / X.shape[0]).sqrt()
     else:
         X = X if X.is_coalesced() else X.coalesce()
         col, values = X.indices()[1], X.values()
