@@ -939,7 +939,9 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         extra = {}
         if optimizer is FullBatchLBFGS:
             extra = dict(
-                optimizer__tol=self.tol, optimizer__max_iter=_LBFGS_ITER_PER_EPOCH
+                optimizer__tol=self.tol,
+                optimizer__max_iter=_LBFGS_ITER_PER_EPOCH,
+                optimizer__convex=self._convex and isinstance(scorer, LinearScorer),
             )
         monitor = _Monitor(
             monitor="valid_loss" if valid is not None else "train_loss",
