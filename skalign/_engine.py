@@ -405,9 +405,22 @@ def _cheapest_layout(X, index, *, differences=False):
     ):
         n_pairs = index.shape[0]
         rows = np.empty((n_pairs + 1, X.shape[1]), dtype=X.dtype)
-        np.subtract(X[index[:, 0]], X[index[:, 1]], out=rows[:n_pairs])
         rows[n_pairs] = 0
+        first = np.minimum(index[:, 0], index[:, 1])
         pairs = np.column_stack([np.arange(n_pairs), np.full(n_pairs, n_pairs)])
+        if (
+            X.shape[0] == 2 * n_pairs
+            and np.array_equal(first, np.arange(0, X.shape[0], 2))
+            and np.all(np.abs(index[:, 0] - index[:, 1]) == 1)
+        ):
+            # Each pair is two adjacent rows (pairs_to_long's layout): a
+            # difference of strided views, no gather; where the second row
+            # won, the pair reads ``s(0) - s(x_a - x_b)``.
+            np.subtract(X[0::2], X[1::2], out=rows[:n_pairs])
+            second_won = index[:, 0] > index[:, 1]
+            pairs[second_won] = pairs[second_won, ::-1]
+        else:
+            np.subtract(X[index[:, 0]], X[index[:, 1]], out=rows[:n_pairs])
         return rows, pairs
     flat = index.reshape(-1)
     if flat.size == X.shape[0] and np.array_equal(flat, np.arange(flat.size)):
