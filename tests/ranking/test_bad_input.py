@@ -144,8 +144,17 @@ def test_metrics_reject_bad_input():
         exposure_disparity([0.0, 1.0], ["a", "b", "a"])
 
 
-def test_score_needs_non_negative_grades(lists):
+def test_score_takes_the_negative_grades_fit_takes(lists):
+    # fit accepts any grades (only their order matters), so the default
+    # score must too, or GridSearchCV fails on them: a group with negative
+    # grades is shifted so that its lowest grade is 0.
     X, y, groups = lists
-    model = PlackettLuceRanker(max_epochs=2, tol=1e-2).fit(X, y, groups=groups)
+    model = PlackettLuceRanker(max_epochs=2, tol=1e-2).fit(X, y - 100, groups=groups)
+    lowest = {g: (y - 100)[groups == g].min() for g in np.unique(groups)}
+    shifted = y - 100 - np.array([lowest[g] for g in groups])
+    assert model.score(X, y - 100, groups=groups) == model.score(
+        X, shifted, groups=groups
+    )
+    # The metric itself keeps refusing them: its gains are the grades.
     with pytest.raises(ValueError, match="y_true must be non-negative"):
-        model.score(X, y - 100, groups=groups)
+        grouped_ndcg_score(y - 100, model.predict(X), groups=groups)
