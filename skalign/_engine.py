@@ -734,8 +734,11 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         data = TrainingData(
             to_torch(X_rows, solve_dtype, device),
             {
+                # torch cannot share read-only memory: copied only then.
                 k: torch.as_tensor(
-                    v, device=device, dtype=_target_dtype(k, v, solve_dtype)
+                    np.require(v, requirements="W"),
+                    device=device,
+                    dtype=_target_dtype(k, v, solve_dtype),
                 )
                 for k, v in targets.items()
             },
