@@ -270,12 +270,8 @@ EXTRACT = {
 }
 
 
-def machine():
-    """CPU, cores, library versions and load: what the timings depend on."""
-    import numpy
-    import sklearn
-    import torch
-
+def cpu_name():
+    """The CPU's model name (from ``/proc/cpuinfo`` where there is one)."""
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
@@ -286,6 +282,16 @@ def machine():
             )
     except (OSError, StopIteration):
         pass
+    return cpu
+
+
+def machine():
+    """CPU, cores, library versions and load: what the timings depend on."""
+    import numpy
+    import sklearn
+    import torch
+
+    cpu = cpu_name()
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:

@@ -273,8 +273,8 @@ class _Monitor(Callback):
         self._last_good = _state_copy(net)
         solver = net.optimizer_
         if isinstance(solver, FullBatchLBFGS):
-            if solver.converged or solver.stalled:
-                self.converged_ = solver.converged
+            if solver.converged:
+                self.converged_ = True
                 raise KeyboardInterrupt
             if self.monitor == "train_loss":
                 return
