@@ -42,7 +42,7 @@ from .nn import LinearScorer, Scorer
 from .utils._persistence import VersionedStateMixin
 from .utils._validation import check_features, resolve_device
 
-__all__ = ["TorchEstimator", "TrainingData", "row_units", "to_torch"]
+__all__ = ["TorchEstimator", "TrainingData", "to_torch"]
 
 _LBFGS_ITER_PER_EPOCH = 20
 _PREDICT_CHUNK = 1 << 16
@@ -125,28 +125,6 @@ class TrainingData(torch.utils.data.Dataset):
     def subset(self, units):
         """A new :class:`TrainingData` holding only ``units``."""
         return TrainingData(*self.batch(units))
-
-
-def row_units(X, weight, **targets):
-    """Training data for a row-wise objective: every row is a unit of length 1.
-
-    Parameters
-    ----------
-    X : ndarray or sparse matrix of shape (n_samples, n_features)
-    weight : ndarray of shape (n_samples,)
-        Validated sample weights.
-    **targets : ndarray of shape (n_samples, ...)
-        Per-row targets, passed to the loss with shape ``(n_samples, 1, ...)``.
-
-    Returns
-    -------
-    X, targets : as expected from ``TorchEstimator._make_training_data``.
-    """
-    n = X.shape[0]
-    out = {name: np.asarray(v)[:, None] for name, v in targets.items()}
-    out["mask"] = np.ones((n, 1), dtype=bool)
-    out["weight"] = np.asarray(weight, dtype=np.float64)[:, None]
-    return X, out
 
 
 class _BatchIterator:

@@ -28,12 +28,13 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._engine import TorchEstimator, row_units, to_torch
+from .._engine import TorchEstimator, to_torch
 from .._loss.calibration import PenaltyColumnLoss
 from ..metrics._calibration import EPS, check_probabilities, looks_like_probabilities
 from ..nn import Scorer
 from ..utils._groups import check_sample_weight
 from ..utils._persistence import VersionedStateMixin
+from ..utils._units import row_units
 from ..utils._validation import check_features
 
 _PREDICT_CHUNK = 1 << 16

@@ -11,11 +11,12 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _num_samples, check_array
 
 from .._docstrings import fill_doc
-from .._engine import TorchEstimator, row_units
+from .._engine import TorchEstimator
 from .._loss.dependence import KINDS, penalised_loss
 from ..nn import LinearScorer
 from ..utils._groups import check_sample_weight
 from ..utils._penalty import SHARED_CONSTRAINTS, encode_for_penalty, unpenalised_state
+from ..utils._units import row_units
 
 __all__ = ["FairClassifier", "FairRegressor"]
 

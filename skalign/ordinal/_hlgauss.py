@@ -12,9 +12,10 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from torch import nn
 
 from .._docstrings import fill_doc
-from .._engine import TorchEstimator, row_units
+from .._engine import TorchEstimator
 from .._loss.ordinal import hl_gauss_loss, hl_gauss_target
 from ..utils._groups import check_sample_weight
+from ..utils._units import row_units
 
 __all__ = ["BinLogitModule", "HLGaussRegressor"]
 

@@ -7,10 +7,11 @@ from sklearn.base import ClassifierMixin, _fit_context
 from torch import nn
 
 from .._docstrings import fill_doc
-from .._engine import TorchEstimator, row_units
+from .._engine import TorchEstimator
 from .._loss.ordinal import cumulative_logit_loss
 from ..nn import LinearScorer
 from ..utils._groups import check_sample_weight
+from ..utils._units import row_units
 from ._base import (
     ORDINAL_CLASSIFIER_CONSTRAINTS,
     CumulativeLogitClassifierMixin,

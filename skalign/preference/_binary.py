@@ -18,9 +18,10 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._docstrings import fill_doc
-from .._engine import TorchEstimator, row_units
+from .._engine import TorchEstimator
 from .._loss.pairwise import binary_feedback_loss
 from ..utils._groups import check_groups, check_sample_weight
+from ..utils._units import row_units
 
 __all__ = ["BinaryFeedbackRewardRegressor"]
 

@@ -19,7 +19,7 @@ from ..utils._groups import (
     enumerate_pairs,
     pack_groups,
 )
-from ._reward import pack_preferences
+from ..utils._units import pair_units
 
 __all__ = ["GeneralPreferenceModel"]
 
@@ -136,7 +136,7 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
         return partial(general_preference_loss, temperature=float(self.temperature))
 
     def _make_training_data(self, X, y, *, groups, sample_weight):
-        return pack_preferences(
+        return pair_units(
             X,
             y,
             groups,

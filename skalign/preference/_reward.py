@@ -29,13 +29,9 @@ from .._loss.pairwise import (
     scaled_bradley_terry_loss,
 )
 from ..metrics import pairwise_accuracy
-from ..utils._groups import (
-    check_grades,
-    check_sample_weight,
-    enumerate_pairs,
-    pack_groups,
-)
+from ..utils._groups import check_sample_weight
 from ..utils._penalty import FairnessPenaltyMixin, fill_penalty_doc
+from ..utils._units import pair_units
 
 __all__ = ["PreferenceRewardRegressor"]
 
@@ -364,7 +360,7 @@ class PreferenceRewardRegressor(
         self, X, y, *, groups, sample_weight, sensitive_features, continuing
     ):
         self._check_options()
-        X, targets = pack_preferences(
+        X, targets = pair_units(
             X,
             y,
             groups,
@@ -567,60 +563,3 @@ class PreferenceRewardRegressor(
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         return tags
-
-
-def pack_preferences(
-    X,
-    y,
-    groups,
-    sample_weight,
-    *,
-    pairwise=True,
-    keep_tied_groups=False,
-    max_pairs_per_group=None,
-    random_state=None,
-):
-    """Engine training data for grouped preference objectives.
-
-    ``pairwise=True``: every (or, for long groups, a sample of) pair of rows
-    of a group with different grades (equal grades too with
-    ``keep_tied_groups``) becomes a unit of two rows, winner first, so the
-    loss costs one term per real pair however uneven the group sizes.
-    ``pairwise=False``: every group is a padded unit (objectives that also
-    fit the grades of single rows). Rows of ``X`` are not copied: units
-    index into them.
-    """
-    grades = check_grades(y)
-    weight = check_sample_weight(sample_weight, X.shape[0])
-    packed = pack_groups(
-        grades,
-        groups,
-        drop_uninformative=pairwise,
-        keep_tied_groups=keep_tied_groups,
-    )
-    if pairwise:
-        index, split_group, scale = enumerate_pairs(
-            packed,
-            grades,
-            keep_ties=keep_tied_groups,
-            max_pairs=max_pairs_per_group,
-            random_state=random_state,
-        )
-        mask = np.ones(index.shape, dtype=bool)
-        row_weight = weight[index]
-        # A pair's weight is the product of its rows' weights; the first row
-        # carries the sampling scale.
-        row_weight[:, 0] *= scale
-    else:
-        mask = packed.mask
-        index = np.where(mask, packed.index, 0)
-        split_group = np.arange(packed.n_groups)
-        row_weight = np.where(mask, weight[index], 0.0)
-    targets = {
-        "grades": np.where(mask, grades[index], 0.0),
-        "mask": mask,
-        "weight": row_weight,
-        "index": index,
-        "split_group": split_group,
-    }
-    return X, targets

@@ -24,15 +24,10 @@ from .._loss.listwise import (
 )
 from ..metrics import grouped_ndcg_score
 from ..metrics._listwise import _check_sensitive_features
-from ..utils._groups import (
-    PackedGroups,
-    check_grades,
-    check_groups,
-    check_sample_weight,
-    pack_groups,
-)
+from ..utils._groups import check_grades, check_groups
 from ..utils._penalty import FairnessPenaltyMixin, fill_penalty_doc
 from ..utils._sampling import gumbel_rankings, rank_within_groups
+from ..utils._units import list_targets, list_units
 
 __all__ = ["LambdaRanker", "PlackettLuceRanker"]
 
@@ -137,51 +132,6 @@ class _BaseRanker(TorchEstimator):
         **TorchEstimator._parameter_constraints,
         "ndcg_k": [Interval(numbers.Integral, 1, None, closed="left"), None],
     }
-
-    def _pack(self, X, y, groups, sample_weight, *, keep_all_tied=False):
-        """Validate and pack into lists of rows with positive weight.
-
-        Rows of zero weight are removed first, so they are absent from every
-        list. Returns the padded lists (``index`` into the rows of ``X``),
-        the grades and the weights.
-        """
-        grades = check_grades(y)
-        n_samples = X.shape[0]
-        codes, _ = check_groups(groups, n_samples)
-        weight = check_sample_weight(sample_weight, n_samples)
-        kept = np.flatnonzero(weight > 0)
-        packed = pack_groups(
-            grades[kept], codes[kept], drop_uninformative=not keep_all_tied
-        )
-        index, mask, group_ids = packed.index, packed.mask, packed.group_ids
-        n_dropped = packed.n_dropped
-        if keep_all_tied:
-            # All-tied lists are kept (they inform the tie weights), but a
-            # single row is no choice at all.
-            long = mask.sum(1) >= 2
-            if not long.any():
-                raise ValueError(
-                    "Every list has a single row (after removing rows of zero "
-                    "weight), so there is no ranking to learn from; check y "
-                    "and groups."
-                )
-            max_len = int(mask[long].sum(1).max())
-            index, mask = index[long, :max_len], mask[long, :max_len]
-            group_ids = group_ids[long]
-            n_dropped += int((~long).sum())
-        packed = PackedGroups(
-            index=np.where(mask, kept[np.where(mask, index, 0)], -1),
-            mask=mask,
-            group_ids=group_ids,
-            n_dropped=n_dropped,
-        )
-        return packed, grades, weight
-
-    @staticmethod
-    def _units(X, packed, targets):
-        """Rows and targets for the engine: each list is a unit that indexes
-        the rows of ``X`` (the engine picks the cheapest layout)."""
-        return X, {**targets, "index": np.where(packed.mask, packed.index, 0)}
 
     def predict(self, X):
         """Score of each row; within a group, higher scores rank first.
@@ -520,8 +470,8 @@ class PlackettLuceRanker(FairnessPenaltyMixin, _BaseRanker):
         self, X, y, *, groups, sample_weight, sensitive_features, continuing
     ):
         davidson_luce = self.ties == "davidson_luce"
-        packed, grades, weight = self._pack(
-            X, y, groups, sample_weight, keep_all_tied=davidson_luce
+        packed, grades, weight = list_units(
+            y, groups, sample_weight, X.shape[0], keep_all_tied=davidson_luce
         )
         # Tie blocks and choices are fixed by the grades: computed once here
         # rather than in every evaluation of the loss.
@@ -573,7 +523,7 @@ class PlackettLuceRanker(FairnessPenaltyMixin, _BaseRanker):
         )
         if attributes is not None:
             targets["attributes"] = packed.take(attributes)
-        return self._units(X, packed, targets)
+        return X, list_targets(packed, **targets)
 
     def _set_tie_weights(self):
         module = self.net_.module_
@@ -772,13 +722,13 @@ class LambdaRanker(_BaseRanker):
         return _LAMBDA_LOSSES[self.loss]
 
     def _make_training_data(self, X, y, *, groups, sample_weight):
-        packed, grades, weight = self._pack(X, y, groups, sample_weight)
+        packed, grades, weight = list_units(y, groups, sample_weight, X.shape[0])
         targets = {
             "grades": packed.take(grades),
             "mask": packed.mask,
             "weight": packed.take(weight),
         }
-        return self._units(X, packed, targets)
+        return X, list_targets(packed, **targets)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, *, groups=None, sample_weight=None):

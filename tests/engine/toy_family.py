@@ -11,8 +11,9 @@ import numpy as np
 import torch
 from sklearn.base import RegressorMixin, _fit_context
 
-from skalign._engine import TorchEstimator, row_units
+from skalign._engine import TorchEstimator
 from skalign.utils._groups import check_grades, check_sample_weight
+from skalign.utils._units import row_units
 
 
 def squared_error(scores, target, mask, weight):
