@@ -1,9 +1,12 @@
 """The training engine shared by every torch estimator.
 
-A family estimator subclasses :class:`TorchEstimator` and supplies three
-things (template method): its default scorer, the loss (a pure torch function
-of the scores and per-unit targets) and the packing of ``(X, y, metadata)``
-into training units. The engine does the rest once: parameter validation,
+A family estimator subclasses :class:`TorchEstimator` and states its training
+problem once (template method): ``_problem(X, y, **metadata)`` returns a
+:class:`Problem` (the training units and the :class:`Formulation`: loss
+phases, module around the scorer, outputs, convexity, solver preference,
+initial state), and ``_formulation(**constants)`` rebuilds the formulation
+from the data-derived constants alone (for a saved model). The engine does
+the rest once: parameter validation,
 seeding, device and dtype handling, batching by slicing tensors, the skorch
 net, convergence and divergence checks, early stopping, ``warm_start`` and
 ``partial_fit``, and prediction.
@@ -17,6 +20,7 @@ targets and of the rows its units use. Nothing is collated per sample.
 """
 
 import copy
+import dataclasses
 import numbers
 import threading
 import warnings
@@ -40,9 +44,10 @@ from ._solver import FullBatchLBFGS
 from .exceptions import ConvergenceWarning, DeviceWarning
 from .nn import LinearScorer, Scorer
 from .utils._persistence import VersionedStateMixin
+from .utils._units import Units
 from .utils._validation import check_features, resolve_device
 
-__all__ = ["TorchEstimator", "TrainingData", "to_torch"]
+__all__ = ["Formulation", "Problem", "TorchEstimator", "TrainingData", "to_torch"]
 
 _LBFGS_ITER_PER_EPOCH = 20
 _PREDICT_CHUNK = 1 << 16
@@ -80,6 +85,107 @@ def to_torch(X, dtype, device):
         # torch cannot wrap read-only memory (e.g. a memmap); copy it.
         X = X.copy()
     return torch.as_tensor(X, dtype=dtype, device=device)
+
+
+@dataclasses.dataclass(frozen=True)
+class Formulation:
+    """What is trained: the family's objective, independent of the rows.
+
+    Built by ``TorchEstimator._formulation(**constants)`` from the
+    estimator's parameters and the constants a :class:`Problem` derived
+    from its data, so that a saved model rebuilds exactly the net it was
+    trained as.
+
+    Attributes
+    ----------
+    losses : tuple of callables
+        The loss phases, trained one after the other (a curriculum); each
+        is a pure torch function ``loss(scores, **targets)`` or a module.
+    n_outputs : int
+        Score columns the scorer produces per row.
+    module : callable or None
+        ``module(scorer_module, **init)`` returns the module the net trains
+        around the scorer (e.g. ordinal thresholds, tie weights); learned
+        parameters of the loss live there. ``init`` holds a fresh fit's
+        data-derived initial values and is empty when a saved model is
+        rebuilt (its weights are then loaded). ``None``: the scorer alone.
+    convex : bool
+        The objective is convex in a linear scorer's weights.
+    lbfgs : bool or None
+        Whether ``optimizer="auto"`` picks full-batch L-BFGS for a linear
+        scorer; ``None`` means ``convex``.
+    shift_invariant : bool
+        The loss of a unit sees only differences of its scores, so linear
+        pair units may be stored as difference features.
+    scorer : Scorer or None
+        The scorer this problem trains when the estimator's ``scorer`` is
+        ``None`` (e.g. a calibration map with data-derived knots); ``None``:
+        ``_default_scorer()``.
+    """
+
+    losses: tuple
+    n_outputs: int = 1
+    module: object = None
+    convex: bool = False
+    lbfgs: object = None
+    shift_invariant: bool = False
+    scorer: object = None
+
+    def prefers_lbfgs(self, scorer):
+        """Whether ``optimizer="auto"`` trains ``scorer`` by L-BFGS."""
+        lbfgs = self.convex if self.lbfgs is None else self.lbfgs
+        return bool(lbfgs) and isinstance(scorer, LinearScorer)
+
+    def build(self, scorer_module, init=None):
+        """The trained module around a built scorer."""
+        if self.module is None:
+            return scorer_module
+        return self.module(scorer_module, **(init or {}))
+
+
+@dataclasses.dataclass
+class Problem:
+    """A family's training problem, stated once by ``_problem``.
+
+    Attributes
+    ----------
+    units : Units
+        The rows and per-unit targets, from the unit builder
+        :mod:`skalign.utils._units`.
+    formulation : Formulation
+    constants : dict
+        The data-derived constants the formulation was built from
+        (``formulation == estimator._formulation(**constants)``); saved with
+        the model, and handed back to ``_problem`` by a continued fit, whose
+        problem must keep them.
+    init : dict
+        Data-derived initial values for ``formulation.module`` (fresh fits).
+    initial_state : callable or None
+        ``initial_state()`` returns the state of the trained module (the
+        scorer, or ``formulation.module`` around it) to start a fresh full
+        fit from (e.g. the unpenalised optimum of a penalised objective).
+    """
+
+    units: Units
+    formulation: Formulation
+    constants: dict = dataclasses.field(default_factory=dict)
+    init: dict = dataclasses.field(default_factory=dict)
+    initial_state: object = None
+
+
+def _same_constants(a, b):
+    """Whether two problems' constants are equal (arrays elementwise)."""
+    if a.keys() != b.keys():
+        return False
+    for key in a:
+        x, y = a[key], b[key]
+        if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+            x, y = np.asarray(x), np.asarray(y)
+            if x.shape != y.shape or not np.array_equal(x, y):
+                return False
+        elif x != y:
+            return False
+    return True
 
 
 class TrainingData(torch.utils.data.Dataset):
@@ -326,6 +432,101 @@ def _as_tensors(tree):
     return tree
 
 
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _numeric_array(value):
+    return isinstance(value, np.ndarray) and (
+        np.issubdtype(value.dtype, np.number) or value.dtype == np.bool_
+    )
+
+
+def _plain(tree):
+    """Whether ``tree`` is plain data: numbers, strings, ``None``, numeric
+    arrays, and dicts, lists and tuples of them."""
+    if tree is None or isinstance(tree, (bool, numbers.Number, str)):
+        return True
+    if isinstance(tree, np.ndarray):
+        return _numeric_array(tree)
+    if isinstance(tree, dict):
+        return all(
+            isinstance(k, (str, numbers.Number)) and _plain(v) for k, v in tree.items()
+        )
+    if isinstance(tree, (list, tuple)):
+        return all(_plain(v) for v in tree)
+    return False
+
+
+#: What every torch module holds (hooks, registries): not saved by
+#: :func:`_module_tree`, rebuilt by ``nn.Module.__init__``.
+_MODULE_INTERNALS = frozenset(vars(torch.nn.Module()))
+
+
+def _module_tree(module):
+    """A torch module as plain data: its class, its own attributes, its
+    parameters and buffers as numpy arrays, its children as trees.
+
+    This is how a user's module (the ``scorer`` parameter) is saved, so that
+    skops can store it: skops needs to trust only the module classes. Hooks
+    are not saved.
+    """
+    attributes = {
+        key: _as_arrays(value)
+        for key, value in vars(module).items()
+        if key not in _MODULE_INTERNALS
+    }
+    return {
+        "class": type(module),
+        "training": bool(module.training),
+        "attributes": attributes,
+        "parameters": {
+            key: None
+            if p is None
+            else (p.detach().cpu().numpy().copy(), p.requires_grad)
+            for key, p in module._parameters.items()
+        },
+        "buffers": {
+            key: None if b is None else b.detach().cpu().numpy().copy()
+            for key, b in module._buffers.items()
+        },
+        "non_persistent": sorted(module._non_persistent_buffers_set),
+        "modules": {
+            key: None if child is None else _module_tree(child)
+            for key, child in module._modules.items()
+        },
+    }
+
+
+def _tree_module(tree):
+    """The inverse of :func:`_module_tree`; only a torch module class is
+    instantiated (without calling its ``__init__``)."""
+    cls = tree["class"]
+    if not (isinstance(cls, type) and issubclass(cls, torch.nn.Module)):
+        raise TypeError(f"{cls!r} is not a torch module class")
+    module = cls.__new__(cls)
+    torch.nn.Module.__init__(module)
+    module.training = bool(tree["training"])
+    for key, value in tree["attributes"].items():
+        module.__dict__[key] = value
+    for key, value in tree["parameters"].items():
+        module._parameters[key] = (
+            None
+            if value is None
+            else torch.nn.Parameter(
+                torch.from_numpy(np.array(value[0])), requires_grad=bool(value[1])
+            )
+        )
+    for key, value in tree["buffers"].items():
+        module._buffers[key] = (
+            None if value is None else torch.from_numpy(np.array(value))
+        )
+    module._non_persistent_buffers_set.update(tree["non_persistent"])
+    for key, child in tree["modules"].items():
+        module._modules[key] = None if child is None else _tree_module(child)
+    return module
+
+
 def _use_validation(net, valid):
     """Make an initialised net validate on ``valid`` (``None``: on nothing)
     from its next epoch on, and its monitor watch the matching loss."""
@@ -512,23 +713,21 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
 
     Subclasses implement:
 
-    - ``_make_training_data(X, y, **metadata) -> (X_rows, targets)``: rows
-      (ndarray or scipy sparse) and a dict of numpy targets of shape
-      ``(n_units, unit_len, ...)`` with ``"mask"`` and ``"weight"``, plus
-      optionally ``"index"`` (the row of each position; without it the rows
-      are unit-major) and ``"split_group"`` (per unit, the id that early
-      stopping holds out whole);
-    - ``_loss()``: a pure torch function ``loss(scores, **targets)``, where
-      ``scores`` has shape ``(n_units, unit_len)`` (or ``(..., n_outputs)``);
-    - optionally ``_n_outputs()`` (default 1), ``_default_scorer()``,
-      ``_prefers_lbfgs(scorer)`` and ``_convex`` (``True`` when the loss is
-      convex in a linear scorer's weights, making full-batch L-BFGS the
-      default optimiser).
+    - ``_problem(X, y, *, constants, **metadata) -> Problem``: validate ``y``
+      and the metadata and build the training units (with
+      :mod:`skalign.utils._units`) and the :class:`Formulation`.
+      ``constants`` is ``None`` for a fresh fit and, for a continued one
+      (``warm_start``, ``partial_fit``), the constants of the fitted
+      problem, which the new problem must keep (or raise a clear error);
+    - ``_formulation(**constants) -> Formulation``: the objective from the
+      parameters and the problem's constants alone (a saved model is
+      rebuilt from it);
+    - optionally ``_default_scorer()``.
 
-    Row-wise objectives (regression, classification, calibration) use
-    :func:`row_units` to build their training data: each row is a unit of
-    length one. Subclasses that do not expose a ``scorer`` parameter get
-    ``_default_scorer()``.
+    Engine settings that a family does not expose as parameters (e.g. a
+    calibrator's fixed full-batch L-BFGS) are declared in
+    ``_fixed_settings``; the engine reads every setting through
+    :meth:`_setting`.
 
     Saved (pickle, joblib, skops), a fitted estimator holds no torch object:
     the net is stored as numpy arrays (module, criterion and optimiser state)
@@ -538,7 +737,6 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
     is available).
     """
 
-    _convex = False
     _input_name = "X"
     _required_fitted_state = ("net_", "n_features_in_", "n_iter_", "converged_")
 
@@ -565,79 +763,60 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
+    #: Engine settings fixed by the family rather than exposed as parameters.
+    _fixed_settings = {}
+
     # ------------------------------------------------------------------ hooks
     def _default_scorer(self):
         return LinearScorer()
 
-    def _n_outputs(self):
-        return 1
-
-    def _loss(self):
+    def _problem(self, X, y, *, constants, **metadata):
         raise NotImplementedError
 
-    def _loss_phases(self):
-        """Losses trained one after the other, each for up to ``max_epochs``.
-
-        One phase by default; a curriculum (e.g. regression, then scaled
-        Bradley–Terry from those weights) returns several.
-        """
-        return [self._loss()]
-
-    def _make_module(self, scorer_module):
-        """The module trained by the net, built around the fitted scorer.
-
-        Identity by default; a family whose model has parameters beyond the
-        scorer (e.g. ordinal thresholds) returns a module wrapping it.
-        """
-        return scorer_module
-
-    def _prefers_lbfgs(self, scorer):
-        return self._convex and isinstance(scorer, LinearScorer)
-
-    def _shift_invariant(self):
-        """Whether the loss of a unit sees only differences of its scores
-        (pairwise objectives without penalties on the scores themselves);
-        families override."""
-        return False
-
-    def _differences_suffice(self, resume):
-        """Whether pair units may be stored as difference features."""
-        module = self.net_.module_ if resume else self._resolved_scorer()
-        return (
-            type(module) is LinearScorer
-            and self._n_outputs() == 1
-            and self._shift_invariant()
-        )
-
-    def _make_training_data(self, X, y, **metadata):
+    def _formulation(self, **constants):
         raise NotImplementedError
+
+    def _setting(self, name):
+        """An engine setting: the parameter, or the family's fixed value."""
+        if name in self._fixed_settings:
+            return self._fixed_settings[name]
+        return getattr(self, name)
 
     # ------------------------------------------------------------- resolution
     def _resolved_device(self):
         return resolve_device(self.device)
 
-    def _resolved_scorer(self):
-        scorer = getattr(self, "scorer", None)
-        return scorer if scorer is not None else self._default_scorer()
+    def _resolved_scorer(self, formulation=None):
+        """The scorer to train: the ``scorer`` setting, else the problem's
+        own, else the family's default."""
+        scorer = self._setting("scorer")
+        if scorer is not None:
+            return scorer
+        if formulation is not None and formulation.scorer is not None:
+            return formulation.scorer
+        return self._default_scorer()
 
-    def _resolved_optimizer(self, scorer):
-        if self.optimizer != "auto":
-            return _OPTIMIZERS.get(self.optimizer, self.optimizer)
-        full_batch = self.batch_size in ("auto", None)
-        if full_batch and self._prefers_lbfgs(scorer):
+    def _resolved_optimizer(self, formulation):
+        """The optimiser class of a fresh fit of ``formulation``."""
+        optimizer = self._setting("optimizer")
+        if optimizer != "auto":
+            return _OPTIMIZERS.get(optimizer, optimizer)
+        full_batch = self._setting("batch_size") in ("auto", None)
+        if full_batch and formulation.prefers_lbfgs(self._resolved_scorer(formulation)):
             return FullBatchLBFGS
         return torch.optim.Adam
 
-    def _uses_full_batch_solver(self):
-        """Whether a fresh fit trains full batch (L-BFGS)."""
-        return self._resolved_optimizer(self._resolved_scorer()) in _FULL_BATCH
+    def _uses_full_batch_solver(self, formulation):
+        """Whether a fresh fit of ``formulation`` trains full batch."""
+        return self._resolved_optimizer(formulation) in _FULL_BATCH
 
     def _resolved_batch_size(self, optimizer, n_units):
-        if self.batch_size is None or optimizer in _FULL_BATCH:
+        batch_size = self._setting("batch_size")
+        if batch_size is None or optimizer in _FULL_BATCH:
             return n_units
-        if self.batch_size == "auto":
+        if batch_size == "auto":
             return min(256, n_units)
-        return self.batch_size
+        return batch_size
 
     # -------------------------------------------------------------- training
     def _validate_X(self, X, *, reset):
@@ -665,7 +844,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         Transactional: when anything fails (bad input, divergence), the
         estimator is left exactly as it was before the call.
         """
-        resume = (incremental or self.warm_start) and hasattr(self, "net_")
+        resume = (incremental or self._setting("warm_start")) and hasattr(self, "net_")
         before = dict(self.__dict__)
         if resume:
             # A continued fit changes the fitted net in place.
@@ -687,28 +866,37 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             X = X.tocsr()
         dtype = _DTYPES[self.dtype]
         device = self._resolved_device()
-        X_rows, targets = self._make_training_data(X, y, **metadata)
+        fitted = self._fitted_constants if resume else None
+        problem = self._problem(X, y, constants=fitted, **metadata)
+        form = problem.formulation
         # After the families' own, more specific, checks of a continued fit.
         objective_key = self._objective_key()
         if resume:
-            self._check_continuation(objective_key)
+            self._check_continuation(objective_key, problem.constants)
             optimizer = type(self.net_.optimizer_)
         else:
-            optimizer = self._resolved_optimizer(self._resolved_scorer())
+            optimizer = self._resolved_optimizer(form)
         # The full-batch solver works in float64, as scikit-learn's linear
         # models do: its convergence test asks for more than float32 can
         # resolve. The fitted model is stored in ``dtype``.
         solve_dtype = torch.float64 if optimizer is FullBatchLBFGS else dtype
-        index = targets.pop("index", None)
-        split_group = targets.pop("split_group", None)
+        targets, split_group = dict(problem.units.targets), problem.units.split_group
+        module = self.net_.module_ if resume else self._resolved_scorer(form)
         X_rows, index = _cheapest_layout(
-            X_rows, index, differences=self._differences_suffice(resume)
+            problem.units.X,
+            problem.units.index,
+            differences=type(module) is LinearScorer
+            and form.n_outputs == 1
+            and form.shift_invariant,
         )
         if not np.any(targets["weight"] > 0):
             raise ValueError(
                 "sample_weight is zero on every row that carries information; "
                 "nothing can be learned."
             )
+        # Every loss is a weighted mean: relative weights, in [0, 1], cannot
+        # overflow a float32 sum.
+        targets["weight"] = targets["weight"] / targets["weight"].max()
         data = TrainingData(
             to_torch(X_rows, solve_dtype, device),
             {
@@ -722,8 +910,14 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             },
             None if index is None else torch.as_tensor(index, device=device),
         )
+        initial_state = None
+        if problem.initial_state is not None and not resume and epochs is None:
+            # Before any generator is taken: it fits a clone of this estimator.
+            initial_state = problem.initial_state()
         work = X_rows.nnz if sp.issparse(X_rows) else X_rows.size
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        seed = check_random_state(self._setting("random_state")).randint(
+            np.iinfo(np.int32).max
+        )
         with torch_threads(work):
             # Splits and shuffles draw from generators of this fit alone, so
             # fits in threads reproduce sequential ones; initial weights (and
@@ -741,11 +935,18 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                     _use_validation(net, valid)
                     monitor = dict(net.callbacks_)["skalign_monitor"]
                     monitor.tol = self.tol
-                    monitor.n_iter_no_change = self.n_iter_no_change
+                    monitor.n_iter_no_change = self._setting("n_iter_no_change")
                 else:
-                    first, *phases = self._loss_phases()
+                    phases = list(form.losses[1:])
                     net = self._build_net(
-                        X.shape[1], solve_dtype, device, len(train), valid, first
+                        X.shape[1],
+                        solve_dtype,
+                        device,
+                        len(train),
+                        valid,
+                        form,
+                        init=problem.init,
+                        initial_state=initial_state,
                     )
             random_layers = _draws_random_numbers(getattr(net, "module_", net.module))
             with _global_rng(seed + 2, device) if random_layers else nullcontext():
@@ -763,6 +964,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             )
         self.net_ = net
         self._fitted_objective_key = objective_key
+        self._fitted_constants = problem.constants
         self.history_ = net.history
         self.n_iter_ = len(net.history)
         self.converged_ = bool(monitor.converged_)
@@ -796,7 +998,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 break
             # A new objective on the trained module: a fresh criterion (and
             # so a fresh optimiser state) for the next phase.
-            net.set_params(criterion=_Objective(loss, float(self.alpha)))
+            net.set_params(criterion=_Objective(loss, float(self._setting("alpha"))))
             net.criterion_.to(dtype=solve_dtype)
             interrupted = self._train(net, train, n_epochs)
         return interrupted, self._final_objective(net, train)
@@ -833,15 +1035,25 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         with.
         """
         params = {
-            name: value
+            # A module by its content, which a saved and loaded copy keeps.
+            name: _module_tree(value) if isinstance(value, torch.nn.Module) else value
             for name, value in self.get_params(deep=True).items()
             if name.split("__")[0] not in _CONTINUATION_PARAMS
         }
         return joblib.hash(params)
 
-    def _check_continuation(self, key):
-        """Refuse to continue a fit whose objective parameters changed,
-        rather than silently keep the old ones."""
+    def _check_continuation(self, key, constants):
+        """Refuse to continue a fit whose objective parameters or
+        data-derived constants changed, rather than silently keep the old
+        ones."""
+        if not _same_constants(constants, self._fitted_constants):
+            raise ValueError(
+                f"The data of this call change the objective this "
+                f"{type(self).__name__} was fitted with (its "
+                f"{', '.join(sorted(constants)) or 'constants'}), which "
+                "warm_start=True and partial_fit continue as it was built. Fit "
+                "it afresh with warm_start=False, or use a clone."
+            )
         fitted = getattr(self, "_fitted_objective_key", None)
         if fitted is not None and fitted != key:
             raise ValueError(
@@ -895,18 +1107,19 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
     def _split(self, data, split_group, seed):
         """Hold out ``validation_fraction`` of the units, whole ``split_group``
         at a time (so pairs of one group never straddle the split)."""
-        if not self.early_stopping:
+        if not self._setting("early_stopping"):
             return data, None
         device = data.targets["mask"].device
         if split_group is None:
             split_group = np.arange(len(data))
         split_group = np.unique(split_group, return_inverse=True)[1].ravel()
         n_ids = int(split_group.max()) + 1
-        n_valid = round(self.validation_fraction * n_ids)
+        fraction = self._setting("validation_fraction")
+        n_valid = round(fraction * n_ids)
         if n_valid < 1 or n_valid >= n_ids:
             raise ValueError(
                 f"early_stopping needs at least one training and one validation "
-                f"group; validation_fraction={self.validation_fraction} of "
+                f"group; validation_fraction={fraction} of "
                 f"{n_ids} gives {n_valid} for validation."
             )
         generator = torch.Generator().manual_seed(seed)
@@ -915,32 +1128,41 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         units = torch.arange(len(data), device=device)
         return data.subset(units[~is_valid]), data.subset(units[is_valid])
 
-    def _build_net(self, n_features, dtype, device, n_units, valid, loss):
-        scorer = self._resolved_scorer()
-        if isinstance(scorer, Scorer):
-            module = clone(scorer).build(n_features, self._n_outputs())
-        else:
-            module = copy.deepcopy(scorer)
-            # A user module arrives initialised; re-draw its parameters from
-            # the seeded generator so random_state decides them.
-            for layer in module.modules():
-                if hasattr(layer, "reset_parameters"):
-                    layer.reset_parameters()
-        module = self._make_module(module).to(dtype=dtype)
-        optimizer = self._resolved_optimizer(scorer)
+    def _build_net(
+        self,
+        n_features,
+        dtype,
+        device,
+        n_units,
+        valid,
+        form,
+        *,
+        loss=None,
+        init=None,
+        initial_state=None,
+    ):
+        """The skorch net of ``form``, criterion of ``loss`` (by default the
+        first phase), its module started from ``initial_state`` if given."""
+        scorer = self._resolved_scorer(form)
+        module = self._build_module(n_features, form, init)
+        if initial_state is not None:
+            module.load_state_dict(initial_state)
+        module = module.to(dtype=dtype)
+        optimizer = self._resolved_optimizer(form)
         full_batch = optimizer in _FULL_BATCH
-        lr = self.lr if self.lr is not None else _DEFAULT_LR.get(optimizer, 1e-3)
+        lr = self._setting("lr")
+        lr = lr if lr is not None else _DEFAULT_LR.get(optimizer, 1e-3)
         extra = {}
         if optimizer is FullBatchLBFGS:
             extra = dict(
                 optimizer__tol=self.tol,
                 optimizer__max_iter=_LBFGS_ITER_PER_EPOCH,
-                optimizer__convex=self._convex and isinstance(scorer, LinearScorer),
+                optimizer__convex=form.convex and isinstance(scorer, LinearScorer),
             )
         monitor = _Monitor(
             monitor="valid_loss" if valid is not None else "train_loss",
             tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change,
+            n_iter_no_change=self._setting("n_iter_no_change"),
             restore_best=valid is not None,
         )
         callbacks = []
@@ -949,10 +1171,13 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         # The monitor goes last: it stops training by raising at the end of
         # an epoch, and the user's callbacks (e.g. a Checkpoint) must see
         # that epoch first.
-        callbacks += [*(self.callbacks or []), ("skalign_monitor", monitor)]
+        callbacks += [*(self._setting("callbacks") or []), ("skalign_monitor", monitor)]
         return _Net(
             module=module,
-            criterion=_Objective(loss, float(self.alpha)).to(dtype=dtype),
+            criterion=_Objective(
+                form.losses[0] if loss is None else loss,
+                float(self._setting("alpha")),
+            ).to(dtype=dtype),
             optimizer=optimizer,
             lr=lr,
             max_epochs=self.max_epochs,
@@ -966,6 +1191,21 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             verbose=int(self.verbose >= 2),
             **extra,
         )
+
+    def _build_module(self, n_features, form, init=None):
+        """The module ``form`` trains: the scorer built for ``n_features``
+        inputs, inside ``form.module``."""
+        scorer = self._resolved_scorer(form)
+        if isinstance(scorer, Scorer):
+            module = clone(scorer).build(n_features, form.n_outputs)
+        else:
+            module = copy.deepcopy(scorer)
+            # A user module arrives initialised; re-draw its parameters from
+            # the seeded generator so random_state decides them.
+            for layer in module.modules():
+                if hasattr(layer, "reset_parameters"):
+                    layer.reset_parameters()
+        return form.build(module, init)
 
     # ------------------------------------------------------------ prediction
     def _raw_scores(self, X):
@@ -992,26 +1232,115 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
     # ----------------------------------------------------------- persistence
     def __getstate__(self):
         state = super().__getstate__()
+        if isinstance(state.get("scorer"), torch.nn.Module):
+            state["scorer"] = _module_tree(state["scorer"])
         if isinstance(state.get("net_"), skorch.NeuralNet):
             state["net_"] = _net_state(state["net_"])
             state.pop("history_", None)
         return state
 
     def __setstate__(self, state):
+        if isinstance(state.get("scorer"), dict):
+            state = {**state, "scorer": self._module_from_tree(state["scorer"])}
         saved = state.get("net_")
         if isinstance(saved, dict):
-            missing = [key for key in _NET_STATE_KEYS if key not in saved]
+            missing = [f"net_[{k!r}]" for k in _NET_STATE_KEYS if k not in saved]
+            if "_fitted_constants" not in state:
+                missing.append("_fitted_constants")
             if missing:
-                raise self._incompatible_state(
-                    state.get("_skalign_version"), [f"net_[{k!r}]" for k in missing]
-                )
+                raise self._incompatible_state(state.get("_skalign_version"), missing)
+            self._check_saved_state(state)
         super().__setstate__(state)
         if isinstance(saved, dict):
             self.net_ = self._restore_net(saved)
             self.history_ = self.net_.history
 
+    def _module_from_tree(self, tree):
+        try:
+            return _tree_module(tree)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise self._corrupt_state(f"the scorer module: {exc}") from exc
+
+    def _corrupt_state(self, what):
+        return ValueError(
+            f"Cannot load this {type(self).__name__}: its saved state is "
+            f"inconsistent ({what}). The file is damaged or was not written by "
+            "skalign; load only files from sources you trust."
+        )
+
+    def _check_saved_state(self, state):
+        """Check the types of a saved fitted state against each other before
+        anything is built from it; nothing stored is called."""
+        saved = state["net_"]
+        n_features = state.get("n_features_in_")
+        if not _is_int(n_features) or n_features < 1:
+            raise self._corrupt_state(f"n_features_in_={n_features!r}")
+        if state.get("dtype", self._fixed_settings.get("dtype")) not in _DTYPES:
+            raise self._corrupt_state(f"dtype={state.get('dtype')!r}")
+        if not isinstance(state["_fitted_constants"], dict) or not _plain(
+            state["_fitted_constants"]
+        ):
+            raise self._corrupt_state("_fitted_constants is not plain data")
+        for key in ("module", "criterion"):
+            arrays = saved[key]
+            if not isinstance(arrays, dict) or not all(
+                isinstance(name, str) and _numeric_array(value)
+                for name, value in arrays.items()
+            ):
+                raise self._corrupt_state(f"net_[{key!r}] is not numeric arrays")
+        if not isinstance(saved["optimizer"], dict) or not _plain(saved["optimizer"]):
+            raise self._corrupt_state("net_['optimizer'] is not plain data")
+        if not _is_int(saved["batch_size"]) or saved["batch_size"] < 1:
+            raise self._corrupt_state(f"net_['batch_size']={saved['batch_size']!r}")
+        if not isinstance(saved["device"], str):
+            raise self._corrupt_state(f"net_['device']={saved['device']!r}")
+        if not isinstance(saved["history"], list) or not _plain(saved["history"]):
+            raise self._corrupt_state("net_['history'] is not plain data")
+        optimizer = state.get("optimizer", self._fixed_settings.get("optimizer"))
+        if not (
+            (isinstance(optimizer, str) and optimizer in {"auto", *_OPTIMIZERS})
+            or (
+                isinstance(optimizer, type)
+                and issubclass(optimizer, torch.optim.Optimizer)
+            )
+        ):
+            raise self._corrupt_state(f"optimizer={optimizer!r}")
+        scorer = state.get("scorer", self._fixed_settings.get("scorer"))
+        if scorer is not None and not isinstance(scorer, torch.nn.Module):
+            raise self._corrupt_state(f"scorer is a {type(scorer).__name__}")
+        callbacks = state.get("callbacks", self._fixed_settings.get("callbacks"))
+        if callbacks is not None and not isinstance(callbacks, list):
+            raise self._corrupt_state(f"callbacks is a {type(callbacks).__name__}")
+
+    def _check_saved_shapes(self, saved):
+        """The saved arrays' shapes against the model the saved parameters
+        and constants describe, built on torch's meta device (which
+        allocates nothing)."""
+        try:
+            with torch.device("meta"):
+                form = self._formulation(**self._fitted_constants)
+                parts = {
+                    "module": self._build_module(self.n_features_in_, form),
+                    "criterion": _Objective(form.losses[-1], 0.0),
+                }
+        except Exception as exc:
+            raise self._corrupt_state(
+                f"its parameters and constants do not describe a model: {exc}"
+            ) from exc
+        for key, part in parts.items():
+            expected = {k: tuple(v.shape) for k, v in part.state_dict().items()}
+            stored = {k: tuple(np.shape(v)) for k, v in saved[key].items()}
+            if expected != stored:
+                raise self._corrupt_state(
+                    f"net_[{key!r}] holds the shapes {stored}, but its "
+                    f"parameters (n_features_in_={self.n_features_in_}) "
+                    f"describe {expected}"
+                )
+
     def _restore_net(self, saved):
         """The net of a saved state, rebuilt as ``fit`` builds it."""
+        with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
+            self._check_saved_shapes(saved)
         device = torch.device(saved["device"])
         if device.type == "cuda" and not torch.cuda.is_available():
             warnings.warn(
@@ -1024,13 +1353,15 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             device = torch.device("cpu")
         # Building draws initial weights; keep the caller's generator as is.
         with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
+            form = self._formulation(**self._fitted_constants)
             net = self._build_net(
                 self.n_features_in_,
                 _DTYPES[self.dtype],
                 device,
                 saved["batch_size"],
                 None,
-                self._loss_phases()[-1],
+                form,
+                loss=form.losses[-1],
             )
             net.initialize()
         net.batch_size = saved["batch_size"]

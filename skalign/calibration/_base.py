@@ -28,7 +28,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._engine import TorchEstimator, to_torch
+from .._engine import Formulation, Problem, TorchEstimator, to_torch
 from .._loss.calibration import PenaltyColumnLoss
 from ..metrics._calibration import EPS, check_probabilities, looks_like_probabilities
 from ..nn import Scorer
@@ -329,27 +329,33 @@ class _OneVsRestOutputs:
 class _TorchCalibrator(_BaseCalibrator, TorchEstimator):
     """Base of the smooth parametric calibrators (full-batch L-BFGS).
 
-    Subclasses give ``_default_scorer()`` (their :class:`CalibrationMap`),
-    ``_features(logits)``, ``_targets(codes, weight)``, ``_n_outputs()`` and
-    ``_base_loss()``; the penalty column, the optimiser and prediction are
-    handled here.
+    Subclasses give ``_default_scorer()`` (their :class:`CalibrationMap`;
+    ``_map(**constants)`` and ``_map_constants(features)`` when the map
+    depends on the data), ``_features(logits)``, ``_targets(codes,
+    weight)``, ``_base_loss(n_classes, **constants)`` and optionally
+    ``_outputs(n_classes)``; the problem, the penalty column, the optimiser
+    and prediction are handled here.
     """
 
     # Engine settings that make no sense to tune for a calibration map:
     # full-batch L-BFGS from the identity map, nothing held out, no L2
     # (regularisers are the map's own), and a fixed seed so that fitting
     # never draws from numpy's global random state.
-    scorer = None
-    alpha = 0.0
-    optimizer = "lbfgs"
-    lr = None
-    batch_size = None
-    early_stopping = False
-    validation_fraction = 0.1
-    n_iter_no_change = 10
-    callbacks = None
-    warm_start = False
-    random_state = 0
+    _fixed_settings = dict(
+        scorer=None,
+        alpha=0.0,
+        optimizer="lbfgs",
+        lr=None,
+        batch_size=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        callbacks=None,
+        warm_start=False,
+        random_state=0,
+    )
+    #: The loss is convex in the map's parameters.
+    _convex_map = False
 
     _input_name = "scores"
 
@@ -358,20 +364,49 @@ class _TorchCalibrator(_BaseCalibrator, TorchEstimator):
         for name in ("max_epochs", "tol", "device", "dtype", "verbose")
     }
 
-    def _prefers_lbfgs(self, scorer):
-        return True
+    def _binary(self, n_classes=None):
+        """Whether the map has a single output (two classes)."""
+        return (len(self.classes_) if n_classes is None else n_classes) == 2
 
-    def _make_module(self, scorer_module):
-        return _Penalised(scorer_module)
+    def _outputs(self, n_classes):
+        """Score columns of the map: one when binary, else one per class."""
+        return 1 if self._binary(n_classes) else n_classes
 
-    def _loss(self):
-        loss = self._base_loss()
-        return PenaltyColumnLoss(loss) if self._resolved_scorer().has_penalty else loss
+    def _map(self, **constants):
+        """The calibration map of the problem's constants."""
+        return self._default_scorer()
 
-    def _make_training_data(self, X, y, *, sample_weight, one_d):
+    def _map_constants(self, features, **metadata):
+        """Data-derived constants of the map (e.g. knots); none by default."""
+        return {}
+
+    def _formulation(self, n_classes, **constants):
+        calibration_map = self._map(**constants)
+        loss = self._base_loss(n_classes, **constants)
+        if calibration_map.has_penalty:
+            loss = PenaltyColumnLoss(loss)
+        return Formulation(
+            losses=(loss,),
+            n_outputs=self._outputs(n_classes),
+            module=_Penalised,
+            convex=self._convex_map,
+            lbfgs=True,
+            scorer=calibration_map,
+        )
+
+    def _problem(self, X, y, *, constants, sample_weight, one_d, **metadata):
         weight = self._check_weight(sample_weight, X.shape[0])
         logits, codes = self._fit_logits_and_codes(X, y, weight, one_d)
-        return row_units(self._features(logits), weight, **self._targets(codes, weight))
+        features = self._features(logits)
+        fitted = {
+            "n_classes": len(self.classes_),
+            **self._map_constants(features, **metadata),
+        }
+        return Problem(
+            row_units(features, weight, **self._targets(codes, weight)),
+            self._formulation(**fitted),
+            constants=fitted,
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, scores, y, sample_weight=None):

@@ -103,7 +103,7 @@ class BetaCalibrator(_OneVsRestOutputs, _TorchCalibrator):
     array([[1.2, 1.3]])
     """
 
-    _convex = True
+    _convex_map = True
 
     _parameter_constraints = {
         **_TorchCalibrator._input_constraint,
@@ -130,15 +130,15 @@ class BetaCalibrator(_OneVsRestOutputs, _TorchCalibrator):
         self.dtype = dtype
         self.verbose = verbose
 
-    def _binary(self):
-        return len(self.classes_) == 2
-
     def _default_scorer(self):
-        fixed_a, fixed_b = getattr(self, "_fixed", ((), ()))
+        return self._map()
+
+    def _map(self, fixed_a=(), fixed_b=()):
         return BetaMap(tied=self.parameters == "am", fixed_a=fixed_a, fixed_b=fixed_b)
 
-    def _n_outputs(self):
-        return 1 if self._binary() else len(self.classes_)
+    def _map_constants(self, features, *, fixed=((), ())):
+        """Which coefficients a refit holds at zero (see :meth:`fit`)."""
+        return {"fixed_a": fixed[0], "fixed_b": fixed[1]}
 
     def _features(self, logits):
         if logits.shape[1] == 1:
@@ -154,8 +154,8 @@ class BetaCalibrator(_OneVsRestOutputs, _TorchCalibrator):
         onehot[np.arange(codes.shape[0]), codes] = 1.0
         return {"target": onehot}
 
-    def _base_loss(self):
-        return binary_nll if self._binary() else one_vs_rest_nll
+    def _base_loss(self, n_classes, **constants):
+        return binary_nll if self._binary(n_classes) else one_vs_rest_nll
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, scores, y, sample_weight=None):
@@ -177,7 +177,6 @@ class BetaCalibrator(_OneVsRestOutputs, _TorchCalibrator):
         self
         """
         one_d, scores = is_one_d(scores), as_columns(scores)
-        self._fixed = ((), ())
         self._fit(scores, y, sample_weight=sample_weight, one_d=one_d)
         if self.parameters == "am":
             return self
@@ -192,8 +191,8 @@ class BetaCalibrator(_OneVsRestOutputs, _TorchCalibrator):
             if not (new_a.any() or new_b.any()):
                 break
             fixed_a, fixed_b = fixed_a | new_a, fixed_b | new_b
-            self._fixed = (tuple(fixed_a.tolist()), tuple(fixed_b.tolist()))
-            self._fit(scores, y, sample_weight=sample_weight, one_d=one_d)
+            fixed = (tuple(fixed_a.tolist()), tuple(fixed_b.tolist()))
+            self._fit(scores, y, sample_weight=sample_weight, one_d=one_d, fixed=fixed)
         return self
 
     @property

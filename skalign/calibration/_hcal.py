@@ -166,12 +166,13 @@ class HCalibrator(_TorchCalibrator):
         self.verbose = verbose
 
     def _default_scorer(self):
-        return MonotoneMap(
-            knots=getattr(self, "_knots", ()), reg_slopes=self.reg_slopes
-        )
+        return self._map()
 
-    def _n_outputs(self):
-        return max(2, len(self.classes_))
+    def _map(self, knots=(), window=None):
+        return MonotoneMap(knots=knots, reg_slopes=self.reg_slopes)
+
+    def _outputs(self, n_classes):
+        return max(2, n_classes)
 
     def _features(self, logits):
         return log_proba_columns(logits)
@@ -179,24 +180,22 @@ class HCalibrator(_TorchCalibrator):
     def _targets(self, codes, weight):
         return {"target": codes}
 
-    def _make_training_data(self, X, y, *, sample_weight, one_d):
-        X_units, targets = super()._make_training_data(
-            X, y, sample_weight=sample_weight, one_d=one_d
-        )
-        values = X_units.ravel()
+    def _map_constants(self, features):
+        """The knots (quantiles of the features) and the loss's window."""
+        values = features.ravel()
         levels = np.arange(1, self.n_knots + 1) / (self.n_knots + 1)
-        self._knots = tuple(np.unique(np.quantile(values, levels)).tolist())
+        knots = tuple(np.unique(np.quantile(values, levels)).tolist())
         n_pairs = values.shape[0]
-        self._window = (
+        window = (
             max(10, int(np.ceil(np.sqrt(n_pairs))))
             if self.window == "auto"
             else int(self.window)
         )
-        return X_units, targets
+        return {"knots": knots, "window": window}
 
-    def _base_loss(self):
+    def _base_loss(self, n_classes, *, knots, window):
         return functools.partial(
-            h_calibration_loss, window=self._window, epsilon=float(self.epsilon)
+            h_calibration_loss, window=window, epsilon=float(self.epsilon)
         )
 
     @property

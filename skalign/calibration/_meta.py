@@ -367,6 +367,11 @@ class CalibratedEstimator(VersionedStateMixin, ClassifierMixin, BaseEstimator):
         self.pairwise_ = pairwise
         n_features = pairs[0][0].n_features_in_
         self.n_features_in_ = 2 * n_features if pairwise else n_features
+        names = getattr(pairs[0][0], "feature_names_in_", None)
+        if names is not None and not pairwise:
+            self.feature_names_in_ = names
+        else:
+            self.__dict__.pop("feature_names_in_", None)
         return self
 
     def _fit_out_of_fold(

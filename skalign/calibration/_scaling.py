@@ -105,13 +105,7 @@ class LinearMap(CalibrationMap):
 class _SoftmaxCalibrator(_TorchCalibrator):
     """A map to class logits trained by the softmax (binary: logistic) NLL."""
 
-    _convex = True
-
-    def _binary(self):
-        return len(self.classes_) == 2
-
-    def _n_outputs(self):
-        return 1 if self._binary() else len(self.classes_)
+    _convex_map = True
 
     def _features(self, logits):
         return logits
@@ -121,8 +115,8 @@ class _SoftmaxCalibrator(_TorchCalibrator):
             return {"target": codes.astype(np.float64)}
         return {"target": codes}
 
-    def _base_loss(self):
-        return binary_nll if self._binary() else multinomial_nll
+    def _base_loss(self, n_classes):
+        return binary_nll if self._binary(n_classes) else multinomial_nll
 
 
 # Rows per block of the Newton passes: a block's buffer stays in cache while
@@ -586,7 +580,7 @@ class DirichletCalibrator(_LinearMapCalibrator):
     np.float64(1.0)
     """
 
-    def _binary(self):
+    def _binary(self, n_classes=None):
         # The map sees both log-probabilities, also for two classes.
         return False
 
@@ -638,7 +632,7 @@ class PlattCalibrator(_OneVsRestOutputs, _TorchCalibrator):
     0.26
     """
 
-    _convex = True
+    _convex_map = True
 
     _parameter_constraints = {
         **_TorchCalibrator._input_constraint,
@@ -665,14 +659,8 @@ class PlattCalibrator(_OneVsRestOutputs, _TorchCalibrator):
         self.dtype = dtype
         self.verbose = verbose
 
-    def _binary(self):
-        return len(self.classes_) == 2
-
     def _default_scorer(self):
         return VectorMap()
-
-    def _n_outputs(self):
-        return 1 if self._binary() else len(self.classes_)
 
     def _features(self, logits):
         if logits.shape[1] > 1 and self.input_ == "probabilities":
@@ -695,8 +683,8 @@ class PlattCalibrator(_OneVsRestOutputs, _TorchCalibrator):
             )
         return {"target": onehot[:, 1] if self._binary() else onehot}
 
-    def _base_loss(self):
-        return binary_nll if self._binary() else one_vs_rest_nll
+    def _base_loss(self, n_classes):
+        return binary_nll if self._binary(n_classes) else one_vs_rest_nll
 
     @property
     def coef_(self):

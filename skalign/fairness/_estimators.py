@@ -11,9 +11,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _num_samples, check_array
 
 from .._docstrings import fill_doc
-from .._engine import TorchEstimator
+from .._engine import Formulation, Problem, TorchEstimator
 from .._loss.dependence import KINDS, penalised_loss
-from ..nn import LinearScorer
+from ..nn import LinearScorer, Scorer
 from ..utils._groups import check_sample_weight
 from ..utils._penalty import SHARED_CONSTRAINTS, encode_for_penalty, unpenalised_state
 from ..utils._units import row_units
@@ -23,6 +23,9 @@ __all__ = ["FairClassifier", "FairRegressor"]
 #: Up to this many rows, ``optimizer="auto"`` fits a penalised linear model
 #: by full-batch L-BFGS (distance matrices of at most 4096² entries).
 _LBFGS_PENALTY_ROWS = 4096
+#: FairRegressor refuses, for a mini-batch optimiser, targets whose spread
+#: around their mean is beyond this factor from 1.
+_MAX_TARGET_SPREAD = 1e6
 
 _FAIRNESS_DOC = """\
 penalty : {"dcov", "ccdcov", "jdcov"}, default="dcov"
@@ -105,83 +108,72 @@ class _FairMixin:
             scale_continuous=self.scale_continuous,
         )
 
-    def _sensitive_targets(self, encoded, sample_weight, n_samples):
-        """The encoded protected attributes as training targets."""
-        self.sensitive_attributes_ = () if encoded is None else encoded.names
-        self._sensitive_sizes = () if encoded is None else encoded.sizes
-        self._sensitive_categorical = () if encoded is None else encoded.categorical
+    def _sensitive_targets(self, sensitive_features, X, sample_weight, constants):
+        """The encoded protected attributes as training targets, and the
+        problem's constants: the encoding's block sizes and kinds, and the
+        number of rows of the fit (which decides the solver)."""
+        encoded = self._encode_sensitive(sensitive_features, X)
+        n_samples = _num_samples(X)
+        if constants is None:
+            self.sensitive_attributes_ = () if encoded is None else encoded.names
+        fitted = {
+            "sizes": () if encoded is None else tuple(int(k) for k in encoded.sizes),
+            "categorical": ()
+            if encoded is None
+            else tuple(bool(c) for c in encoded.categorical),
+            # A continued fit keeps the solver of the first.
+            "n_rows": n_samples if constants is None else constants["n_rows"],
+        }
         if encoded is None or not self.fairness_strength:
-            return {}
+            return {}, fitted
         targets = {"sensitive": encoded.values}
         if sample_weight is not None:
             targets["penalty_weight"] = np.array(
                 check_sample_weight(sample_weight, n_samples)
             )
-        return targets
+        return targets, fitted
 
-    def _fit_from_unpenalised(self, X, y, *, sensitive_features, **metadata):
-        """``_fit``, started at the unpenalised optimum when L-BFGS is used
-        (see :func:`~skalign.utils._penalty.unpenalised_state`); the
-        penalised fit then moves from the accurate model towards fairness.
-        """
-        encoded = self._encode_sensitive(sensitive_features, X)
-        self._initial_state = None
-        continuing = self.warm_start and hasattr(self, "net_")
-        if not continuing:
-            # Read by _prefers_lbfgs, then and when a saved model is rebuilt.
-            self._n_fit_rows = _num_samples(X)
-        try:
-            if (
-                self.fairness_strength > 0
-                and not continuing
-                and self._starts_from_unpenalised()
-            ):
-                self._initial_state = unpenalised_state(self, X, y, **metadata)
-            return self._fit(X, y, sensitive_features=encoded, **metadata)
-        finally:
-            del self._initial_state
+    def _fair_problem(self, units, constants, X, y, **metadata):
+        """The :class:`Problem` of ``units``: a penalised fit starts at the
+        unpenalised optimum when L-BFGS is used, or the mini-batch optimiser
+        that ``"auto"`` picks for a large linear problem (see
+        :func:`~skalign.utils._penalty.unpenalised_state`); it then moves
+        from the accurate model towards fairness."""
+        formulation = self._formulation(**constants)
+        initial_state = None
+        if self.fairness_strength > 0 and (
+            self._uses_full_batch_solver(formulation)
+            or (
+                self.optimizer == "auto"
+                and self._smooth_linear(self._resolved_scorer())
+            )
+        ):
+            initial_state = functools.partial(unpenalised_state, self, X, y, **metadata)
+        return Problem(units, formulation, constants, initial_state=initial_state)
+
+    def _smooth(self):
+        # |y - s| is convex but not smooth, which L-BFGS handles badly.
+        return getattr(self, "loss", None) != "absolute_error"
 
     def _smooth_linear(self, scorer):
-        return isinstance(scorer, LinearScorer) and (
-            getattr(self, "loss", None) != "absolute_error"
-        )
+        return isinstance(scorer, LinearScorer) and self._smooth()
 
-    def _prefers_lbfgs(self, scorer):
-        if self._convex:
-            return isinstance(scorer, LinearScorer)
-        # The penalised objective is not convex, but from the unpenalised
-        # optimum full-batch L-BFGS reaches a far better point than a few
-        # hundred Adam steps, as long as the n x n distance matrices of the
-        # whole-data penalty stay small.
-        rows = getattr(self, "_n_fit_rows", None)
-        return (
-            self._smooth_linear(scorer)
-            and rows is not None
-            and rows <= _LBFGS_PENALTY_ROWS
-        )
+    def _lbfgs(self, convex, n_rows):
+        """``optimizer="auto"``'s choice of full-batch L-BFGS (for a linear
+        scorer). The penalised objective is not convex, but from the
+        unpenalised optimum L-BFGS reaches a far better point than a few
+        hundred Adam steps, as long as the n x n distance matrices of the
+        whole-data penalty stay small."""
+        return convex or (self._smooth() and n_rows <= _LBFGS_PENALTY_ROWS)
 
-    def _starts_from_unpenalised(self):
-        """Start at the unpenalised optimum: always with L-BFGS, and with
-        the mini-batch optimiser that ``"auto"`` picks for a large linear
-        problem (the unpenalised fit is then a cheap convex L-BFGS fit)."""
-        scorer = self._resolved_scorer()
-        if self._uses_full_batch_solver():
-            return True
-        return self.optimizer == "auto" and self._smooth_linear(scorer)
-
-    def _make_module(self, scorer_module):
-        if getattr(self, "_initial_state", None) is not None:
-            scorer_module.load_state_dict(self._initial_state)
-        return scorer_module
-
-    def _penalised(self, loss):
+    def _penalised(self, loss, sizes, categorical):
         return functools.partial(
             penalised_loss,
             loss=loss,
             strength=float(self.fairness_strength),
             kind=self.penalty,
-            sizes=self._sensitive_sizes,
-            categorical=self._sensitive_categorical,
+            sizes=sizes,
+            categorical=categorical,
             statistic=self.statistic,
             c=float(self.jdcov_c),
         )
@@ -199,6 +191,15 @@ class FairRegressor(_FairMixin, RegressorMixin, TorchEstimator):
     and continuous attributes, several at once, linear and non-linear
     dependence alike. ``alpha / 2`` times the squared norm of the scorer's
     weight matrices is added.
+
+    For the squared and absolute error, with skalign's scorers (which learn
+    an unpenalised bias), the targets are centred at their weighted mean in
+    float64 before training and the mean is added back in :meth:`predict`:
+    the same optimum, but a target such as ``y + 1e12`` loses no precision
+    in a float32 model. A mini-batch optimiser (a non-linear scorer, or
+    ``batch_size`` set) refuses targets spread over more than 1e6 (or less
+    than 1e-6) around their mean, which it cannot reach: standardise them
+    (e.g. with :class:`~sklearn.compose.TransformedTargetRegressor`).
 
     {fairness_notes}
 
@@ -302,16 +303,17 @@ class FairRegressor(_FairMixin, RegressorMixin, TorchEstimator):
         self.verbose = verbose
         self.random_state = random_state
 
-    @property
-    def _convex(self):
-        # |y - s| is convex but not smooth, which L-BFGS handles badly.
-        return self.fairness_strength == 0 and self.loss != "absolute_error"
+    def _formulation(self, sizes=(), categorical=(), n_rows=0, y_offset=0.0):
+        # y_offset is applied outside the net (see _problem and predict).
+        convex = self.fairness_strength == 0 and self._smooth()
+        return Formulation(
+            losses=(self._penalised(self.loss, sizes, categorical),),
+            convex=convex,
+            lbfgs=self._lbfgs(convex, n_rows),
+        )
 
-    def _loss(self):
-        return self._penalised(self.loss)
-
-    def _make_training_data(self, X, y, *, sensitive_features, sample_weight, exposure):
-        n = X.shape[0]
+    def _problem(self, X, y, *, constants, sensitive_features, sample_weight, exposure):
+        n, y_raw = X.shape[0], y
         # A copy: torch cannot wrap read-only memory (e.g. a memmap'd y).
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y", copy=True)
         weight = check_sample_weight(sample_weight, n)
@@ -344,8 +346,36 @@ class FairRegressor(_FairMixin, RegressorMixin, TorchEstimator):
             raise ValueError(
                 f"exposure is only used with loss='poisson'; got loss={self.loss!r}."
             )
-        targets = self._sensitive_targets(sensitive_features, sample_weight, n)
-        return row_units(X, weight, target=y, **targets)
+        targets, fitted = self._sensitive_targets(
+            sensitive_features, X, sample_weight, constants
+        )
+        y_offset = 0.0
+        scorer = self._resolved_scorer()
+        if (
+            self.loss != "poisson"
+            and getattr(scorer, "fit_intercept", True)
+            and (isinstance(scorer, Scorer))
+        ):
+            # Centred targets, in float64: a constant is absorbed by the
+            # scorer's unpenalised bias and by no penalty (the dependence
+            # measures see distances), so the fit is exactly the same, but a
+            # float32 model no longer has to hold an offset such as 1e12.
+            # (A user's module may have no bias: its targets stay as given.)
+            if constants is not None:
+                y_offset = constants["y_offset"]
+            elif weight.sum() > 0:
+                y_offset = float(np.average(y, weights=weight))
+            y = y - y_offset
+            self._check_target_scale(y, weight, fitted["n_rows"])
+        fitted["y_offset"] = y_offset
+        return self._fair_problem(
+            row_units(X, weight, target=y, **targets),
+            fitted,
+            X,
+            y_raw,
+            sample_weight=sample_weight,
+            exposure=exposure,
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, *, sensitive_features=None, sample_weight=None, exposure=None):
@@ -373,13 +403,33 @@ class FairRegressor(_FairMixin, RegressorMixin, TorchEstimator):
         -------
         self : FairRegressor
         """
-        return self._fit_from_unpenalised(
+        return self._fit(
             X,
             y,
             sensitive_features=sensitive_features,
             sample_weight=sample_weight,
             exposure=exposure,
         )
+
+    def _check_target_scale(self, y, weight, n_rows):
+        """A mini-batch optimiser moves weights by about ``lr`` per step; it
+        cannot reach the scale of targets far from 1. Refuse them."""
+        formulation = self._formulation(n_rows=n_rows)
+        if self._uses_full_batch_solver(formulation):
+            return
+        kept = weight > 0
+        if not kept.any():
+            return
+        spread = float(np.sqrt(np.average(y[kept] ** 2, weights=weight[kept])))
+        if spread > _MAX_TARGET_SPREAD or 0 < spread < 1 / _MAX_TARGET_SPREAD:
+            raise ValueError(
+                f"y varies on the scale of {spread:.3g} around its mean, which "
+                "the mini-batch optimiser of this FairRegressor cannot reach in "
+                "float precision. Standardise y, e.g. with "
+                "sklearn.compose.TransformedTargetRegressor(FairRegressor(...), "
+                "transformer=StandardScaler()), or use the default linear "
+                "scorer (full-batch L-BFGS in float64)."
+            )
 
     def predict(self, X):
         """Predicted target (the rate per unit exposure for ``loss="poisson"``).
@@ -393,7 +443,9 @@ class FairRegressor(_FairMixin, RegressorMixin, TorchEstimator):
         y_pred : ndarray of shape (n_samples,)
         """
         scores = self._raw_scores(X)
-        return np.exp(scores) if self.loss == "poisson" else scores
+        if self.loss == "poisson":
+            return np.exp(scores)
+        return scores + self._fitted_constants["y_offset"]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -507,22 +559,21 @@ class FairClassifier(_FairMixin, ClassifierMixin, TorchEstimator):
         self.verbose = verbose
         self.random_state = random_state
 
-    @property
-    def _convex(self):
-        return self.fairness_strength == 0
-
     def _binary(self):
         return len(self.classes_) == 2
 
-    def _n_outputs(self):
-        return 1 if self._binary() else len(self.classes_)
-
-    def _loss(self):
-        return self._penalised(
-            "binary_log_loss" if self._binary() else "multinomial_log_loss"
+    def _formulation(self, n_classes=2, sizes=(), categorical=(), n_rows=0):
+        binary = n_classes == 2
+        loss = "binary_log_loss" if binary else "multinomial_log_loss"
+        convex = self.fairness_strength == 0
+        return Formulation(
+            losses=(self._penalised(loss, sizes, categorical),),
+            n_outputs=1 if binary else n_classes,
+            convex=convex,
+            lbfgs=self._lbfgs(convex, n_rows),
         )
 
-    def _make_training_data(self, X, y, *, sensitive_features, sample_weight):
+    def _problem(self, X, y, *, constants, sensitive_features, sample_weight):
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
         if encoder.classes_.shape[0] < 2:
@@ -535,8 +586,16 @@ class FairClassifier(_FairMixin, ClassifierMixin, TorchEstimator):
         target = codes.astype(np.float64) if self._binary() else codes
         n = X.shape[0]
         weight = check_sample_weight(sample_weight, n)
-        targets = self._sensitive_targets(sensitive_features, sample_weight, n)
-        return row_units(X, weight, target=target, **targets)
+        targets, fitted = self._sensitive_targets(
+            sensitive_features, X, sample_weight, constants
+        )
+        return self._fair_problem(
+            row_units(X, weight, target=target, **targets),
+            {"n_classes": len(self.classes_), **fitted},
+            X,
+            y,
+            sample_weight=sample_weight,
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, *, sensitive_features=None, sample_weight=None):
@@ -559,7 +618,7 @@ class FairClassifier(_FairMixin, ClassifierMixin, TorchEstimator):
         -------
         self : FairClassifier
         """
-        return self._fit_from_unpenalised(
+        return self._fit(
             X, y, sensitive_features=sensitive_features, sample_weight=sample_weight
         )
 

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from torch import nn
 
 from .._docstrings import fill_doc
-from .._engine import TorchEstimator
+from .._engine import Formulation, Problem, TorchEstimator
 from .._loss.ordinal import hl_gauss_loss, hl_gauss_target
 from ..utils._groups import check_sample_weight
 from ..utils._units import row_units
@@ -44,11 +44,22 @@ class BinLogitModule(nn.Module):
         # A copy: the offset may be read-only memory (a model loaded by
         # joblib with mmap_mode), which the buffer must not alias.
         self.register_buffer(
-            "offset", torch.tensor(np.array(offset), dtype=torch.float64)
+            "offset",
+            offset.to(torch.float64).clone()
+            if isinstance(offset, torch.Tensor)
+            else torch.tensor(np.array(offset, dtype=np.float64)),
         )
 
     def forward(self, X):
         return self.scorer(X) + self.offset
+
+
+def _bin_logit_module(scorer, offset=None, *, n_bins):
+    """:class:`BinLogitModule` around ``scorer``; a model being loaded
+    starts from a zero offset (its buffer is then loaded)."""
+    if offset is None:
+        offset = torch.zeros(n_bins, dtype=torch.float64)
+    return BinLogitModule(scorer, offset)
 
 
 def _check_value_range(value_range):
@@ -134,8 +145,6 @@ class HLGaussRegressor(RegressorMixin, TorchEstimator):
     0.9
     """
 
-    _convex = True
-
     _parameter_constraints = {
         **TorchEstimator._parameter_constraints,
         "n_bins": [Interval(numbers.Integral, 2, None, closed="left")],
@@ -187,19 +196,23 @@ class HLGaussRegressor(RegressorMixin, TorchEstimator):
         self.random_state = random_state
 
     # ------------------------------------------------------------ engine hooks
-    def _n_outputs(self):
-        return self.n_bins
+    def _formulation(self):
+        return Formulation(
+            # The loss works on targets rescaled to [0, 1] (bins of width
+            # 1 / n_bins), so that float32 training stays accurate whatever
+            # the scale or offset of y.
+            losses=(
+                functools.partial(hl_gauss_loss, sigma=self.sigma_ratio / self.n_bins),
+            ),
+            n_outputs=self.n_bins,
+            module=functools.partial(_bin_logit_module, n_bins=self.n_bins),
+            convex=True,
+        )
 
-    def _loss(self):
-        # The loss works on targets rescaled to [0, 1] (bins of width
-        # 1 / n_bins), so that float32 training stays accurate whatever the scale
-        # or offset of y.
-        return functools.partial(hl_gauss_loss, sigma=self.sigma_ratio / self.n_bins)
-
-    def _make_training_data(self, X, y, *, sample_weight):
+    def _problem(self, X, y, *, constants, sample_weight):
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         weight = check_sample_weight(sample_weight, X.shape[0])
-        if self.warm_start and hasattr(self, "value_range_"):
+        if constants is not None:
             if self.bin_edges_.shape[0] != self.n_bins + 1:
                 raise ValueError(
                     "warm_start=True needs the n_bins of the previous fit, "
@@ -219,8 +232,11 @@ class HLGaussRegressor(RegressorMixin, TorchEstimator):
         self.bin_centers_ = (self.bin_edges_[:-1] + self.bin_edges_[1:]) / 2
         self.sigma_ = self.sigma_ratio * (high - low) / self.n_bins
         unit = (np.clip(y, low, high) - low) / (high - low)
-        self._log_histogram = self._mean_target_log_histogram(unit, weight)
-        return row_units(X, weight, y=unit)
+        return Problem(
+            row_units(X, weight, y=unit),
+            self._formulation(),
+            init={"offset": self._mean_target_log_histogram(unit, weight)},
+        )
 
     def _mean_target_log_histogram(self, unit, weight):
         """Log of the weighted mean target histogram, in row chunks."""
@@ -236,9 +252,6 @@ class HLGaussRegressor(RegressorMixin, TorchEstimator):
             total = np.ones(self.n_bins)
         histogram = total / total.sum()
         return np.log(np.maximum(histogram, np.finfo(np.float64).tiny))
-
-    def _make_module(self, scorer_module):
-        return BinLogitModule(scorer_module, self._log_histogram)
 
     # ------------------------------------------------------------------- API
     @_fit_context(prefer_skip_nested_validation=True)

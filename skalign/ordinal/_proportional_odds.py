@@ -1,5 +1,7 @@
 """The proportional odds (cumulative logit) classifier."""
 
+import functools
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -7,7 +9,7 @@ from sklearn.base import ClassifierMixin, _fit_context
 from torch import nn
 
 from .._docstrings import fill_doc
-from .._engine import TorchEstimator
+from .._engine import Formulation, Problem, TorchEstimator
 from .._loss.ordinal import cumulative_logit_loss
 from ..nn import LinearScorer
 from ..utils._groups import check_sample_weight
@@ -26,6 +28,15 @@ __all__ = ["CumulativeLogitModule", "ProportionalOddsClassifier"]
 def _inverse_softplus(x):
     """``softplus^{-1}(x) = log(expm1(x))`` for ``x > 0``, without overflow."""
     return x + torch.log(-torch.expm1(-x))
+
+
+def _cumulative_logit_module(scorer, initial_thresholds=None, *, n_classes):
+    """:class:`CumulativeLogitModule` around ``scorer``; a model being
+    loaded starts from evenly spaced thresholds (its weights are then
+    loaded)."""
+    if initial_thresholds is None:
+        initial_thresholds = torch.arange(n_classes - 1, dtype=torch.float64)
+    return CumulativeLogitModule(scorer, initial_thresholds)
 
 
 class CumulativeLogitModule(nn.Module):
@@ -48,7 +59,11 @@ class CumulativeLogitModule(nn.Module):
         super().__init__()
         self.scorer = scorer
         # torch.tensor copies: the thresholds may be read-only (memory-mapped).
-        start = torch.tensor(np.asarray(initial_thresholds), dtype=torch.float64)
+        start = (
+            initial_thresholds.to(torch.float64).clone()
+            if isinstance(initial_thresholds, torch.Tensor)
+            else torch.tensor(np.array(initial_thresholds, dtype=np.float64))
+        )
         raw = torch.cat([start[:1], _inverse_softplus(torch.diff(start))])
         self.threshold_params = nn.Parameter(raw)
 
@@ -149,8 +164,6 @@ class ProportionalOddsClassifier(
     True
     """
 
-    _convex = True
-
     _parameter_constraints = {
         **TorchEstimator._parameter_constraints,
         **ORDINAL_CLASSIFIER_CONSTRAINTS,
@@ -201,29 +214,29 @@ class ProportionalOddsClassifier(
     def _default_scorer(self):
         return LinearScorer(fit_intercept=False)
 
-    def _loss(self):
-        return cumulative_logit_loss
+    def _formulation(self, n_classes):
+        return Formulation(
+            losses=(cumulative_logit_loss,),
+            module=functools.partial(_cumulative_logit_module, n_classes=n_classes),
+            convex=True,
+        )
 
-    def _make_module(self, scorer_module):
-        return CumulativeLogitModule(scorer_module, self._initial_thresholds)
-
-    def _make_training_data(self, X, y, *, sample_weight, order):
+    def _problem(self, X, y, *, constants, sample_weight, order):
         weight = check_sample_weight(sample_weight, X.shape[0])
         classes, codes = encode_ordinal_labels(y, weight, order=order)
-        if (
-            hasattr(self, "net_")
-            and self.warm_start
-            and not np.array_equal(classes, self.classes_)
-        ):
+        if constants is not None and not np.array_equal(classes, self.classes_):
             raise ValueError(
                 f"warm_start=True needs the classes of the previous fit, "
                 f"{self.classes_!r}; y has classes {classes!r}."
             )
         self.classes_ = classes
-        self._initial_thresholds = empirical_cumulative_logits(
-            codes, weight, classes.shape[0]
+        thresholds = empirical_cumulative_logits(codes, weight, classes.shape[0])
+        return Problem(
+            row_units(X, weight, label=codes),
+            self._formulation(n_classes=int(classes.shape[0])),
+            constants={"n_classes": int(classes.shape[0])},
+            init={"initial_thresholds": thresholds},
         )
-        return row_units(X, weight, label=codes)
 
     # ------------------------------------------------------------------- API
     @_fit_context(prefer_skip_nested_validation=True)

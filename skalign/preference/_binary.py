@@ -18,7 +18,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._docstrings import fill_doc
-from .._engine import TorchEstimator
+from .._engine import Formulation, Problem, TorchEstimator
 from .._loss.pairwise import binary_feedback_loss
 from ..utils._groups import check_groups, check_sample_weight
 from ..utils._units import row_units
@@ -158,8 +158,6 @@ class BinaryFeedbackRewardRegressor(
     True
     """
 
-    _convex = True
-
     _parameter_constraints = {
         **TorchEstimator._parameter_constraints,
         "reward_shift": [StrOptions({"running_mean", "learned"}), numbers.Real],
@@ -213,15 +211,19 @@ class BinaryFeedbackRewardRegressor(
         self.verbose = verbose
         self.random_state = random_state
 
-    def _prefers_lbfgs(self, scorer):
-        # A running mean changes the objective between evaluations, which a
-        # line search cannot handle; the other shifts keep it convex.
-        return self.reward_shift != "running_mean" and super()._prefers_lbfgs(scorer)
+    def _formulation(self):
+        return Formulation(
+            losses=(_ShiftedLoss(self.reward_shift, float(self.shift_momentum)),),
+            convex=True,
+            # A running mean changes the objective between evaluations, which
+            # a line search cannot handle; the other shifts keep it convex.
+            lbfgs=self.reward_shift != "running_mean",
+        )
 
-    def _loss(self):
-        return _ShiftedLoss(self.reward_shift, float(self.shift_momentum))
-
-    def _make_training_data(self, X, y, *, context, groups, sample_weight, classes):
+    def _problem(self, X, y, *, constants, context, groups, sample_weight, classes):
+        if groups is not None:
+            # Validated even when unused, as every estimator's metadata.
+            check_groups(groups, X.shape[0])
         self.classes_ = _binary_classes(y, classes)
         label = (y == self.classes_[1]).astype(np.float64)
         weight = check_sample_weight(sample_weight, X.shape[0])
@@ -232,7 +234,7 @@ class BinaryFeedbackRewardRegressor(
         elif context is not None:
             raise ValueError("context is only used when density_ratio=True.")
         self.density_ratio_weights_ = ratio
-        return row_units(X, weight, label=label)
+        return Problem(row_units(X, weight, label=label), self._formulation())
 
     def _density_ratio(self, label, context, groups, n_samples):
         low, high = self.density_ratio_clip

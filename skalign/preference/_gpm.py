@@ -10,9 +10,8 @@ from sklearn.base import TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 
 from .._docstrings import fill_doc
-from .._engine import TorchEstimator
+from .._engine import Formulation, Problem, TorchEstimator
 from .._loss.pairwise import general_preference_logits, general_preference_loss
-from ..nn import LinearScorer
 from ..utils._groups import (
     check_grades,
     check_sample_weight,
@@ -124,19 +123,19 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
         self.verbose = verbose
         self.random_state = random_state
 
-    def _n_outputs(self):
-        return 2 * self.n_components
+    def _formulation(self):
+        return Formulation(
+            losses=(
+                partial(general_preference_loss, temperature=float(self.temperature)),
+            ),
+            n_outputs=2 * self.n_components,
+            # Bilinear, so not convex, but smooth and small with a linear
+            # scorer: full-batch L-BFGS converges far faster than Adam.
+            lbfgs=True,
+        )
 
-    def _prefers_lbfgs(self, scorer):
-        # Bilinear, so not convex, but smooth and small with a linear
-        # scorer: full-batch L-BFGS converges far faster than Adam.
-        return isinstance(scorer, LinearScorer)
-
-    def _loss(self):
-        return partial(general_preference_loss, temperature=float(self.temperature))
-
-    def _make_training_data(self, X, y, *, groups, sample_weight):
-        return pair_units(
+    def _problem(self, X, y, *, constants, groups, sample_weight):
+        units = pair_units(
             X,
             y,
             groups,
@@ -144,6 +143,7 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
             max_pairs_per_group=self.max_pairs_per_group,
             random_state=self.random_state,
         )
+        return Problem(units, self._formulation())
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, *, groups=None, sample_weight=None):
@@ -182,7 +182,7 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
 
     def get_feature_names_out(self, input_features=None):
         """Names ``gpm0`` ... of the embedding columns."""
-        return np.array([f"gpm{i}" for i in range(self._n_outputs())], dtype=object)
+        return np.array([f"gpm{i}" for i in range(2 * self.n_components)], dtype=object)
 
     def decision_pair_function(self, X_a, X_b):
         """Pair logit ``⟨R v_a, v_b⟩ / τ`` of each row pair.

@@ -17,7 +17,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._docstrings import fill_doc
-from .._engine import TorchEstimator
+from .._engine import Formulation, Problem, TorchEstimator
 from .._loss.pairwise import (
     bradley_terry_loss,
     davidson_log_proba,
@@ -306,20 +306,25 @@ class PreferenceRewardRegressor(
         self.verbose = verbose
         self.random_state = random_state
 
-    @property
-    def _convex(self):
-        # The dependence penalty is not convex in the weights.
-        return not self._penalty_active()
-
-    def _shift_invariant(self):
-        return (
-            self.objective in _PAIRWISE
+    # ----------------------------------------------------------- objective
+    def _formulation(self, penalty=None):
+        """``penalty``: the fairness penalty's configuration (a constant of
+        the problem, see :meth:`_penalty_targets`), ``None`` when off."""
+        term = self._penalty_term(penalty)
+        if self.objective == "regression_then_scaled":
+            objectives = ("regression", "scaled")
+        else:
+            objectives = (self.objective,)
+        return Formulation(
+            losses=tuple(self._objective_loss(o, term) for o in objectives),
+            # The dependence penalty is not convex in the weights.
+            convex=penalty is None,
+            shift_invariant=self.objective in _PAIRWISE
             and not self.reward_centering
-            and not self._penalty_active()
+            and penalty is None,
         )
 
-    # ----------------------------------------------------------- objective
-    def _objective_loss(self, objective):
+    def _objective_loss(self, objective, penalty):
         if objective == "bradley_terry" and self.ties != "ignore":
             loss = _TieLoss(self.ties)
         else:
@@ -330,15 +335,9 @@ class PreferenceRewardRegressor(
                 "regression": regression_loss,
                 "joint": partial(_joint_loss, regression_weight=self.regression_weight),
             }[objective]
-        penalty = self._penalty_term()
         if self.reward_centering or penalty is not None:
             return _RegularisedLoss(loss, float(self.reward_centering), penalty)
         return loss
-
-    def _loss_phases(self):
-        if self.objective == "regression_then_scaled":
-            return [self._objective_loss(o) for o in ("regression", "scaled")]
-        return [self._objective_loss(self.objective)]
 
     def _check_options(self):
         if self.ties != "ignore" and self.objective != "bradley_terry":
@@ -353,14 +352,9 @@ class PreferenceRewardRegressor(
                 "every row's grade, so it cannot drop rows."
             )
 
-    def _make_module(self, scorer_module):
-        return self._with_initial_state(scorer_module)
-
-    def _make_training_data(
-        self, X, y, *, groups, sample_weight, sensitive_features, continuing
-    ):
+    def _problem(self, X, y, *, constants, groups, sample_weight, sensitive_features):
         self._check_options()
-        X, targets = pair_units(
+        units = pair_units(
             X,
             y,
             groups,
@@ -370,32 +364,32 @@ class PreferenceRewardRegressor(
             max_pairs_per_group=self.max_pairs_per_group,
             random_state=self.random_state,
         )
-        attributes = self._penalty_targets(
-            sensitive_features, X.shape[0], continuing=continuing
+        attributes, penalty = self._penalty_targets(
+            sensitive_features, X.shape[0], constants=constants
         )
         if attributes is not None:
             # A row is in as many pair units as it has comparisons: the
             # penalty counts it once, by its id (see unit_dependence_penalty).
-            index, mask = targets["index"], targets["mask"]
+            index, targets = units.index, units.targets
             weight = check_sample_weight(sample_weight, X.shape[0])
             targets["row"] = index
             targets["attributes"] = attributes[index]
-            targets["attribute_weight"] = np.where(mask, weight[index], 0.0)
-        return X, targets
-
-    def _fit_penalised(self, X, y, *, epochs=None, incremental, **metadata):
-        continuing = hasattr(self, "net_") and (incremental or self.warm_start)
-        # One epoch of partial_fit does not warrant a whole unpenalised fit.
-        fresh = not (continuing or incremental)
-        with self._unpenalised_start(X, y, fresh=fresh, **metadata):
-            return self._fit(
+            targets["attribute_weight"] = np.where(targets["mask"], weight[index], 0.0)
+        formulation = self._formulation(penalty)
+        return Problem(
+            units,
+            formulation,
+            constants={"penalty": penalty},
+            initial_state=self._unpenalised_start(
+                formulation,
+                penalty,
                 X,
                 y,
-                epochs=epochs,
-                incremental=incremental,
-                continuing=continuing,
-                **metadata,
-            )
+                groups=groups,
+                sample_weight=sample_weight,
+                sensitive_features=sensitive_features,
+            ),
+        )
 
     # ---------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -427,10 +421,9 @@ class PreferenceRewardRegressor(
         -------
         self : PreferenceRewardRegressor
         """
-        return self._fit_penalised(
+        return self._fit(
             X,
             y,
-            incremental=False,
             groups=groups,
             sample_weight=sample_weight,
             sensitive_features=sensitive_features,
@@ -447,7 +440,7 @@ class PreferenceRewardRegressor(
         :meth:`fit`; the fairness penalty is computed from each call's
         ``sensitive_features``. Returns ``self``.
         """
-        return self._fit_penalised(
+        return self._fit(
             X,
             y,
             epochs=1,

@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from .._docstrings import fill_doc
-from .._engine import TorchEstimator
+from .._engine import Formulation, Problem, TorchEstimator
 from .._loss.listwise import (
     expected_exposure,
     exposure_disparity_penalty,
@@ -432,26 +432,29 @@ class PlackettLuceRanker(FairnessPenaltyMixin, _BaseRanker):
         self.verbose = verbose
         self.random_state = random_state
 
-    @property
-    def _convex(self):
-        # Jointly convex in a linear scorer's weights and the log tie weights;
-        # the exposure and dependence penalties are not convex.
-        return not self.exposure_penalty and not self._penalty_active()
-
-    def _loss(self):
-        return _PlackettLuceObjective(
-            self.ties,
-            getattr(self, "tie_orders_", ()),
-            float(self.exposure_penalty),
-            self.exposure_samples,
-            self._penalty_term(),
+    def _formulation(self, penalty=None, tie_orders=()):
+        """``penalty``: the fairness penalty's configuration; ``tie_orders``:
+        the Davidson–Luce tie orders with a learned weight (constants of the
+        problem)."""
+        return Formulation(
+            losses=(
+                _PlackettLuceObjective(
+                    self.ties,
+                    tie_orders,
+                    float(self.exposure_penalty),
+                    self.exposure_samples,
+                    self._penalty_term(penalty),
+                ),
+            ),
+            module=(
+                functools.partial(_TieModule, n_orders=len(tie_orders))
+                if tie_orders
+                else None
+            ),
+            # Jointly convex in a linear scorer's weights and the log tie
+            # weights; the exposure and dependence penalties are not convex.
+            convex=not self.exposure_penalty and penalty is None,
         )
-
-    def _make_module(self, scorer_module):
-        orders = getattr(self, "tie_orders_", ())
-        if len(orders):
-            scorer_module = _TieModule(scorer_module, len(orders))
-        return self._with_initial_state(scorer_module)
 
     def _tie_orders(self, size, choice):
         """Sizes (>= 2) of the tied blocks that are choices."""
@@ -466,9 +469,7 @@ class PlackettLuceRanker(FairnessPenaltyMixin, _BaseRanker):
                 )
         return orders
 
-    def _make_training_data(
-        self, X, y, *, groups, sample_weight, sensitive_features, continuing
-    ):
+    def _problem(self, X, y, *, constants, groups, sample_weight, sensitive_features):
         davidson_luce = self.ties == "davidson_luce"
         packed, grades, weight = list_units(
             y, groups, sample_weight, X.shape[0], keep_all_tied=davidson_luce
@@ -491,18 +492,18 @@ class PlackettLuceRanker(FairnessPenaltyMixin, _BaseRanker):
             "size": size,
             "choice": choice,
         }
+        orders = ()
         if davidson_luce:
-            orders = self._tie_orders(size, choice)
-            if continuing:
-                known = getattr(self, "tie_orders_", np.array([], dtype=np.int64))
-                if not np.isin(orders, known).all():
+            orders = tuple(int(k) for k in self._tie_orders(size, choice))
+            if constants is not None:
+                known = constants["tie_orders"]
+                if not set(orders) <= set(known):
                     raise ValueError(
-                        f"The new lists hold ties of orders {orders.tolist()}, "
-                        f"but the model has tie weights for {known.tolist()} "
+                        f"The new lists hold ties of orders {list(orders)}, "
+                        f"but the model has tie weights for {list(known)} "
                         "only; fit it afresh (warm_start=False)."
                     )
-            else:
-                self.tie_orders_ = orders
+                orders = known
         # One argument, two penalties: the exposure penalty's groups are the
         # distinct value combinations, the dependence penalty encodes mixed
         # categorical and continuous columns. Given attributes are validated
@@ -515,17 +516,34 @@ class PlackettLuceRanker(FairnessPenaltyMixin, _BaseRanker):
                 targets["sensitive"] = _within_list_codes(
                     packed.take(codes), packed.mask
                 )
-        attributes = self._penalty_targets(
+        attributes, penalty = self._penalty_targets(
             sensitive_features,
             X.shape[0],
-            continuing=continuing,
+            constants=constants,
             validate_unused=False,
         )
         if attributes is not None:
             targets["attributes"] = packed.take(attributes)
-        return X, list_targets(packed, **targets)
+        formulation = self._formulation(penalty, orders)
+        return Problem(
+            list_targets(X, packed, **targets),
+            formulation,
+            constants={"penalty": penalty, "tie_orders": orders},
+            initial_state=self._unpenalised_start(
+                formulation,
+                penalty,
+                X,
+                y,
+                groups=groups,
+                sample_weight=sample_weight,
+                sensitive_features=sensitive_features,
+            ),
+        )
 
     def _set_tie_weights(self):
+        if self.ties == "davidson_luce":
+            orders = self._fitted_constants["tie_orders"]
+            self.tie_orders_ = np.array(orders, dtype=np.int64)
         module = self.net_.module_
         if isinstance(module, _TieModule):
             self.tie_weights_ = (
@@ -563,14 +581,13 @@ or (n_samples, n_columns), default=None
         -------
         self : PlackettLuceRanker
         """
-        continuing = self.warm_start and hasattr(self, "net_")
-        metadata = dict(
+        self._fit(
+            X,
+            y,
             groups=groups,
             sample_weight=sample_weight,
             sensitive_features=sensitive_features,
         )
-        with self._unpenalised_start(X, y, fresh=not continuing, **metadata):
-            self._fit(X, y, continuing=continuing, **metadata)
         return self._set_tie_weights()
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -581,7 +598,6 @@ or (n_samples, n_columns), default=None
 
         Parameters are as in :meth:`fit`. Returns ``self``.
         """
-        continuing = hasattr(self, "net_")
         self._fit(
             X,
             y,
@@ -590,7 +606,6 @@ or (n_samples, n_columns), default=None
             groups=groups,
             sample_weight=sample_weight,
             sensitive_features=sensitive_features,
-            continuing=continuing,
         )
         return self._set_tie_weights()
 
@@ -713,22 +728,21 @@ class LambdaRanker(_BaseRanker):
         self.verbose = verbose
         self.random_state = random_state
 
-    @property
-    def _convex(self):
-        # LiPO-λ's weights Δ depend on the ranks under the current scores.
-        return self.loss != "lipo_lambda"
+    def _formulation(self):
+        return Formulation(
+            losses=(_LAMBDA_LOSSES[self.loss],),
+            # LiPO-λ's weights Δ depend on the ranks under the current scores.
+            convex=self.loss != "lipo_lambda",
+        )
 
-    def _loss(self):
-        return _LAMBDA_LOSSES[self.loss]
-
-    def _make_training_data(self, X, y, *, groups, sample_weight):
+    def _problem(self, X, y, *, constants, groups, sample_weight):
         packed, grades, weight = list_units(y, groups, sample_weight, X.shape[0])
         targets = {
             "grades": packed.take(grades),
             "mask": packed.mask,
             "weight": packed.take(weight),
         }
-        return X, list_targets(packed, **targets)
+        return Problem(list_targets(X, packed, **targets), self._formulation())
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, *, groups=None, sample_weight=None):

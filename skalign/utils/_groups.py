@@ -212,10 +212,20 @@ def pack_groups(y, groups=None, *, drop_uninformative=True, keep_tied_groups=Fal
 
 
 def check_sample_weight(sample_weight, n_samples, dtype=np.float64):
-    """Validate non-negative ``sample_weight`` (``None`` means ones)."""
-    return _check_sample_weight(
+    """Validate non-negative ``sample_weight`` (``None`` means ones) whose
+    sum is finite (only relative weights matter to skalign's means)."""
+    weight = _check_sample_weight(
         sample_weight, np.empty(n_samples), dtype=dtype, ensure_non_negative=True
     )
+    with np.errstate(over="ignore"):
+        total = weight.sum(dtype=np.float64)
+    if not np.isfinite(total):
+        raise ValueError(
+            f"sample_weight sums to {total} (its largest value is "
+            f"{weight.max():.3g}): the weighted means overflow. Divide "
+            "sample_weight by its maximum; only the relative weights matter."
+        )
+    return weight
 
 
 def enumerate_pairs(packed, y, *, keep_ties=False, max_pairs=None, random_state=None):

@@ -8,7 +8,6 @@ unpenalised start of an L-BFGS fit. Here, below the families, so that none of
 them imports another's private modules.
 """
 
-import contextlib
 import functools
 import numbers
 
@@ -139,10 +138,11 @@ class FairnessPenaltyMixin:
 
     The estimator declares the parameters ``fairness_penalty``,
     ``fairness_strength``, ``jdcov_c``, ``categorical_features`` and
-    ``scale_continuous`` (constraints in ``_penalty_constraints``), calls
-    :meth:`_penalty_targets` in ``_make_training_data``, adds
-    :meth:`_penalty_term` to its loss when it is not ``None``, routes
-    ``_make_module`` through :meth:`_with_initial_state` and fits inside
+    ``scale_continuous`` (constraints in ``_penalty_constraints``); its
+    ``_problem`` calls :meth:`_penalty_targets` (the attributes, and the
+    penalty's configuration, a constant of the problem), its
+    ``_formulation`` adds :meth:`_penalty_term` of that configuration to
+    the loss, and a penalised L-BFGS problem starts from
     :meth:`_unpenalised_start`.
     """
 
@@ -157,13 +157,15 @@ class FairnessPenaltyMixin:
         return self.fairness_penalty is not None and self.fairness_strength > 0
 
     def _penalty_targets(
-        self, sensitive_features, n_samples, *, continuing, validate_unused=True
+        self, sensitive_features, n_samples, *, constants, validate_unused=True
     ):
-        """Encode the attributes; return them per row (``None`` when off).
+        """Encode the attributes: ``(attributes per row or None, config)``.
 
-        Sets ``sensitive_attributes_`` and the penalty's configuration (fixed
-        with the loss when the net is built, so a continued fit must match).
-        Given attributes are validated even when the penalty is off, unless
+        ``config`` (``None`` when the penalty is off) is the penalty's
+        configuration, a constant of the problem: a continued fit
+        (``constants`` not ``None``) must have the fitted one. Sets
+        ``sensitive_attributes_`` on a fresh fit. Given attributes are
+        validated even when the penalty is off, unless
         ``validate_unused=False`` (an estimator that validates them for
         another use).
         """
@@ -183,12 +185,12 @@ class FairnessPenaltyMixin:
             config = dict(
                 strength=float(self.fairness_strength),
                 kind=self.fairness_penalty,
-                sizes=encoded.sizes,
-                categorical=encoded.categorical,
+                sizes=tuple(int(size) for size in encoded.sizes),
+                categorical=tuple(bool(c) for c in encoded.categorical),
                 c=float(self.jdcov_c),
             )
-        if continuing:
-            if config != getattr(self, "_penalty_config", None):
+        if constants is not None:
+            if config != constants["penalty"]:
                 raise ValueError(
                     "The fairness penalty of this call (fairness_penalty, "
                     "fairness_strength, jdcov_c, or the encoded columns of "
@@ -196,35 +198,20 @@ class FairnessPenaltyMixin:
                     "fitted with; fit it afresh (warm_start=False)."
                 )
         else:
-            self._penalty_config = config
             self.sensitive_attributes_ = () if encoded is None else encoded.names
-        return None if config is None else encoded.values
+        return (None if config is None else encoded.values), config
 
-    def _penalty_term(self):
-        """The penalty as a function of ``(scores, attributes, weight, mask,
-        row=None)``, or ``None`` when it is off."""
-        config = getattr(self, "_penalty_config", None)
+    @staticmethod
+    def _penalty_term(config):
+        """The penalty of ``config`` as a function of ``(scores, attributes,
+        weight, mask, row=None)``, or ``None`` when it is off."""
         if config is None:
             return None
         return functools.partial(unit_dependence_penalty, **config)
 
-    @contextlib.contextmanager
-    def _unpenalised_start(self, X, y, *, fresh, **fit_params):
-        """Around a fit: a penalised L-BFGS fit from scratch (``fresh``)
-        starts from the unpenalised one (see :func:`unpenalised_state`),
-        through :meth:`_with_initial_state`.
-        """
-        lbfgs = self._uses_full_batch_solver()
-        self._initial_state = None
-        try:
-            if fresh and lbfgs and self._penalty_active():
-                self._initial_state = unpenalised_state(self, X, y, **fit_params)
-            yield
-        finally:
-            del self._initial_state
-
-    def _with_initial_state(self, module):
-        state = getattr(self, "_initial_state", None)
-        if state is not None:
-            module.load_state_dict(state)
-        return module
+    def _unpenalised_start(self, formulation, config, X, y, **fit_params):
+        """The problem's ``initial_state``: a penalised full-batch fit starts
+        from the unpenalised optimum (see :func:`unpenalised_state`)."""
+        if config is None or not self._uses_full_batch_solver(formulation):
+            return None
+        return functools.partial(unpenalised_state, self, X, y, **fit_params)

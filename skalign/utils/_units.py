@@ -10,6 +10,8 @@ the id that early stopping holds out whole). The engine then stores each
 problem in its cheapest exact layout.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ._groups import (
@@ -21,7 +23,30 @@ from ._groups import (
     pack_groups,
 )
 
-__all__ = ["list_targets", "list_units", "pair_units", "row_units"]
+__all__ = ["Units", "list_targets", "list_units", "pair_units", "row_units"]
+
+
+class Units(NamedTuple):
+    """Training units: rows and per-unit targets.
+
+    Attributes
+    ----------
+    X : ndarray or sparse matrix of shape (n_rows, n_features)
+        The rows (never copied by the builders).
+    targets : dict of ndarray
+        Targets of shape ``(n_units, unit_len, ...)``, with ``"mask"`` and
+        ``"weight"``.
+    index : ndarray of shape (n_units, unit_len) or None
+        The row of each position; ``None`` when the rows are unit-major
+        (row ``u * unit_len + j`` at unit ``u``, position ``j``).
+    split_group : ndarray of shape (n_units,) or None
+        The id that early stopping holds out whole (``None``: each unit).
+    """
+
+    X: object
+    targets: dict
+    index: object = None
+    split_group: object = None
 
 
 def row_units(X, weight, **targets):
@@ -37,13 +62,13 @@ def row_units(X, weight, **targets):
 
     Returns
     -------
-    X, targets : rows and targets of the engine's training problem.
+    units : Units
     """
     n = X.shape[0]
     out = {name: np.asarray(v)[:, None] for name, v in targets.items()}
     out["mask"] = np.ones((n, 1), dtype=bool)
     out["weight"] = np.asarray(weight, dtype=np.float64)[:, None]
-    return X, out
+    return Units(X, out)
 
 
 def pair_units(
@@ -97,10 +122,8 @@ def pair_units(
         "grades": np.where(mask, grades[index], 0.0),
         "mask": mask,
         "weight": row_weight,
-        "index": index,
-        "split_group": split_group,
     }
-    return X, targets
+    return Units(X, targets, index, split_group)
 
 
 def list_units(y, groups, sample_weight, n_samples, *, keep_all_tied=False):
@@ -148,7 +171,7 @@ def list_units(y, groups, sample_weight, n_samples, *, keep_all_tied=False):
     return packed, grades, weight
 
 
-def list_targets(packed, **targets):
-    """The targets of list units: ``targets`` plus the row index of every
-    position (0 on padding)."""
-    return {**targets, "index": np.where(packed.mask, packed.index, 0)}
+def list_targets(X, packed, **targets):
+    """The list units of ``packed``: each list indexes the rows of ``X``
+    (0 on padding, masked)."""
+    return Units(X, targets, np.where(packed.mask, packed.index, 0))

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from sklearn.base import RegressorMixin, _fit_context
 
-from skalign._engine import TorchEstimator
+from skalign._engine import Formulation, Problem, TorchEstimator
 from skalign.utils._groups import check_grades, check_sample_weight
 from skalign.utils._units import row_units
 
@@ -32,9 +32,6 @@ class ToyRegressor(RegressorMixin, TorchEstimator):
     >>> ToyRegressor().fit(X, X @ [1.0, 2.0] + 3).predict(X[:1]).round(4)
     array([5.])
     """
-
-    # Convex in a linear scorer's weights: full-batch L-BFGS by default.
-    _convex = True
 
     def __init__(
         self,
@@ -73,14 +70,15 @@ class ToyRegressor(RegressorMixin, TorchEstimator):
         self.verbose = verbose
         self.random_state = random_state
 
-    # The two hooks every family writes: its loss and its training units.
-    def _loss(self):
-        return squared_error
+    # The two hooks every family writes: its objective and its problem.
+    def _formulation(self):
+        # Convex in a linear scorer's weights: full-batch L-BFGS by default.
+        return Formulation(losses=(squared_error,), convex=True)
 
-    def _make_training_data(self, X, y, *, sample_weight):
+    def _problem(self, X, y, *, constants, sample_weight):
         target = check_grades(y)
         weight = check_sample_weight(sample_weight, X.shape[0])
-        return row_units(X, weight, target=target)
+        return Problem(row_units(X, weight, target=target), self._formulation())
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, *, sample_weight=None):

@@ -282,7 +282,7 @@ def test_penalised_loss_honours_sample_weight_as_repetition():
     settings = dict(fairness_strength=2.0, penalty="jdcov", dtype="float64", tol=1e-7)
     model = FairRegressor(**settings)
     model.fit(X, y, sensitive_features=sensitive, sample_weight=counts)
-    loss = model._loss()
+    loss = model._formulation(**model._fitted_constants).losses[0]
     encoded = encode_sensitive_features(sensitive).values
     scores = torch.tensor(model.predict(X))
 
@@ -377,7 +377,7 @@ def test_string_sensitive_column_is_one_hot_encoded():
     model = FairRegressor(fairness_strength=1.0, optimizer="lbfgs", random_state=0)
     model.fit(X, y, sensitive_features=race)
     assert model.sensitive_attributes_ == ("sensitive_feature_0",)
-    assert model._sensitive_sizes == (4,)
+    assert model._fitted_constants["sizes"] == (4,)
 
 
 @pytest.mark.parametrize(
@@ -424,7 +424,7 @@ def _objective(model, X, y, sensitive):
     classifier = isinstance(model, FairClassifier)
     scores = model.decision_function(X) if classifier else model.predict(X)
     return float(
-        model._loss()(
+        model._formulation(**model._fitted_constants).losses[0](
             torch.tensor(scores)[:, None],
             target=torch.tensor(y, dtype=torch.float64)[:, None],
             weight=torch.ones(len(y), 1, dtype=torch.float64),

@@ -166,14 +166,15 @@ def test_penalty_counts_each_row_once_whatever_its_number_of_pairs():
         fairness_strength=2.0,
         max_epochs=1,
     )
-    _, targets = model._make_training_data(
+    units = model._problem(
         X,
         y,
+        constants=None,
         groups=groups,
         sample_weight=weight,
         sensitive_features=sensitive,
-        continuing=False,
-    )
+    ).units
+    targets = {**units.targets, "index": units.index}
     index = targets["index"]
     assert np.bincount(index.ravel()).max() == 4
     rewards = torch.tensor(model.predict(X))

@@ -116,14 +116,15 @@ def test_penalty_is_over_the_rows_of_every_list_once():
     model = _fit(
         X, y, groups, sensitive, fairness_penalty="dcov", fairness_strength=2.0
     )
-    _, targets = model._make_training_data(
+    units = model._problem(
         X,
         y,
+        constants=None,
         groups=groups,
         sample_weight=weight,
         sensitive_features=sensitive,
-        continuing=False,
-    )
+    ).units
+    targets = {**units.targets, "index": units.index}
     mask = targets["mask"]
     assert not mask.all()
     packed = pack_groups(y, groups)
