@@ -40,7 +40,30 @@ def grade_ordered_pairs(grades, mask, weight):
 
     The pair weight is the product of the rows' weights, so an integer sample
     weight ``k`` is the same as repeating the row ``k`` times in its group.
+
+    The pairs depend on the targets alone, which stay constant while a model
+    trains: they are computed once per ``(grades, mask, weight)`` tensors
+    and kept on ``grades`` (recomputed if any of the three is modified in
+    place), so a full-batch fit orders its pairs once, not at every
+    evaluation.
     """
+    return _pairs(grades, mask, weight)[:5]
+
+
+def _pairs(grades, mask, weight):
+    """:func:`grade_ordered_pairs` plus the weight of the ordered (untied)
+    pairs, cached on ``grades``."""
+    differentiable = grades.requires_grad or weight.requires_grad
+    versions = (grades._version, mask._version, weight._version)
+    cached = getattr(grades, "_skalign_pairs", None)
+    if (
+        cached is not None
+        and not differentiable
+        and cached[0] is mask
+        and cached[1] is weight
+        and cached[2] == versions
+    ):
+        return cached[3]
     max_len = grades.shape[1]
     if max_len == 2:
         # Pair units (the common case): slices, much cheaper than gathers.
@@ -50,14 +73,18 @@ def grade_ordered_pairs(grades, mask, weight):
     gap = grades[:, i] - grades[:, j]
     valid = mask[:, i] & mask[:, j]
     pair_weight = torch.where(valid, weight[:, i] * weight[:, j], 0.0)
-    return i, j, torch.sign(gap), gap.abs(), pair_weight
+    sign = torch.sign(gap)
+    result = (i, j, sign, gap.abs(), pair_weight, pair_weight * sign.abs())
+    if not differentiable:
+        grades._skalign_pairs = (mask, weight, versions, result)
+    return result
 
 
 def _ordered(scores, grades, mask, weight):
     """Margins ``s_w - s_l`` of the grade-ordered pairs and their weights."""
-    i, j, sign, gap, pair_weight = grade_ordered_pairs(grades, mask, weight)
+    i, j, sign, gap, _, ordered_weight = _pairs(grades, mask, weight)
     margin = sign * (scores[:, i] - scores[:, j])
-    return margin, gap, pair_weight * sign.abs()
+    return margin, gap, ordered_weight
 
 
 def bradley_terry_loss(scores, grades, mask, weight):

@@ -37,11 +37,18 @@ def _linear(layer, X):
     row, col = X.indices()
     weights = layer.weight.t().index_select(0, col)
     values = X.values()
-    if row.numel() == X.shape[0] and bool(
-        (row == torch.arange(row.numel(), device=row.device)).all()
-    ):
-        # One stored entry per row (one-hot items): a plain id gather.
-        out = weights if bool((values == 1).all()) else values[:, None] * weights
+    # Whether X holds one entry per row (one-hot items), and all ones: read
+    # once per tensor (a full batch is the same tensor at every evaluation).
+    layout = getattr(X, "_skalign_one_hot", None)
+    if layout is None:
+        one_entry = row.numel() == X.shape[0] and bool(
+            (row == torch.arange(row.numel(), device=row.device)).all()
+        )
+        layout = (one_entry, one_entry and bool((values == 1).all()))
+        X._skalign_one_hot = layout
+    if layout[0]:
+        # One stored entry per row: a plain id gather.
+        out = weights if layout[1] else values[:, None] * weights
     else:
         out = torch.zeros(
             X.shape[0], layer.out_features, dtype=weights.dtype, device=X.device

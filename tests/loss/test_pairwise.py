@@ -84,3 +84,25 @@ def test_permuting_rows_within_groups_changes_nothing(scores, grades, perm):
     permuted = bradley_terry_loss(scores[:, perm], grades[:, perm], mask, weight)
     assert torch.allclose(base, permuted, rtol=1e-9, atol=1e-12)
     assert torch.isfinite(base) and base >= 0
+
+
+def test_pair_orderings_are_computed_once_per_targets():
+    # A full-batch fit passes the same target tensors at every evaluation:
+    # the pairs are ordered once (issue 13), and again only if a target
+    # changes in place.
+    grades = torch.tensor([[2.0, 1.0], [1.0, 1.0], [0.0, 3.0]], dtype=torch.float64)
+    mask = torch.ones(3, 2, dtype=torch.bool)
+    weight = torch.ones(3, 2, dtype=torch.float64)
+    first = grade_ordered_pairs(grades, mask, weight)
+    assert grade_ordered_pairs(grades, mask, weight)[2] is first[2]
+    weight[0, 0] = 3.0  # in place: the cached pairs are stale
+    again = grade_ordered_pairs(grades, mask, weight)
+    assert again[2] is not first[2]
+    assert float(again[4][0, 0]) == 3.0
+    other = torch.ones(3, 2, dtype=torch.float64)
+    assert float(grade_ordered_pairs(grades, mask, other)[4][0, 0]) == 1.0
+    # Weights that require a gradient get one, and are never cached.
+    weight = torch.ones(3, 2, dtype=torch.float64, requires_grad=True)
+    scores = torch.zeros(3, 2, dtype=torch.float64)
+    bradley_terry_loss(scores, grades, mask, weight).backward()
+    assert weight.grad is not None
