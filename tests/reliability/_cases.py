@@ -40,6 +40,9 @@ CASES = (
     "extreme_1e4",
     "extreme_1e30",
     "extreme_1e30_float32",
+    "grades_offset_1e12",
+    "grades_scale_1e12",
+    "sample_weight_overflow",
 )
 
 _NUMERIC = r"(X|scores) must be numeric"
@@ -109,6 +112,8 @@ def case_data(name, case):
             raise NotApplicable("fit takes no sample_weight")
         if case == "sample_weight_length":
             return with_kwargs(sample_weight=np.ones(n - 1))
+        if case == "sample_weight_overflow":
+            return with_kwargs(sample_weight=np.full(n, 1e308))
         weight = np.ones(n)
         weight[1] = np.nan
         return with_kwargs(sample_weight=weight)
@@ -142,6 +147,12 @@ def case_data(name, case):
         sensitive = sensitive.astype(object)
         sensitive[0] = None
         return with_kwargs(sensitive_features=sensitive)
+    if case.startswith("grades_"):
+        if kind not in ("grouped", "continuous", "fair"):
+            raise NotApplicable("no grades or regression targets")
+        if case == "grades_offset_1e12":
+            return X, y + 1e12, kwargs, params
+        return X, y * 1e12, kwargs, params
     if case.startswith("extreme"):
         magnitude = 1e4 if case == "extreme_1e4" else 1e30
         if case.endswith("float32"):
@@ -189,6 +200,8 @@ def expected(name, case):
         return ValueError, r"sample_weight\.shape == \(\d+,\), expected"
     if case == "sample_weight_nan":
         return ValueError, r"Input sample_weight contains NaN"
+    if case == "sample_weight_overflow":
+        return ValueError, r"sample_weight sums to inf"
     if case == "groups_length":
         return ValueError, r"groups has \d+ entries but X has \d+ rows"
     if case == "groups_nan":
