@@ -45,7 +45,7 @@ from .exceptions import ConvergenceWarning, DeviceWarning
 from .nn import LinearScorer, Scorer
 from .utils._persistence import VersionedStateMixin
 from .utils._units import Units
-from .utils._validation import check_features, resolve_device
+from .utils._validation import check_features, from_torch, resolve_device
 
 __all__ = ["Formulation", "Problem", "TorchEstimator", "TrainingData", "to_torch"]
 
@@ -820,7 +820,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
 
     # -------------------------------------------------------------- training
     def _validate_X(self, X, *, reset):
-        check_features(X, input_name=self._input_name)
+        X = check_features(X, input_name=self._input_name)
         X = validate_data(self, X, **self._check_X_params(), reset=reset)
         return X.tocsr() if sp.issparse(X) else X
 
@@ -858,7 +858,9 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             raise
 
     def _fit_once(self, X, y, *, epochs, resume, **metadata):
-        check_features(X, input_name=self._input_name)
+        X = check_features(X, input_name=self._input_name)
+        y = from_torch(y, "y")
+        metadata = {key: from_torch(value, key) for key, value in metadata.items()}
         X, y = validate_data(
             self, X, y, reset=not resume, y_numeric=False, **self._check_X_params(2)
         )

@@ -35,7 +35,7 @@ from ..nn import Scorer
 from ..utils._groups import check_sample_weight
 from ..utils._persistence import VersionedStateMixin
 from ..utils._units import row_units
-from ..utils._validation import check_features
+from ..utils._validation import check_features, from_torch
 
 _PREDICT_CHUNK = 1 << 16
 
@@ -92,7 +92,9 @@ class _BaseCalibrator(ClassifierMixin, TransformerMixin):
         """``(logits, codes, weight)`` of a fit that does not go through the
         engine, validated with the engine's own ``validate_data`` settings
         (except that float32 scores stay float32: no copy of large logits)."""
-        check_features(scores, input_name="scores", allow_1d=True)
+        scores = check_features(scores, input_name="scores", allow_1d=True)
+        y = from_torch(y, "y")
+        sample_weight = from_torch(sample_weight, "sample_weight")
         one_d = is_one_d(scores)
         X, y = validate_data(
             self,
@@ -173,7 +175,7 @@ class _BaseCalibrator(ClassifierMixin, TransformerMixin):
 
     def _predict_logits(self, scores):
         check_is_fitted(self, "classes_")
-        check_features(scores, input_name="scores", allow_1d=True)
+        scores = check_features(scores, input_name="scores", allow_1d=True)
         if self.n_features_in_ == 1:
             scores = as_columns(scores)
         X = validate_data(

@@ -20,6 +20,7 @@ from sklearn.utils.validation import (
 
 from ..utils import pairs_to_long
 from ..utils._persistence import VersionedStateMixin
+from ..utils._validation import accepts_tensors
 from ._beta import BetaCalibrator
 from ._binning import HistogramBinningCalibrator, IsotonicCalibrator
 from ._hcal import HCalibrator
@@ -275,6 +276,7 @@ class CalibratedEstimator(VersionedStateMixin, ClassifierMixin, BaseEstimator):
         return calibrator
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @accepts_tensors
     def fit(self, X, y, sample_weight=None):
         """Fit the estimator (unless frozen) and the calibrator.
 
@@ -407,6 +409,7 @@ class CalibratedEstimator(VersionedStateMixin, ClassifierMixin, BaseEstimator):
                 "every training fold (use fewer folds or stratified folds)."
             )
 
+    @accepts_tensors
     def predict_proba(self, X):
         """Calibrated class probabilities, averaged over the fitted pairs.
 
@@ -429,6 +432,7 @@ class CalibratedEstimator(VersionedStateMixin, ClassifierMixin, BaseEstimator):
             axis=0,
         )
 
+    @accepts_tensors
     def predict(self, X):
         """Most probable class after calibration.
 
@@ -443,6 +447,7 @@ class CalibratedEstimator(VersionedStateMixin, ClassifierMixin, BaseEstimator):
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
+    @accepts_tensors
     def predict_pair_proba(self, X_a, X_b):
         """Calibrated ``P(a ≻ b)`` of a calibrated reward model.
 

@@ -17,6 +17,8 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_array
 
+from ..utils._validation import accepts_tensors
+
 __all__ = [
     "brier_score",
     "calibration_report",
@@ -276,6 +278,7 @@ def binned_statistics(forecast, outcome, n_bins, strategy):
     },
     prefer_skip_nested_validation=True,
 )
+@accepts_tensors
 def expected_calibration_error(
     y_true,
     y_prob,
@@ -424,6 +427,7 @@ def _smooth_residual(forecast, residual, sigma):
     },
     prefer_skip_nested_validation=True,
 )
+@accepts_tensors
 def smooth_ece(
     y_true, y_prob, *, bandwidth="auto", return_bandwidth=False, labels=None
 ):
@@ -505,6 +509,7 @@ def smooth_ece(
     },
     prefer_skip_nested_validation=True,
 )
+@accepts_tensors
 def brier_score(y_true, y_prob, *, sample_weight=None, labels=None):
     """Multiclass Brier score (half the squared error to the one-hot label).
 
@@ -550,6 +555,7 @@ def brier_score(y_true, y_prob, *, sample_weight=None, labels=None):
     },
     prefer_skip_nested_validation=True,
 )
+@accepts_tensors
 def negative_log_likelihood(y_true, y_prob, *, sample_weight=None, labels=None):
     """Mean negative log-likelihood (log loss) of the true labels.
 
@@ -593,6 +599,7 @@ _REPORT_COLUMNS = {
 }
 
 
+@accepts_tensors
 def calibration_report(
     y_true, y_prob, *, n_bins=15, labels=None, digits=4, output_dict=False
 ):

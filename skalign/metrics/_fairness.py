@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_array
 
 from .._loss.dependence import blockwise_dcov_stats, fast_distance_covariance
 from ..utils._encoding import encode_sensitive_features
+from ..utils._validation import accepts_tensors
 
 __all__ = ["distance_correlation", "group_js_divergence", "unfairness_ratio"]
 
@@ -133,6 +134,7 @@ def _js_divergence(distributions, weights, base):
     return float(weights @ (distributions * np.log(ratio)).sum(axis=1) / np.log(base))
 
 
+@accepts_tensors
 def group_js_divergence(
     y_pred,
     sensitive_features,
@@ -231,6 +233,7 @@ def _group_js_divergence(values, labels, groups, group_weights, bandwidth, base)
     return float(np.mean(divergences))
 
 
+@accepts_tensors
 def unfairness_ratio(
     y_pred, sensitive_features, *, categorical_features="auto", continuous_bins=4
 ):
@@ -287,6 +290,7 @@ def _unfairness_ratio(values, groups, n_groups):
     return min(between / total, 1.0)
 
 
+@accepts_tensors
 def distance_correlation(
     y_pred, sensitive_features, *, categorical_features="auto", scale_continuous=True
 ):

@@ -22,6 +22,7 @@ from ..utils._groups import (
     pack_groups,
 )
 from ..utils._sampling import gumbel_rankings, rank_within_groups
+from ..utils._validation import accepts_tensors
 
 __all__ = ["exposure_disparity", "grouped_ndcg_score", "make_grouped_scorer"]
 
@@ -87,6 +88,7 @@ def _check_sensitive_features(sensitive_features, n_samples):
     },
     prefer_skip_nested_validation=True,
 )
+@accepts_tensors
 def grouped_ndcg_score(y_true, y_score, *, groups=None, k=None, sample_weight=None):
     """Mean normalised discounted cumulative gain over groups.
 
@@ -219,6 +221,7 @@ def _plackett_luce_exposure(y_score, codes, n_samples, random_state):
     },
     prefer_skip_nested_validation=True,
 )
+@accepts_tensors
 def exposure_disparity(
     y_score,
     sensitive_features,

@@ -5,6 +5,7 @@ from sklearn.utils._param_validation import validate_params
 from sklearn.utils.validation import check_array, check_consistent_length
 
 from ..utils._groups import check_sample_weight
+from ..utils._validation import accepts_tensors
 
 __all__ = ["ordinal_mae", "ranked_probability_score"]
 
@@ -67,6 +68,7 @@ def _check_labels(labels, default, name):
     },
     prefer_skip_nested_validation=True,
 )
+@accepts_tensors
 def ordinal_mae(y_true, y_pred, *, labels=None, sample_weight=None):
     """Mean absolute error between the ranks of true and predicted labels.
 
@@ -122,6 +124,7 @@ def ordinal_mae(y_true, y_pred, *, labels=None, sample_weight=None):
     },
     prefer_skip_nested_validation=True,
 )
+@accepts_tensors
 def ranked_probability_score(y_true, y_proba, *, labels=None, sample_weight=None):
     """Ranked probability score of predicted class probabilities (lower is better).
 

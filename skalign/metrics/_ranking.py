@@ -9,6 +9,7 @@ from ..utils._groups import (
     enumerate_pairs,
     pack_groups,
 )
+from ..utils._validation import accepts_tensors
 
 __all__ = ["pairwise_accuracy", "preference_log_loss"]
 
@@ -16,6 +17,7 @@ __all__ = ["pairwise_accuracy", "preference_log_loss"]
 _PAIR_BLOCK = 1 << 22
 
 
+@accepts_tensors
 def pairwise_accuracy(y_true, y_score, *, groups=None, sample_weight=None):
     """Fraction of grade-ordered pairs within groups that the scores order right.
 
@@ -82,6 +84,7 @@ def pairwise_accuracy(y_true, y_score, *, groups=None, sample_weight=None):
     return correct / total
 
 
+@accepts_tensors
 def preference_log_loss(y_true, y_score, *, groups=None, sample_weight=None):
     """Mean Bradley–Terry log-loss of scores on grade-ordered pairs.
 

@@ -278,7 +278,7 @@ def _fista(problem, strength, params, *, max_iter, tol, verbose=0):
 def _validate_fit_data(estimator, X, y, sample_weight):
     """Validated ``X`` and labels: ``(X, y, weight, classes, codes)``."""
     order = category_order(y)
-    check_features(X)
+    X = check_features(X)
     check = dict(
         accept_sparse=("csr", "csc", "coo"), dtype=np.float64, ensure_min_samples=2
     )
@@ -549,7 +549,7 @@ class PrestoClassifier(
 
     def _cumulative_logits(self, X):
         check_is_fitted(self, "coef_")
-        check_features(X)
+        X = check_features(X)
         X = validate_data(
             self, X, accept_sparse=("csr", "csc", "coo"), dtype=np.float64, reset=False
         )

@@ -107,7 +107,7 @@ class RewardTransformer(VersionedStateMixin, TransformerMixin, BaseEstimator):
         -------
         self : RewardTransformer
         """
-        check_features(X)
+        X = check_features(X)
         X = validate_data(self, X, dtype=np.float64)
         level = self._level()
         if level is None:
@@ -137,7 +137,7 @@ class RewardTransformer(VersionedStateMixin, TransformerMixin, BaseEstimator):
         U : ndarray of shape (n_samples, 1) or (n_samples, n_rewards)
         """
         check_is_fitted(self)
-        check_features(X)
+        X = check_features(X)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         level = self._level()
         if groups is None or level is None:

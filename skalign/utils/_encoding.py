@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from ._validation import from_torch
+
 __all__ = ["EncodedSensitiveFeatures", "encode_sensitive_features"]
 
 _SQRT2 = np.sqrt(2.0)
@@ -86,6 +88,7 @@ class EncodedSensitiveFeatures:
 
 def _columns(sensitive_features, input_name):
     """``(name, values, is_missing, dtype_is_categorical)`` for each column."""
+    sensitive_features = from_torch(sensitive_features, input_name)
     if sp.issparse(sensitive_features):
         raise TypeError(
             f"{input_name} must be dense (an array or a DataFrame); got a sparse "

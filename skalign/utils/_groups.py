@@ -11,6 +11,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_array
 
+from ._validation import from_torch
+
 __all__ = [
     "PackedGroups",
     "check_grades",
@@ -37,6 +39,7 @@ def check_groups(groups, n_samples):
     uniques : ndarray
         The distinct group ids, in the order of their codes.
     """
+    groups = from_torch(groups, "groups")
     if groups is None:
         return np.zeros(n_samples, dtype=np.int64), np.zeros(1, dtype=np.int64)
     groups = np.asarray(groups)
@@ -76,7 +79,7 @@ def check_groups(groups, n_samples):
 
 def check_grades(y, name="y"):
     """Validate grades: numeric, finite, 1-D. Returns a float64 array."""
-    y = np.asarray(y)
+    y = np.asarray(from_torch(y, name))
     if y.dtype.kind in "OUS":
         try:
             y = y.astype(np.float64)
@@ -215,7 +218,10 @@ def check_sample_weight(sample_weight, n_samples, dtype=np.float64):
     """Validate non-negative ``sample_weight`` (``None`` means ones) whose
     sum is finite (only relative weights matter to skalign's means)."""
     weight = _check_sample_weight(
-        sample_weight, np.empty(n_samples), dtype=dtype, ensure_non_negative=True
+        from_torch(sample_weight, "sample_weight"),
+        np.empty(n_samples),
+        dtype=dtype,
+        ensure_non_negative=True,
     )
     with np.errstate(over="ignore"):
         total = weight.sum(dtype=np.float64)

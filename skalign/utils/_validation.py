@@ -1,11 +1,79 @@
 """Checks that run before scikit-learn's ``validate_data``, so that bad
 feature input fails with a message naming the argument and the problem."""
 
+import functools
+import inspect
+
 import numpy as np
 import scipy.sparse as sp
 import torch
 
-__all__ = ["check_features", "resolve_device"]
+__all__ = ["accepts_tensors", "check_features", "from_torch", "resolve_device"]
+
+#: torch dtypes numpy cannot hold, and what they become.
+_WIDENED = {torch.bfloat16: torch.float32}
+
+
+def from_torch(value, name="X"):
+    """A torch tensor as a numpy array (anything else is returned as is).
+
+    scikit-learn's estimators take torch tensors through ``np.asarray``;
+    skalign does the same, once, at the entry of every public method. A CPU
+    tensor is shared, not copied; a tensor on another device is copied to
+    the CPU; a tensor that requires a gradient is detached; ``bfloat16``,
+    which numpy cannot represent, becomes ``float32``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skalign.utils._validation import from_torch
+    >>> from_torch(torch.ones(2, requires_grad=True))
+    array([1., 1.], dtype=float32)
+    """
+    if not isinstance(value, torch.Tensor):
+        return value
+    if value.layout != torch.strided:
+        raise TypeError(
+            f"{name} is a torch tensor of layout {value.layout}; pass a dense "
+            "tensor, or a scipy.sparse matrix for sparse data."
+        )
+    tensor = value.detach()
+    if tensor.is_complex() or tensor.dtype not in _NUMPY_DTYPES:
+        if tensor.dtype not in _WIDENED:
+            raise TypeError(
+                f"{name} is a torch tensor of dtype {tensor.dtype}, which has no "
+                "numpy equivalent; convert it, e.g. with .float()."
+            )
+        tensor = tensor.to(_WIDENED[tensor.dtype])
+    return tensor.cpu().numpy()
+
+
+def accepts_tensors(function):
+    """Decorate a public function so that every torch tensor argument goes
+    through :func:`from_torch` (named after its parameter)."""
+    signature = inspect.signature(function)
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        for name, value in bound.arguments.items():
+            bound.arguments[name] = from_torch(value, name)
+        return function(*bound.args, **bound.kwargs)
+
+    return wrapper
+
+
+_NUMPY_DTYPES = {
+    torch.bool,
+    torch.uint8,
+    torch.int8,
+    torch.int16,
+    torch.int32,
+    torch.int64,
+    torch.float16,
+    torch.float32,
+    torch.float64,
+}
 
 
 def check_features(X, *, input_name="X", allow_1d=False):
@@ -25,6 +93,10 @@ def check_features(X, *, input_name="X", allow_1d=False):
     allow_1d : bool, default=False
         Whether a 1-D input is valid (e.g. a binary calibrator's scores).
 
+    Returns
+    -------
+    X : the input, a torch tensor converted by :func:`from_torch`.
+
     Raises
     ------
     ValueError
@@ -42,8 +114,9 @@ def check_features(X, *, input_name="X", allow_1d=False):
     ...
     ValueError: X must be numeric, but it holds non-numeric values of dtype <U1 (...
     """
+    X = from_torch(X, input_name)
     if X is None or sp.issparse(X):
-        return
+        return X
     dtypes = getattr(X, "dtypes", None)
     if dtypes is not None and hasattr(dtypes, "items"):
         # A DataFrame: only columns of a non-numeric kind (object, string,
@@ -60,7 +133,7 @@ def check_features(X, *, input_name="X", allow_1d=False):
                 "e.g. with sklearn.preprocessing.OneHotEncoder in a "
                 "ColumnTransformer."
             )
-        return
+        return X
     array = X if hasattr(X, "dtype") and hasattr(X, "ndim") else np.asarray(X)
     if array.ndim == 1 and not allow_1d:
         raise ValueError(
@@ -80,6 +153,7 @@ def check_features(X, *, input_name="X", allow_1d=False):
                 f"of dtype {array.dtype} ({exc}). Encode them first, e.g. with "
                 "sklearn.preprocessing.OneHotEncoder."
             ) from exc
+    return X
 
 
 def _converts(values):
