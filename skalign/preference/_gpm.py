@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from scipy.special import expit
 from sklearn.base import TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._docstrings import fill_doc
 from .._engine import TorchEstimator
@@ -49,8 +49,11 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
         Number of 2-D planes ``k``; embeddings have ``2k`` dimensions.
     temperature : float, default=1.0
         ``τ``, dividing every pair logit.
-    max_pairs_per_group : int, default=None
-        As in :class:`~skalign.preference.PreferenceRewardRegressor`.
+    max_pairs_per_group : "auto", int or None, default="auto"
+        Bounds the pairs of long groups, as in
+        :class:`~skalign.preference.PreferenceRewardRegressor`: ``"auto"``
+        keeps every pair unless the data hold more than ``max(2**18, 16 *
+        n_samples)``, and then samples the longest groups without bias.
     {scorer_param}
     {engine_params}
 
@@ -76,6 +79,7 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
         "temperature": [Interval(numbers.Real, 0, None, closed="neither")],
         "max_pairs_per_group": [
+            StrOptions({"auto"}),
             None,
             Interval(numbers.Integral, 1, None, closed="left"),
         ],
@@ -86,7 +90,7 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
         n_components=2,
         *,
         temperature=1.0,
-        max_pairs_per_group=None,
+        max_pairs_per_group="auto",
         scorer=None,
         alpha=0.0,
         optimizer="auto",
