@@ -19,6 +19,7 @@ __all__ = [
     "davidson_loss",
     "general_preference_logits",
     "general_preference_loss",
+    "general_preference_win_rate",
     "grade_ordered_pairs",
     "margin_loss",
     "rao_kupper_log_proba",
@@ -162,6 +163,35 @@ def general_preference_logits(v_a, v_b, temperature=1.0):
     b = v_b.unflatten(-1, (-1, 2))
     # Sign convention: with k = 1 and v = (r, 1) this is r_a - r_b.
     return (a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]).sum(-1) / temperature
+
+
+# Pair logits computed at once by general_preference_win_rate, at most.
+_WIN_RATE_BLOCK = 1 << 20
+
+
+def general_preference_win_rate(embeddings, mask, temperature=1.0):
+    """Mean ``P(i ≻ j)`` of each row over the other real rows of its group.
+
+    ``embeddings`` of shape ``(n_groups, max_len, 2k)``; returns ``(n_groups,
+    max_len)``, 0.5 for a row alone in its group. Computed over blocks of
+    rows, about ``2**20`` pairs at a time: memory ``O(max_len × block)``
+    rather than ``O(max_len²)`` for one long group.
+    """
+    n_groups, max_len = mask.shape
+    rows = max(1, _WIN_RATE_BLOCK // max(n_groups * max_len, 1))
+    positions = torch.arange(max_len, device=mask.device)
+    rates = []
+    for start in range(0, max_len, rows):
+        block = slice(start, start + rows)
+        logits = general_preference_logits(
+            embeddings[:, block, None], embeddings[:, None, :], temperature
+        )
+        others = mask[:, block, None] & mask[:, None, :]
+        others &= positions[block, None] != positions[None, :]
+        wins = (torch.sigmoid(logits) * others).sum(-1)
+        count = others.sum(-1)
+        rates.append(torch.where(count > 0, wins / count.clamp_min(1), 0.5))
+    return torch.cat(rates, 1)
 
 
 def general_preference_loss(embeddings, grades, mask, weight, *, temperature=1.0):

@@ -11,7 +11,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._docstrings import fill_doc
 from .._engine import TorchEstimator
-from .._loss.pairwise import general_preference_logits, general_preference_loss
+from .._loss.pairwise import (
+    general_preference_logits,
+    general_preference_loss,
+    general_preference_win_rate,
+)
 from ..nn import LinearScorer
 from ..utils._groups import (
     check_grades,
@@ -230,16 +234,10 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
         """
         v = self.transform(X)
         packed = pack_groups(np.zeros(len(v)), groups, drop_uninformative=False)
-        emb = torch.as_tensor(packed.take(v))
         mask = torch.as_tensor(packed.mask)
-        logits = general_preference_logits(
-            emb[:, :, None], emb[:, None, :], self.temperature
+        rate = general_preference_win_rate(
+            torch.as_tensor(packed.take(v)), mask, self.temperature
         )
-        others = mask[:, :, None] & mask[:, None, :]
-        others &= ~torch.eye(mask.shape[1], dtype=torch.bool)
-        wins = (torch.sigmoid(logits) * others).sum(-1)
-        count = others.sum(-1)
-        rate = torch.where(count > 0, wins / count.clamp_min(1), 0.5)
         out = np.empty(len(v))
         out[packed.index[packed.mask]] = rate[mask].numpy()
         return out

@@ -92,6 +92,10 @@ def _pairwise_cases():
             lambda e: pairwise.general_preference_loss(e, g, m, w, temperature=0.7),
             (embeddings,),
         ),
+        "general_preference_win_rate": (
+            lambda e: pairwise.general_preference_win_rate(e, m, temperature=0.7),
+            (embeddings,),
+        ),
         "binary_feedback_loss": (
             lambda x, d: pairwise.binary_feedback_loss(x, label, m, w, shift=d),
             (s, shift),
