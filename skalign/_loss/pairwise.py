@@ -180,18 +180,23 @@ def general_preference_win_rate(embeddings, mask, temperature=1.0):
     n_groups, max_len = mask.shape
     rows = max(1, _WIN_RATE_BLOCK // max(n_groups * max_len, 1))
     positions = torch.arange(max_len, device=mask.device)
-    rates = []
+    # Written in place: small results kept from block to block would pin the
+    # freed blocks in the heap, and the process would grow by a block a step.
+    rate = embeddings.new_empty(mask.shape)
+    # The logits of general_preference_logits as a product of matrices:
+    # ⟨R v_a, v_b⟩ = v_a · (b_2, -b_1) plane by plane.
+    planes = embeddings.unflatten(-1, (-1, 2))
+    rotated = torch.stack([planes[..., 1], -planes[..., 0]], -1).flatten(-2)
+    rotated = rotated.transpose(1, 2) / temperature
     for start in range(0, max_len, rows):
         block = slice(start, start + rows)
-        logits = general_preference_logits(
-            embeddings[:, block, None], embeddings[:, None, :], temperature
-        )
+        logits = embeddings[:, block] @ rotated
         others = mask[:, block, None] & mask[:, None, :]
         others &= positions[block, None] != positions[None, :]
         wins = (torch.sigmoid(logits) * others).sum(-1)
         count = others.sum(-1)
-        rates.append(torch.where(count > 0, wins / count.clamp_min(1), 0.5))
-    return torch.cat(rates, 1)
+        rate[:, block] = torch.where(count > 0, wins / count.clamp_min(1), 0.5)
+    return rate
 
 
 def general_preference_loss(embeddings, grades, mask, weight, *, temperature=1.0):
