@@ -87,6 +87,8 @@ def _fit_in_child(estimator, n=N_ROWS):
         input=pickle.dumps(estimator),
         capture_output=True,
         env=env,
+        # python -c puts the working directory first on sys.path.
+        cwd=root,
         timeout=300,
     )
     lines = child.stdout.decode().strip().splitlines()
