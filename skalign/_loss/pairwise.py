@@ -183,14 +183,14 @@ def general_preference_win_rate(embeddings, mask, temperature=1.0):
     # Written in place: small results kept from block to block would pin the
     # freed blocks in the heap, and the process would grow by a block a step.
     rate = embeddings.new_empty(mask.shape)
-    # The logits of general_preference_logits as a product of matrices:
-    # ⟨R v_a, v_b⟩ = v_a · (b_2, -b_1) plane by plane.
-    planes = embeddings.unflatten(-1, (-1, 2))
-    rotated = torch.stack([planes[..., 1], -planes[..., 0]], -1).flatten(-2)
-    rotated = rotated.transpose(1, 2) / temperature
     for start in range(0, max_len, rows):
         block = slice(start, start + rows)
-        logits = embeddings[:, block] @ rotated
+        # Elementwise, not a matrix product: a product's rounding depends on
+        # where a row falls in the kernel's tiles, and large embeddings of
+        # separable data would make the win rates depend on the row order.
+        logits = general_preference_logits(
+            embeddings[:, block, None], embeddings[:, None, :], temperature
+        )
         others = mask[:, block, None] & mask[:, None, :]
         others &= positions[block, None] != positions[None, :]
         wins = (torch.sigmoid(logits) * others).sum(-1)
