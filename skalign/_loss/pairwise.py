@@ -17,6 +17,7 @@ __all__ = [
     "bradley_terry_loss",
     "davidson_log_proba",
     "davidson_loss",
+    "general_preference_accuracy",
     "general_preference_logits",
     "general_preference_loss",
     "general_preference_win_rate",
@@ -165,8 +166,27 @@ def general_preference_logits(v_a, v_b, temperature=1.0):
     return (a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]).sum(-1) / temperature
 
 
-# Pair logits computed at once by general_preference_win_rate, at most.
+# Pair logits computed at once by the win rate and accuracy, at most.
 _WIN_RATE_BLOCK = 1 << 20
+
+
+def _logit_blocks(embeddings, temperature):
+    """``(block, logits)`` over blocks of rows of padded groups: the logits of
+    the block's rows against every position of their group, about
+    ``_WIN_RATE_BLOCK`` at a time, so memory is ``O(max_len × block)``."""
+    n_groups, max_len = embeddings.shape[:2]
+    rows = max(1, _WIN_RATE_BLOCK // max(n_groups * max_len, 1))
+    for start in range(0, max_len, rows):
+        block = slice(start, start + rows)
+        # Elementwise, not a matrix product: a product's rounding depends on
+        # where a row falls in the kernel's tiles, and large embeddings of
+        # separable data would make the results depend on the row order.
+        yield (
+            block,
+            general_preference_logits(
+                embeddings[:, block, None], embeddings[:, None, :], temperature
+            ),
+        )
 
 
 def general_preference_win_rate(embeddings, mask, temperature=1.0):
@@ -177,26 +197,38 @@ def general_preference_win_rate(embeddings, mask, temperature=1.0):
     rows, about ``2**20`` pairs at a time: memory ``O(max_len × block)``
     rather than ``O(max_len²)`` for one long group.
     """
-    n_groups, max_len = mask.shape
-    rows = max(1, _WIN_RATE_BLOCK // max(n_groups * max_len, 1))
-    positions = torch.arange(max_len, device=mask.device)
+    positions = torch.arange(mask.shape[1], device=mask.device)
     # Written in place: small results kept from block to block would pin the
     # freed blocks in the heap, and the process would grow by a block a step.
     rate = embeddings.new_empty(mask.shape)
-    for start in range(0, max_len, rows):
-        block = slice(start, start + rows)
-        # Elementwise, not a matrix product: a product's rounding depends on
-        # where a row falls in the kernel's tiles, and large embeddings of
-        # separable data would make the win rates depend on the row order.
-        logits = general_preference_logits(
-            embeddings[:, block, None], embeddings[:, None, :], temperature
-        )
+    for block, logits in _logit_blocks(embeddings, temperature):
         others = mask[:, block, None] & mask[:, None, :]
         others &= positions[block, None] != positions[None, :]
         wins = (torch.sigmoid(logits) * others).sum(-1)
         count = others.sum(-1)
         rate[:, block] = torch.where(count > 0, wins / count.clamp_min(1), 0.5)
     return rate
+
+
+def general_preference_accuracy(embeddings, grades, mask, weight, temperature=1.0):
+    """Weighted fraction of grade-ordered pairs with a positive logit.
+
+    Over every pair of rows of a group with ``grades_w > grades_l``, weighted
+    by ``weight_w weight_l``: 1 when ``⟨R v_w, v_l⟩ > 0``, 1/2 when it is 0.
+    In blocks of rows, as :func:`general_preference_win_rate`. Returns the
+    numerator and the total pair weight (a step function: no gradient).
+    """
+    correct = total = 0.0
+    for block, logits in _logit_blocks(embeddings, temperature):
+        ordered = grades[:, block, None] > grades[:, None, :]
+        ordered &= mask[:, block, None] & mask[:, None, :]
+        pair_weight = torch.where(
+            ordered, weight[:, block, None] * weight[:, None, :], 0.0
+        )
+        agree = (logits > 0).to(logits.dtype) + 0.5 * (logits == 0).to(logits.dtype)
+        correct += float((pair_weight * agree).sum())
+        total += float(pair_weight.sum())
+    return correct, total
 
 
 def general_preference_loss(embeddings, grades, mask, weight, *, temperature=1.0):

@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from .._docstrings import fill_doc
 from .._engine import TorchEstimator
 from .._loss.pairwise import (
+    general_preference_accuracy,
     general_preference_logits,
     general_preference_loss,
     general_preference_win_rate,
@@ -20,7 +21,6 @@ from ..nn import LinearScorer
 from ..utils._groups import (
     check_grades,
     check_sample_weight,
-    enumerate_pairs,
     pack_groups,
 )
 from ..utils._units import pair_units
@@ -255,12 +255,17 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
         v = self.transform(X)
         grades = check_grades(y)
         weight = check_sample_weight(sample_weight, len(v))
-        pairs, _, _ = enumerate_pairs(pack_groups(grades, groups), grades)
-        pair_weight = weight[pairs[:, 0]] * weight[pairs[:, 1]]
-        # Pairs come winner first, so a positive logit is a correct order.
-        logits = _logits(v[pairs[:, 0]], v[pairs[:, 1]], self.temperature)
-        agree = np.where(logits > 0, 1.0, np.where(logits == 0, 0.5, 0.0))
-        return float((agree * pair_weight).sum() / pair_weight.sum())
+        packed = pack_groups(grades, groups)
+        # In blocks of rows: a long group's pairs are never all held at once.
+        with torch.no_grad():
+            correct, total = general_preference_accuracy(
+                torch.as_tensor(packed.take(v)),
+                torch.as_tensor(packed.take(grades)),
+                torch.as_tensor(packed.mask),
+                torch.as_tensor(packed.take(weight)),
+                self.temperature,
+            )
+        return correct / total if total else float("nan")
 
 
 def _logits(v_a, v_b, temperature):

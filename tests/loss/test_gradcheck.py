@@ -21,6 +21,7 @@ NOT_DIFFERENTIABLE = {
     "plackett_luce_choices": "tie blocks and choices from the grades only",
     "blockwise_dcov_stats": "an evaluation statistic, computed without grad",
     "circulant_offsets": "integer offsets of a pair sample: no scores in",
+    "general_preference_accuracy": "a step function of the logits, without grad",
 }
 
 

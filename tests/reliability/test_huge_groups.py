@@ -271,3 +271,25 @@ def test_win_rate_blocks_equal_the_dense_win_rate(monkeypatch):
     monkeypatch.setattr(pairwise, "_WIN_RATE_BLOCK", 5)
     blocked = pairwise.general_preference_win_rate(embeddings, mask, 0.7)
     assert_allclose(blocked.numpy(), dense.numpy(), rtol=1e-13)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_gpm_score_in_blocks_equals_the_pairwise_count(monkeypatch):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = rng.integers(0, 4, size=60).astype(float)
+    groups = np.repeat([0, 1, 2], [35, 20, 5])
+    weight = rng.uniform(0.5, 2.0, size=60)
+    model = GeneralPreferenceModel(max_epochs=3, random_state=0)
+    model.fit(X, y, groups=groups)
+    v = model.transform(X)
+    rows, _, _ = enumerate_pairs(pack_groups(y, groups), y)
+    logits = pairwise.general_preference_logits(
+        torch.as_tensor(v[rows[:, 0]]), torch.as_tensor(v[rows[:, 1]])
+    ).numpy()
+    pair_weight = weight[rows[:, 0]] * weight[rows[:, 1]]
+    agree = np.where(logits > 0, 1.0, np.where(logits == 0, 0.5, 0.0))
+    expected = (agree * pair_weight).sum() / pair_weight.sum()
+    monkeypatch.setattr(pairwise, "_WIN_RATE_BLOCK", 50)
+    score = model.score(X, y, groups=groups, sample_weight=weight)
+    assert_allclose(score, expected, rtol=1e-12)
