@@ -15,7 +15,13 @@ import torch
 import torch.nn.functional as F
 
 from ._reduction import weighted_mean
-from .pairwise import bradley_terry_loss, grade_ordered_pairs
+from .pairwise import (
+    _BlockedPairLoss,
+    _dense_fits,
+    _sort_by_grade,
+    bradley_terry_loss,
+    grade_ordered_pairs,
+)
 
 __all__ = [
     "circulant_offsets",
@@ -73,13 +79,6 @@ def _reverse_logcumsumexp(x, exact=None):
         exact_rows = torch.logcumsumexp(x[rows].flip(-1), -1).flip(-1)
         out = out.index_put((rows,), exact_rows)
     return out.reshape(shape)
-
-
-def _sort_by_grade(grades, mask, *tensors):
-    """Sort each list by decreasing grade (stable), padding last."""
-    key = torch.where(mask, grades, -torch.inf)
-    order = torch.argsort(key, dim=1, descending=True, stable=True)
-    return [t.gather(1, order) for t in (grades, mask, *tensors)]
 
 
 def _tie_blocks(grades, mask):
@@ -428,20 +427,6 @@ def lipo_lambda_loss(scores, grades, mask, weight=None, *, pair_sample=None):
     )
 
 
-# The pair losses of lists (RankNet, LiPO-λ) hold (n_lists, L (L - 1) / 2)
-# tensors for lists of padded length L, up to _DENSE_PAIRS entries. Beyond
-# that they are summed exactly over blocks of rows, _PAIR_BLOCK pair entries
-# at a time, with the gradient accumulated on the way: memory O(n_lists L +
-# _PAIR_BLOCK) instead of O(n_lists L²), and the same value and gradient.
-_DENSE_PAIRS = 1 << 22
-_PAIR_BLOCK = 1 << 20
-
-
-def _dense_fits(mask):
-    n_lists, max_len = mask.shape
-    return n_lists * (max_len * (max_len - 1) // 2) <= _DENSE_PAIRS
-
-
 def circulant_offsets(count, start, length, draw):
     """Offset ``δ`` of draw ``draw`` of a list's systematic pair sample.
 
@@ -509,68 +494,6 @@ def _sampled_pair_sums(scores, grades, mask, weight, factors, pair_sample):
     return terms.sum(), pair_weight.sum()
 
 
-def _blocked_pair_sums(scores, grades, mask, weight, factors):
-    """Numerator, normaliser and numerator's gradient, exactly, in row blocks.
-
-    Lists are sorted by decreasing grade, padding last, so the grade-ordered
-    pairs of a block of rows are the later positions of lower grade. Never
-    more than about ``_PAIR_BLOCK`` pairs at once.
-    """
-    length = mask.sum(1)
-    grad = torch.zeros_like(scores)
-    numerator = scores.new_zeros(())
-    normaliser = scores.new_zeros(())
-    start = 0
-    while True:
-        active = torch.nonzero(length > start).squeeze(1)
-        if not active.numel():
-            break
-        end = int(length[active].max())
-        rows = max(1, _PAIR_BLOCK // (active.numel() * (end - start)))
-        block = slice(start, min(start + rows, end))
-        columns = slice(start, end)
-        # Rows of the block against the later columns: (active, rows, columns).
-        first = [t[active, block][:, :, None] for t in (scores, grades, mask, weight)]
-        second = [t[active, columns][:, None] for t in (scores, grades, mask, weight)]
-        (s_i, g_i, m_i, w_i), (s_j, g_j, m_j, w_j) = first, second
-        pair_weight = torch.where((g_i > g_j) & m_i & m_j, w_i * w_j, 0.0)
-        normaliser += pair_weight.sum()
-        if factors is not None:
-            pair_weight = pair_weight * _lambda_delta(
-                [f[active, block][:, :, None] for f in factors],
-                [f[active, columns][:, None] for f in factors],
-            )
-        margin = s_i - s_j
-        numerator += (F.softplus(-margin) * pair_weight).sum()
-        # d softplus(-m) / dm = -sigmoid(-m): pushes s_i up, s_j down.
-        slope = torch.sigmoid(-margin) * pair_weight
-        grad[active, block] -= slope.sum(2)
-        grad[active, columns] += slope.sum(1)
-        start = block.stop
-    return numerator, normaliser, grad
-
-
-class _BlockedPairLoss(torch.autograd.Function):
-    """Exact pair sums of long lists whose backward reuses the gradient
-    accumulated block by block in forward (no graph of the blocks is kept)."""
-
-    @staticmethod
-    def forward(ctx, scores, grades, mask, weight, *factors):
-        numerator, normaliser, grad = _blocked_pair_sums(
-            scores.detach(), grades, mask, weight, factors or None
-        )
-        ctx.save_for_backward(grad)
-        ctx.n_inputs = 4 + len(factors)
-        ctx.mark_non_differentiable(normaliser)
-        return numerator, normaliser
-
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, grad_numerator, grad_normaliser):
-        (grad,) = ctx.saved_tensors
-        return (grad * grad_numerator, *[None] * (ctx.n_inputs - 1))
-
-
 def _long_list_pair_loss(scores, grades, mask, weight, factors, pair_sample):
     """The pair loss of lists too long for dense pair tensors, or with some
     lists' pairs sampled: lists with ``pair_sample[:, 0] > 0`` use their
@@ -595,7 +518,8 @@ def _long_list_pair_loss(scores, grades, mask, weight, factors, pair_sample):
                 *part[:4], tuple(part[4:]) or None, pair_sample[lists]
             )
         else:
-            num, den = _BlockedPairLoss.apply(*part)
+            factor = _lambda_delta if factors else None
+            num, den = _BlockedPairLoss.apply(*part[:4], factor, *part[4:])
         numerator = numerator + num
         normaliser = normaliser + den
     return numerator / normaliser.clamp_min(torch.finfo(normaliser.dtype).tiny)

@@ -55,6 +55,92 @@ def grade_ordered_pairs(grades, mask, weight):
     return i, j, torch.sign(gap), gap.abs(), pair_weight
 
 
+# The pair losses of padded groups hold (n_groups, L (L - 1) / 2) tensors
+# for groups of padded length L, up to _DENSE_PAIRS entries. Beyond that
+# they are summed exactly over blocks of rows, _PAIR_BLOCK pair entries at a
+# time, with the gradient accumulated on the way: memory O(n_groups L +
+# _PAIR_BLOCK) instead of O(n_groups L²), and the same value and gradient.
+_DENSE_PAIRS = 1 << 22
+_PAIR_BLOCK = 1 << 20
+
+
+def _dense_fits(mask):
+    n_groups, max_len = mask.shape
+    return n_groups * (max_len * (max_len - 1) // 2) <= _DENSE_PAIRS
+
+
+def _sort_by_grade(grades, mask, *tensors):
+    """Sort each group by decreasing grade (stable), padding last."""
+    key = torch.where(mask, grades, -torch.inf)
+    order = torch.argsort(key, dim=1, descending=True, stable=True)
+    return [t.gather(1, order) for t in (grades, mask, *tensors)]
+
+
+def _blocked_pair_sums(scores, grades, mask, weight, factor=None, rows=()):
+    """Numerator, normaliser and numerator's gradient, exactly, in row blocks.
+
+    Groups are sorted by decreasing grade, padding last, so the grade-ordered
+    pairs of a block of rows are the later positions of lower grade. Never
+    more than about ``_PAIR_BLOCK`` pairs at once. ``factor(rows_i,
+    rows_j)`` multiplies each pair's term (not the normaliser); it receives
+    the per-row tensors ``rows`` at the pairs' first and second rows.
+    """
+    length = mask.sum(1)
+    grad = torch.zeros_like(scores)
+    numerator = scores.new_zeros(())
+    normaliser = scores.new_zeros(())
+    start = 0
+    while True:
+        active = torch.nonzero(length > start).squeeze(1)
+        if not active.numel():
+            break
+        end = int(length[active].max())
+        height = max(1, _PAIR_BLOCK // (active.numel() * (end - start)))
+        block = slice(start, min(start + height, end))
+        columns = slice(start, end)
+        # Rows of the block against the later columns: (active, rows, columns).
+        first = [t[active, block][:, :, None] for t in (scores, grades, mask, weight)]
+        second = [t[active, columns][:, None] for t in (scores, grades, mask, weight)]
+        (s_i, g_i, m_i, w_i), (s_j, g_j, m_j, w_j) = first, second
+        pair_weight = torch.where((g_i > g_j) & m_i & m_j, w_i * w_j, 0.0)
+        normaliser += pair_weight.sum()
+        if factor is not None:
+            pair_weight = pair_weight * factor(
+                [r[active, block][:, :, None] for r in rows],
+                [r[active, columns][:, None] for r in rows],
+            )
+        margin = s_i - s_j
+        numerator += (F.softplus(-margin) * pair_weight).sum()
+        # d softplus(-m) / dm = -sigmoid(-m): pushes s_i up, s_j down.
+        slope = torch.sigmoid(-margin) * pair_weight
+        grad[active, block] -= slope.sum(2)
+        grad[active, columns] += slope.sum(1)
+        start = block.stop
+    return numerator, normaliser, grad
+
+
+class _BlockedPairLoss(torch.autograd.Function):
+    """Exact pair sums of long groups (:func:`_blocked_pair_sums`), whose
+    backward reuses the gradient accumulated block by block in forward (no
+    graph of the blocks is kept). Returns the numerator and the normaliser."""
+
+    @staticmethod
+    def forward(ctx, scores, grades, mask, weight, factor, *rows):
+        numerator, normaliser, grad = _blocked_pair_sums(
+            scores.detach(), grades, mask, weight, factor, rows
+        )
+        ctx.save_for_backward(grad)
+        ctx.n_inputs = 5 + len(rows)
+        ctx.mark_non_differentiable(normaliser)
+        return numerator, normaliser
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_numerator, grad_normaliser):
+        (grad,) = ctx.saved_tensors
+        return (grad * grad_numerator, *[None] * (ctx.n_inputs - 1))
+
+
 def _ordered(scores, grades, mask, weight):
     """Margins ``s_w - s_l`` of the grade-ordered pairs and their weights."""
     i, j, sign, gap, pair_weight = grade_ordered_pairs(grades, mask, weight)
@@ -88,10 +174,24 @@ def scaled_bradley_terry_loss(scores, grades, mask, weight):
 
     HelpSteer2-Preference (Wang et al., 2024): each pair counts in proportion
     to its preference strength, with no margin constraint. The normaliser is
-    the total pair weight, so grades 0/1 give plain Bradley–Terry.
+    the total pair weight, so grades 0/1 give plain Bradley–Terry. Groups too
+    long for dense pair tensors (whole groups, as the objectives that also fit
+    single rows train on) are summed exactly in blocks of rows.
     """
+    if not _dense_fits(mask):
+        weight = torch.where(mask, weight, torch.zeros_like(weight))
+        grades, mask, scores, weight = _sort_by_grade(grades, mask, scores, weight)
+        numerator, normaliser = _BlockedPairLoss.apply(
+            scores, grades, mask, weight, _grade_gap, grades
+        )
+        return numerator / normaliser.clamp_min(torch.finfo(normaliser.dtype).tiny)
     margin, gap, pair_weight = _ordered(scores, grades, mask, weight)
     return weighted_mean(F.softplus(-margin), pair_weight * gap, normaliser=pair_weight)
+
+
+def _grade_gap(rows_i, rows_j):
+    (grades_i,), (grades_j,) = rows_i, rows_j
+    return grades_i - grades_j
 
 
 def regression_loss(scores, grades, mask, weight):

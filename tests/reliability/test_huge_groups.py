@@ -137,13 +137,21 @@ def test_forced_exact_pairs_error_reads_the_address_space_limit():
     assert "GiB of memory available" in result["error"]
 
 
-def test_forced_exact_list_pairs_run_in_row_blocks():
-    # LambdaRanker never holds the pairs: every pair of a 12,000-row list
-    # (72 million, several GiB as dense tensors) within the limit.
-    ranker = registry.make(
-        "LambdaRanker", max_pairs_per_group=None, dtype="float32", max_epochs=1
-    )
-    result = _fit_in_child(ranker, n=12_000)
+@pytest.mark.parametrize(
+    "name, params",
+    [
+        # Every pair of the list: the pair losses of LambdaRanker.
+        ("LambdaRanker", dict(max_pairs_per_group=None)),
+        # Whole groups: the scaled Bradley-Terry term of "joint".
+        ("PreferenceRewardRegressor", dict(objective="joint", optimizer="adam")),
+    ],
+    ids=["LambdaRanker-every-pair", "PreferenceRewardRegressor-joint"],
+)
+def test_exact_pairs_of_a_long_list_run_in_row_blocks(name, params):
+    # 72 million pairs of a 12,000-row list, several GiB as dense tensors,
+    # within the limit: one epoch of every pair.
+    estimator = registry.make(name, dtype="float32", max_epochs=1, **params)
+    result = _fit_in_child(estimator, n=12_000)
     assert "error" not in result, result
     assert result["finite"], result
 
@@ -220,14 +228,21 @@ def _lists():
     return scores, grades, mask, weight
 
 
-@pytest.mark.parametrize("loss", [listwise.ranknet_loss, listwise.lipo_lambda_loss])
-def test_blocked_list_pair_loss_equals_the_dense_one(loss, monkeypatch):
+@pytest.mark.parametrize(
+    "loss",
+    [
+        listwise.ranknet_loss,
+        listwise.lipo_lambda_loss,
+        pairwise.scaled_bradley_terry_loss,
+    ],
+)
+def test_blocked_pair_loss_equals_the_dense_one(loss, monkeypatch):
     scores, grades, mask, weight = _lists()
     dense = loss(scores, grades, mask, weight)
     (dense_grad,) = torch.autograd.grad(dense, scores)
     # No dense pair tensor, and blocks of 50 pairs: many blocks per list.
-    monkeypatch.setattr(listwise, "_DENSE_PAIRS", 0)
-    monkeypatch.setattr(listwise, "_PAIR_BLOCK", 50)
+    monkeypatch.setattr(pairwise, "_DENSE_PAIRS", 0)
+    monkeypatch.setattr(pairwise, "_PAIR_BLOCK", 50)
     blocked = loss(scores, grades, mask, weight)
     (blocked_grad,) = torch.autograd.grad(blocked, scores)
     assert_allclose(blocked.item(), dense.item(), rtol=1e-13)
@@ -243,17 +258,18 @@ def test_sampled_list_pairs_are_unbiased(loss):
     scores, grades, mask, weight = (t[:1] for t in (scores, grades, mask, weight))
     factors = listwise._lambda_factors(scores, grades, mask)
     factors = None if loss is listwise.ranknet_loss else factors
-    sort = listwise._sort_by_grade(grades, mask, scores, weight, *(factors or ()))
+    sort = pairwise._sort_by_grade(grades, mask, scores, weight, *(factors or ()))
     grades, mask, scores, weight, *factors = (t.detach() for t in sort)
+    delta = listwise._lambda_delta if factors else None
+    exact = pairwise._blocked_pair_sums(scores, grades, mask, weight, delta, factors)
     factors = tuple(factors) or None
-    exact = listwise._blocked_pair_sums(scores, grades, mask, weight, factors)[:2]
     sampled = [
         listwise._sampled_pair_sums(
             scores, grades, mask, weight, factors, torch.tensor([[3, start]])
         )
         for start in range(39)
     ]
-    assert_allclose(torch.tensor(sampled).mean(0).numpy(), exact, rtol=1e-12)
+    assert_allclose(torch.tensor(sampled).mean(0).numpy(), exact[:2], rtol=1e-12)
 
 
 def test_win_rate_blocks_equal_the_dense_win_rate(monkeypatch):
