@@ -15,9 +15,16 @@ import torch
 import torch.nn.functional as F
 
 from ._reduction import weighted_mean
-from .pairwise import bradley_terry_loss, grade_ordered_pairs
+from .pairwise import (
+    _BlockedPairLoss,
+    _dense_fits,
+    _sort_by_grade,
+    bradley_terry_loss,
+    grade_ordered_pairs,
+)
 
 __all__ = [
+    "circulant_offsets",
     "expected_exposure",
     "exposure_disparity_penalty",
     "lipo_lambda_loss",
@@ -72,13 +79,6 @@ def _reverse_logcumsumexp(x, exact=None):
         exact_rows = torch.logcumsumexp(x[rows].flip(-1), -1).flip(-1)
         out = out.index_put((rows,), exact_rows)
     return out.reshape(shape)
-
-
-def _sort_by_grade(grades, mask, *tensors):
-    """Sort each list by decreasing grade (stable), padding last."""
-    key = torch.where(mask, grades, -torch.inf)
-    order = torch.argsort(key, dim=1, descending=True, stable=True)
-    return [t.gather(1, order) for t in (grades, mask, *tensors)]
 
 
 def _tie_blocks(grades, mask):
@@ -358,16 +358,23 @@ def listnet_loss(scores, grades, mask, weight=None):
     return weighted_mean(cross_entropy, _list_weight(weight, mask))
 
 
-def ranknet_loss(scores, grades, mask, weight=None):
+def ranknet_loss(scores, grades, mask, weight=None, *, pair_sample=None):
     """RankNet loss (Burges et al., 2005): the Bradley–Terry negative
     log-likelihood ``log(1 + exp(-(s_i - s_j)))`` over grade-ordered pairs,
     averaged with pair weights ``w_i w_j``.
 
-    See :func:`skalign.preference.bradley_terry_loss`.
+    See :func:`skalign.preference.bradley_terry_loss`. Lists too long for
+    dense pair tensors are summed exactly in blocks of rows (memory
+    ``O(L × block)``, not ``O(L²)``). ``pair_sample``, an integer tensor of
+    shape ``(n_lists, 2)``, replaces the pairs of some lists by an unbiased
+    sample: per list, the number of offsets (0 keeps every pair) and their
+    start, see :func:`circulant_offsets`.
     """
     if weight is None:
         weight = torch.ones_like(scores)
-    return bradley_terry_loss(scores, grades, mask, weight)
+    if pair_sample is None and _dense_fits(mask):
+        return bradley_terry_loss(scores, grades, mask, weight)
+    return _long_list_pair_loss(scores, grades, mask, weight, None, pair_sample)
 
 
 def _ranks(scores, mask):
@@ -377,7 +384,22 @@ def _ranks(scores, mask):
     return torch.argsort(order, dim=1).to(scores.dtype) + 1
 
 
-def lipo_lambda_loss(scores, grades, mask, weight=None):
+def _lambda_factors(scores, grades, mask):
+    """LiPO-λ's per-row gain ``2^(ψ - ψ_max)`` and discount ``1 / log(1 + τ)``:
+    ``Δ_ij = |G_i - G_j| |1 / D(τ_i) - 1 / D(τ_j)|`` (no gradient)."""
+    with torch.no_grad():
+        top = torch.where(mask, grades, -torch.inf).amax(1, keepdim=True)
+        gain = torch.exp2(torch.where(mask, grades - top, -torch.inf))
+        discount = 1.0 / torch.log1p(_ranks(scores, mask))
+    return gain, discount
+
+
+def _lambda_delta(factors_i, factors_j):
+    (gain_i, discount_i), (gain_j, discount_j) = factors_i, factors_j
+    return (gain_i - gain_j).abs() * (discount_i - discount_j).abs()
+
+
+def lipo_lambda_loss(scores, grades, mask, weight=None, *, pair_sample=None):
     """LiPO-λ loss (Liu et al., 2024), a LambdaLoss (Wang et al., 2018).
 
     ``sum_{ψ_i > ψ_j} Δ_ij log(1 + exp(-(s_i - s_j)))`` with ``Δ_ij = |G_i -
@@ -385,23 +407,122 @@ def lipo_lambda_loss(scores, grades, mask, weight=None):
     grade (``2^(ψ - ψ_max)``: the ``-1`` of ``2^ψ - 1`` cancels in ``G_i -
     G_j``, and the scale keeps any grade finite), ``D(τ) = log(1 + τ)``, and
     ``τ`` the rank under the current scores (not differentiated). Averaged
-    with pair weights ``w_i w_j``.
+    with pair weights ``w_i w_j``. Long lists and ``pair_sample`` as in
+    :func:`ranknet_loss`.
     """
     if weight is None:
         weight = torch.ones_like(scores)
+    factors = _lambda_factors(scores, grades, mask)
+    if pair_sample is not None or not _dense_fits(mask):
+        return _long_list_pair_loss(scores, grades, mask, weight, factors, pair_sample)
     i, j, sign, _, pair_weight = grade_ordered_pairs(grades, mask, weight)
     pair_weight = pair_weight * sign.abs()
-    with torch.no_grad():
-        top = torch.where(mask, grades, -torch.inf).amax(1, keepdim=True)
-        gain = torch.exp2(torch.where(mask, grades - top, -torch.inf))
-        discount = 1.0 / torch.log1p(_ranks(scores, mask))
-        delta = (gain[:, i] - gain[:, j]).abs() * (
-            discount[:, i] - discount[:, j]
-        ).abs()
+    delta = _lambda_delta(
+        [f[:, i] for f in factors],
+        [f[:, j] for f in factors],
+    )
     margin = sign * (scores[:, i] - scores[:, j])
     return weighted_mean(
         F.softplus(-margin), pair_weight * delta, normaliser=pair_weight
     )
+
+
+def circulant_offsets(count, start, length, draw):
+    """Offset ``δ`` of draw ``draw`` of a list's systematic pair sample.
+
+    A list of ``length`` rows sampled with ``count`` offsets pairs each row
+    ``p`` with row ``(p + δ) mod length`` for each offset ``δ = 1 + (start +
+    floor(draw (length - 1) / count)) mod (length - 1)``, ``draw < count``.
+    With ``start`` uniform on ``[0, length - 1)`` every offset is uniform on
+    ``[1, length)``, so each unordered pair of rows is drawn ``2 count /
+    (length - 1)`` times on average: weighting every sampled pair by
+    ``(length - 1) / (2 count)`` keeps any sum over pairs unbiased. Every row
+    is in exactly ``2 count`` sampled pairs, and the offsets are evenly
+    spread (a systematic sample). Works on numpy arrays and integer tensors
+    alike (broadcasting).
+    """
+    return 1 + (start + draw * (length - 1) // count) % (length - 1)
+
+
+def _sampled_pairs(length, count, start, max_len, dtype):
+    """Positions of the sampled pairs of lists, for :func:`circulant_offsets`.
+
+    ``length``, ``count`` and ``start`` are integer tensors of shape
+    ``(n_lists,)``. Returns the partner ``q`` of each position ``p`` for each
+    draw, shape ``(n_lists, max_len, max(count))``, whether the pair is
+    real (``p < length`` and the draw is one of the list's ``count``), and
+    the weight ``(length - 1) / (2 count)`` of each list's pairs, in
+    ``dtype``.
+    """
+    n_draws = int(count.max()) if count.numel() else 0
+    draw = torch.arange(n_draws, device=length.device)
+    length = length[:, None].clamp_min(2)
+    delta = circulant_offsets(count[:, None].clamp_min(1), start[:, None], length, draw)
+    position = torch.arange(max_len, device=length.device)[None, :, None]
+    partner = (position + delta[:, None, :]) % length[:, :, None]
+    real = (position < length[:, :, None]) & (draw < count[:, None])[:, None, :]
+    scale = (length[:, 0] - 1).to(dtype) / (2 * count.clamp_min(1)).to(dtype)
+    return partner, real, scale
+
+
+def _sampled_pair_sums(scores, grades, mask, weight, factors, pair_sample):
+    """Numerator and normaliser of the pair loss over the sampled pairs."""
+    n_lists, max_len = scores.shape
+    length = mask.sum(1)
+    partner, real, scale = _sampled_pairs(
+        length, pair_sample[:, 0], pair_sample[:, 1], max_len, scores.dtype
+    )
+    flat = partner.reshape(n_lists, -1)
+
+    def at_partner(values):
+        return values.gather(1, flat).view(partner.shape)
+
+    def at_self(values):
+        return values[:, :, None]
+
+    sign = torch.sign(at_self(grades) - at_partner(grades))
+    pair_weight = (
+        torch.where(real, at_self(weight) * at_partner(weight) * sign.abs(), 0.0)
+        * scale[:, None, None]
+    )
+    margin = sign * (at_self(scores) - at_partner(scores))
+    terms = F.softplus(-margin) * pair_weight
+    if factors is not None:
+        terms = terms * _lambda_delta(
+            [at_self(f) for f in factors], [at_partner(f) for f in factors]
+        )
+    return terms.sum(), pair_weight.sum()
+
+
+def _long_list_pair_loss(scores, grades, mask, weight, factors, pair_sample):
+    """The pair loss of lists too long for dense pair tensors, or with some
+    lists' pairs sampled: lists with ``pair_sample[:, 0] > 0`` use their
+    sampled pairs, the others every pair, summed in row blocks."""
+    weight = torch.where(mask, weight, torch.zeros_like(weight))
+    factors = () if factors is None else tuple(factors)
+    grades, mask, scores, weight, *factors = _sort_by_grade(
+        grades, mask, scores, weight, *factors
+    )
+    sampled = torch.zeros_like(mask[:, 0])
+    if pair_sample is not None:
+        sampled = pair_sample[:, 0] > 0
+    numerator = normaliser = scores.new_zeros(())
+    for lists, is_sampled in ((~sampled, False), (sampled, True)):
+        if not lists.any():
+            continue
+        lists = torch.nonzero(lists).squeeze(1)
+        width = max(int(mask[lists].sum(1).max()), 1)
+        part = [t[lists, :width] for t in (scores, grades, mask, weight, *factors)]
+        if is_sampled:
+            num, den = _sampled_pair_sums(
+                *part[:4], tuple(part[4:]) or None, pair_sample[lists]
+            )
+        else:
+            factor = _lambda_delta if factors else None
+            num, den = _BlockedPairLoss.apply(*part[:4], factor, *part[4:])
+        numerator = numerator + num
+        normaliser = normaliser + den
+    return numerator / normaliser.clamp_min(torch.finfo(normaliser.dtype).tiny)
 
 
 def position_weights(ranks):

@@ -17,8 +17,10 @@ __all__ = [
     "bradley_terry_loss",
     "davidson_log_proba",
     "davidson_loss",
+    "general_preference_accuracy",
     "general_preference_logits",
     "general_preference_loss",
+    "general_preference_win_rate",
     "grade_ordered_pairs",
     "margin_loss",
     "rao_kupper_log_proba",
@@ -80,6 +82,92 @@ def _pairs(grades, mask, weight):
     return result
 
 
+# The pair losses of padded groups hold (n_groups, L (L - 1) / 2) tensors
+# for groups of padded length L, up to _DENSE_PAIRS entries. Beyond that
+# they are summed exactly over blocks of rows, _PAIR_BLOCK pair entries at a
+# time, with the gradient accumulated on the way: memory O(n_groups L +
+# _PAIR_BLOCK) instead of O(n_groups L²), and the same value and gradient.
+_DENSE_PAIRS = 1 << 22
+_PAIR_BLOCK = 1 << 20
+
+
+def _dense_fits(mask):
+    n_groups, max_len = mask.shape
+    return n_groups * (max_len * (max_len - 1) // 2) <= _DENSE_PAIRS
+
+
+def _sort_by_grade(grades, mask, *tensors):
+    """Sort each group by decreasing grade (stable), padding last."""
+    key = torch.where(mask, grades, -torch.inf)
+    order = torch.argsort(key, dim=1, descending=True, stable=True)
+    return [t.gather(1, order) for t in (grades, mask, *tensors)]
+
+
+def _blocked_pair_sums(scores, grades, mask, weight, factor=None, rows=()):
+    """Numerator, normaliser and numerator's gradient, exactly, in row blocks.
+
+    Groups are sorted by decreasing grade, padding last, so the grade-ordered
+    pairs of a block of rows are the later positions of lower grade. Never
+    more than about ``_PAIR_BLOCK`` pairs at once. ``factor(rows_i,
+    rows_j)`` multiplies each pair's term (not the normaliser); it receives
+    the per-row tensors ``rows`` at the pairs' first and second rows.
+    """
+    length = mask.sum(1)
+    grad = torch.zeros_like(scores)
+    numerator = scores.new_zeros(())
+    normaliser = scores.new_zeros(())
+    start = 0
+    while True:
+        active = torch.nonzero(length > start).squeeze(1)
+        if not active.numel():
+            break
+        end = int(length[active].max())
+        height = max(1, _PAIR_BLOCK // (active.numel() * (end - start)))
+        block = slice(start, min(start + height, end))
+        columns = slice(start, end)
+        # Rows of the block against the later columns: (active, rows, columns).
+        first = [t[active, block][:, :, None] for t in (scores, grades, mask, weight)]
+        second = [t[active, columns][:, None] for t in (scores, grades, mask, weight)]
+        (s_i, g_i, m_i, w_i), (s_j, g_j, m_j, w_j) = first, second
+        pair_weight = torch.where((g_i > g_j) & m_i & m_j, w_i * w_j, 0.0)
+        normaliser += pair_weight.sum()
+        if factor is not None:
+            pair_weight = pair_weight * factor(
+                [r[active, block][:, :, None] for r in rows],
+                [r[active, columns][:, None] for r in rows],
+            )
+        margin = s_i - s_j
+        numerator += (F.softplus(-margin) * pair_weight).sum()
+        # d softplus(-m) / dm = -sigmoid(-m): pushes s_i up, s_j down.
+        slope = torch.sigmoid(-margin) * pair_weight
+        grad[active, block] -= slope.sum(2)
+        grad[active, columns] += slope.sum(1)
+        start = block.stop
+    return numerator, normaliser, grad
+
+
+class _BlockedPairLoss(torch.autograd.Function):
+    """Exact pair sums of long groups (:func:`_blocked_pair_sums`), whose
+    backward reuses the gradient accumulated block by block in forward (no
+    graph of the blocks is kept). Returns the numerator and the normaliser."""
+
+    @staticmethod
+    def forward(ctx, scores, grades, mask, weight, factor, *rows):
+        numerator, normaliser, grad = _blocked_pair_sums(
+            scores.detach(), grades, mask, weight, factor, rows
+        )
+        ctx.save_for_backward(grad)
+        ctx.n_inputs = 5 + len(rows)
+        ctx.mark_non_differentiable(normaliser)
+        return numerator, normaliser
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_numerator, grad_normaliser):
+        (grad,) = ctx.saved_tensors
+        return (grad * grad_numerator, *[None] * (ctx.n_inputs - 1))
+
+
 def _ordered(scores, grades, mask, weight):
     """Margins ``s_w - s_l`` of the grade-ordered pairs and their weights."""
     i, j, sign, gap, _, ordered_weight = _pairs(grades, mask, weight)
@@ -113,10 +201,24 @@ def scaled_bradley_terry_loss(scores, grades, mask, weight):
 
     HelpSteer2-Preference (Wang et al., 2024): each pair counts in proportion
     to its preference strength, with no margin constraint. The normaliser is
-    the total pair weight, so grades 0/1 give plain Bradley–Terry.
+    the total pair weight, so grades 0/1 give plain Bradley–Terry. Groups too
+    long for dense pair tensors (whole groups, as the objectives that also fit
+    single rows train on) are summed exactly in blocks of rows.
     """
+    if not _dense_fits(mask):
+        weight = torch.where(mask, weight, torch.zeros_like(weight))
+        grades, mask, scores, weight = _sort_by_grade(grades, mask, scores, weight)
+        numerator, normaliser = _BlockedPairLoss.apply(
+            scores, grades, mask, weight, _grade_gap, grades
+        )
+        return numerator / normaliser.clamp_min(torch.finfo(normaliser.dtype).tiny)
     margin, gap, pair_weight = _ordered(scores, grades, mask, weight)
     return weighted_mean(F.softplus(-margin), pair_weight * gap, normaliser=pair_weight)
+
+
+def _grade_gap(rows_i, rows_j):
+    (grades_i,), (grades_j,) = rows_i, rows_j
+    return grades_i - grades_j
 
 
 def regression_loss(scores, grades, mask, weight):
@@ -189,6 +291,71 @@ def general_preference_logits(v_a, v_b, temperature=1.0):
     b = v_b.unflatten(-1, (-1, 2))
     # Sign convention: with k = 1 and v = (r, 1) this is r_a - r_b.
     return (a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]).sum(-1) / temperature
+
+
+# Pair logits computed at once by the win rate and accuracy, at most.
+_WIN_RATE_BLOCK = 1 << 20
+
+
+def _logit_blocks(embeddings, temperature):
+    """``(block, logits)`` over blocks of rows of padded groups: the logits of
+    the block's rows against every position of their group, about
+    ``_WIN_RATE_BLOCK`` at a time, so memory is ``O(max_len × block)``."""
+    n_groups, max_len = embeddings.shape[:2]
+    rows = max(1, _WIN_RATE_BLOCK // max(n_groups * max_len, 1))
+    for start in range(0, max_len, rows):
+        block = slice(start, start + rows)
+        # Elementwise, not a matrix product: a product's rounding depends on
+        # where a row falls in the kernel's tiles, and large embeddings of
+        # separable data would make the results depend on the row order.
+        yield (
+            block,
+            general_preference_logits(
+                embeddings[:, block, None], embeddings[:, None, :], temperature
+            ),
+        )
+
+
+def general_preference_win_rate(embeddings, mask, temperature=1.0):
+    """Mean ``P(i ≻ j)`` of each row over the other real rows of its group.
+
+    ``embeddings`` of shape ``(n_groups, max_len, 2k)``; returns ``(n_groups,
+    max_len)``, 0.5 for a row alone in its group. Computed over blocks of
+    rows, about ``2**20`` pairs at a time: memory ``O(max_len × block)``
+    rather than ``O(max_len²)`` for one long group.
+    """
+    positions = torch.arange(mask.shape[1], device=mask.device)
+    # Written in place: small results kept from block to block would pin the
+    # freed blocks in the heap, and the process would grow by a block a step.
+    rate = embeddings.new_empty(mask.shape)
+    for block, logits in _logit_blocks(embeddings, temperature):
+        others = mask[:, block, None] & mask[:, None, :]
+        others &= positions[block, None] != positions[None, :]
+        wins = (torch.sigmoid(logits) * others).sum(-1)
+        count = others.sum(-1)
+        rate[:, block] = torch.where(count > 0, wins / count.clamp_min(1), 0.5)
+    return rate
+
+
+def general_preference_accuracy(embeddings, grades, mask, weight, temperature=1.0):
+    """Weighted fraction of grade-ordered pairs with a positive logit.
+
+    Over every pair of rows of a group with ``grades_w > grades_l``, weighted
+    by ``weight_w weight_l``: 1 when ``⟨R v_w, v_l⟩ > 0``, 1/2 when it is 0.
+    In blocks of rows, as :func:`general_preference_win_rate`. Returns the
+    numerator and the total pair weight (a step function: no gradient).
+    """
+    correct = total = 0.0
+    for block, logits in _logit_blocks(embeddings, temperature):
+        ordered = grades[:, block, None] > grades[:, None, :]
+        ordered &= mask[:, block, None] & mask[:, None, :]
+        pair_weight = torch.where(
+            ordered, weight[:, block, None] * weight[:, None, :], 0.0
+        )
+        agree = (logits > 0).to(logits.dtype) + 0.5 * (logits == 0).to(logits.dtype)
+        correct += float((pair_weight * agree).sum())
+        total += float(pair_weight.sum())
+    return correct, total
 
 
 def general_preference_loss(embeddings, grades, mask, weight, *, temperature=1.0):

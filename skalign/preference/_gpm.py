@@ -7,15 +7,19 @@ import numpy as np
 import torch
 from scipy.special import expit
 from sklearn.base import TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._docstrings import fill_doc
 from .._engine import Formulation, Problem, TorchEstimator
-from .._loss.pairwise import general_preference_logits, general_preference_loss
+from .._loss.pairwise import (
+    general_preference_accuracy,
+    general_preference_logits,
+    general_preference_loss,
+    general_preference_win_rate,
+)
 from ..utils._groups import (
     check_grades,
     check_sample_weight,
-    enumerate_pairs,
     pack_groups,
 )
 from ..utils._units import pair_units
@@ -48,8 +52,11 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
         Number of 2-D planes ``k``; embeddings have ``2k`` dimensions.
     temperature : float, default=1.0
         ``τ``, dividing every pair logit.
-    max_pairs_per_group : int, default=None
-        As in :class:`~skalign.preference.PreferenceRewardRegressor`.
+    max_pairs_per_group : "auto", int or None, default="auto"
+        Bounds the pairs of long groups, as in
+        :class:`~skalign.preference.PreferenceRewardRegressor`: ``"auto"``
+        keeps every pair unless the data hold more than ``max(2**18, 16 *
+        n_samples)``, and then samples the longest groups without bias.
     {scorer_param}
     {engine_params}
 
@@ -75,6 +82,7 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
         "temperature": [Interval(numbers.Real, 0, None, closed="neither")],
         "max_pairs_per_group": [
+            StrOptions({"auto"}),
             None,
             Interval(numbers.Integral, 1, None, closed="left"),
         ],
@@ -85,7 +93,7 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
         n_components=2,
         *,
         temperature=1.0,
-        max_pairs_per_group=None,
+        max_pairs_per_group="auto",
         scorer=None,
         alpha=0.0,
         optimizer="auto",
@@ -226,16 +234,10 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
         """
         v = self.transform(X)
         packed = pack_groups(np.zeros(len(v)), groups, drop_uninformative=False)
-        emb = torch.as_tensor(packed.take(v))
         mask = torch.as_tensor(packed.mask)
-        logits = general_preference_logits(
-            emb[:, :, None], emb[:, None, :], self.temperature
+        rate = general_preference_win_rate(
+            torch.as_tensor(packed.take(v)), mask, self.temperature
         )
-        others = mask[:, :, None] & mask[:, None, :]
-        others &= ~torch.eye(mask.shape[1], dtype=torch.bool)
-        wins = (torch.sigmoid(logits) * others).sum(-1)
-        count = others.sum(-1)
-        rate = torch.where(count > 0, wins / count.clamp_min(1), 0.5)
         out = np.empty(len(v))
         out[packed.index[packed.mask]] = rate[mask].numpy()
         return out
@@ -253,12 +255,17 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
         v = self.transform(X)
         grades = check_grades(y)
         weight = check_sample_weight(sample_weight, len(v))
-        pairs, _, _ = enumerate_pairs(pack_groups(grades, groups), grades)
-        pair_weight = weight[pairs[:, 0]] * weight[pairs[:, 1]]
-        # Pairs come winner first, so a positive logit is a correct order.
-        logits = _logits(v[pairs[:, 0]], v[pairs[:, 1]], self.temperature)
-        agree = np.where(logits > 0, 1.0, np.where(logits == 0, 0.5, 0.0))
-        return float((agree * pair_weight).sum() / pair_weight.sum())
+        packed = pack_groups(grades, groups)
+        # In blocks of rows: a long group's pairs are never all held at once.
+        with torch.no_grad():
+            correct, total = general_preference_accuracy(
+                torch.as_tensor(packed.take(v)),
+                torch.as_tensor(packed.take(grades)),
+                torch.as_tensor(packed.mask),
+                torch.as_tensor(packed.take(weight)),
+                self.temperature,
+            )
+        return correct / total if total else float("nan")
 
 
 def _logits(v_a, v_b, temperature):

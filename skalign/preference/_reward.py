@@ -178,12 +178,20 @@ class PreferenceRewardRegressor(
         Adds ``reward_centering`` times the weighted mean squared reward to the
         loss, keeping rewards centred near zero (the reward is otherwise only
         defined up to a constant by the pairwise objectives).
-    max_pairs_per_group : int, default=None
-        For pairwise objectives, a group with more than this many position
-        pairs (``L (L - 1) / 2`` for ``L`` rows) contributes this many pairs
-        drawn uniformly with ``random_state`` instead, each weighted so that
-        the group's contribution is unbiased. Bounds memory and time for long
-        lists, whose pairs grow as ``L²``; ``None`` keeps every pair.
+    max_pairs_per_group : "auto", int or None, default="auto"
+        Bounds the pairs of long groups, whose ``L (L - 1) / 2`` pairs grow
+        as ``L²``, for the pairwise objectives. An int ``K``: a group with
+        more than ``K`` position pairs contributes a sample of about ``K``
+        of them (at least one per row), drawn with ``random_state`` so that
+        every pair is equally likely and weighted so that the group's
+        contribution to the loss is unbiased. ``"auto"``: every pair while
+        the data hold at most ``max(2**18, 16 * n_samples)`` pairs in all
+        (always when no group has more than 33 rows); beyond that, the longest
+        groups are sampled down to one common ``K`` that keeps the total
+        within that budget, so memory stays linear in the rows. ``None``:
+        every pair; a ``ValueError`` is raised before anything is allocated
+        when they cannot fit in the memory available. See
+        :ref:`long_groups`.
     {fairness_penalty_params}
     {scorer_param}
     {engine_params}
@@ -242,6 +250,7 @@ class PreferenceRewardRegressor(
         "regression_weight": [Interval(numbers.Real, 0, 1, closed="both")],
         "reward_centering": [Interval(numbers.Real, 0, None, closed="left")],
         "max_pairs_per_group": [
+            StrOptions({"auto"}),
             None,
             Interval(numbers.Integral, 1, None, closed="left"),
         ],
@@ -255,7 +264,7 @@ class PreferenceRewardRegressor(
         margin_scale=1.0,
         regression_weight=0.5,
         reward_centering=0.0,
-        max_pairs_per_group=None,
+        max_pairs_per_group="auto",
         fairness_penalty=None,
         fairness_strength=1.0,
         jdcov_c=1.0,
@@ -345,7 +354,8 @@ class PreferenceRewardRegressor(
                 f"ties={self.ties!r} models ties in the Bradley-Terry likelihood; "
                 f"it needs objective='bradley_terry', got {self.objective!r}."
             )
-        if self.max_pairs_per_group is not None and self.objective not in _PAIRWISE:
+        sampled = isinstance(self.max_pairs_per_group, numbers.Integral)
+        if sampled and self.objective not in _PAIRWISE:
             raise ValueError(
                 "max_pairs_per_group samples pairs for the pairwise objectives "
                 f"{sorted(_PAIRWISE)}; objective={self.objective!r} also fits "

@@ -27,7 +27,7 @@ from ..metrics._listwise import _check_sensitive_features
 from ..utils._groups import check_grades, check_groups
 from ..utils._penalty import FairnessPenaltyMixin, fill_penalty_doc
 from ..utils._sampling import gumbel_rankings, rank_within_groups
-from ..utils._units import list_targets, list_units
+from ..utils._units import list_pair_sample, list_targets, list_units
 
 __all__ = ["LambdaRanker", "PlackettLuceRanker"]
 
@@ -647,6 +647,16 @@ class LambdaRanker(_BaseRanker):
     ----------
     loss : {"lipo_lambda", "listnet", "ranknet"}, default="lipo_lambda"
         The training loss.
+    max_pairs_per_group : "auto", int or None, default="auto"
+        Bounds the time of the pair losses (``"lipo_lambda"``,
+        ``"ranknet"``) on long lists, as in
+        :class:`~skalign.preference.PreferenceRewardRegressor`: ``"auto"``
+        uses every pair unless the lists hold more than ``max(2**18, 16 *
+        n_samples)`` pairs in all, and then trains the longest lists on an
+        unbiased sample of their pairs, drawn with ``random_state``; an int
+        ``K`` samples each list with more than ``K`` pairs; ``None`` uses
+        every pair. Memory is bounded in every case: long lists are summed in
+        blocks of rows. ListNet ignores it.
     ndcg_k : int, default=10
         Cut-off of the NDCG computed by :meth:`score`; ``None`` is the whole
         list.
@@ -685,12 +695,18 @@ class LambdaRanker(_BaseRanker):
     _parameter_constraints = {
         **_BaseRanker._parameter_constraints,
         "loss": [StrOptions(set(_LAMBDA_LOSSES))],
+        "max_pairs_per_group": [
+            StrOptions({"auto"}),
+            None,
+            Interval(numbers.Integral, 1, None, closed="left"),
+        ],
     }
 
     def __init__(
         self,
         loss="lipo_lambda",
         *,
+        max_pairs_per_group="auto",
         ndcg_k=10,
         scorer=None,
         alpha=0.0,
@@ -710,6 +726,7 @@ class LambdaRanker(_BaseRanker):
         random_state=None,
     ):
         self.loss = loss
+        self.max_pairs_per_group = max_pairs_per_group
         self.ndcg_k = ndcg_k
         self.scorer = scorer
         self.alpha = alpha
@@ -742,6 +759,12 @@ class LambdaRanker(_BaseRanker):
             "mask": packed.mask,
             "weight": packed.take(weight),
         }
+        if self.loss != "listnet":
+            targets.update(
+                list_pair_sample(
+                    packed, self.max_pairs_per_group, X.shape[0], self.random_state
+                )
+            )
         return Problem(list_targets(X, packed, **targets), self._formulation())
 
     @_fit_context(prefer_skip_nested_validation=True)

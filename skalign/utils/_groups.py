@@ -11,15 +11,27 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_array
 
+from .._loss.listwise import circulant_offsets
 from ._validation import from_torch
 
 __all__ = [
+    "AUTO_PAIRS_PER_ROW",
+    "AUTO_PAIR_BUDGET",
     "PackedGroups",
     "check_grades",
     "check_groups",
     "enumerate_pairs",
     "pack_groups",
+    "pair_cap",
+    "pair_draws",
 ]
+
+# max_pairs_per_group="auto": every pair while the data hold at most
+# max(AUTO_PAIR_BUDGET, AUTO_PAIRS_PER_ROW * n_samples) position pairs, so
+# that memory stays linear in the rows. Lists of up to 2 * 16 + 1 = 33 rows
+# (and pairs, and small data sets) are never sampled.
+AUTO_PAIR_BUDGET = 1 << 18
+AUTO_PAIRS_PER_ROW = 16
 
 
 def check_groups(groups, n_samples):
@@ -234,6 +246,71 @@ def check_sample_weight(sample_weight, n_samples, dtype=np.float64):
     return weight
 
 
+def pair_cap(lengths, max_pairs, n_samples):
+    """The per-group pair cap that ``max_pairs_per_group`` stands for.
+
+    Parameters
+    ----------
+    lengths : ndarray of int
+        Rows of each group.
+    max_pairs : "auto", int or None
+        ``None``: every pair (returns ``None``). An int: itself. ``"auto"``:
+        ``None`` when the groups hold at most ``max(AUTO_PAIR_BUDGET,
+        AUTO_PAIRS_PER_ROW * n_samples)`` position pairs in all; otherwise
+        the largest cap ``c`` with ``sum(min(L (L - 1) / 2, c))`` within that
+        budget, so that short groups keep every pair and only the longest
+        are sampled.
+    n_samples : int
+        Rows of the data set.
+
+    Returns
+    -------
+    cap : int or None
+    """
+    if max_pairs is None:
+        return None
+    if not isinstance(max_pairs, str):
+        return int(max_pairs)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    n_pairs = lengths * (lengths - 1) // 2
+    budget = max(AUTO_PAIR_BUDGET, AUTO_PAIRS_PER_ROW * int(n_samples))
+    if n_pairs.sum() <= budget:
+        return None
+    # Bisection on the cap: the total is monotone in it.
+    low, high = 1, int(n_pairs.max())
+    while low < high:
+        middle = (low + high + 1) // 2
+        if np.minimum(n_pairs, middle).sum() <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def pair_draws(lengths, cap):
+    """How a group of each length is sampled under a pair ``cap``.
+
+    A group with at most ``cap`` position pairs keeps them all (0 draws);
+    a longer one gets ``max(1, round(cap / L))`` offsets of
+    :func:`~skalign._loss.listwise.circulant_offsets`, that is about ``cap``
+    pairs (``L`` per offset), with every row in the same number of them.
+
+    Returns
+    -------
+    draws : ndarray of int64, like ``lengths``
+    n_pairs : ndarray of int64
+        Position pairs each group contributes (before dropping ties).
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    n_pairs = lengths * (lengths - 1) // 2
+    if cap is None:
+        return np.zeros_like(lengths), n_pairs
+    sampled = n_pairs > cap
+    draws = np.where(sampled, np.maximum(1, np.rint(cap / np.maximum(lengths, 1))), 0)
+    draws = draws.astype(np.int64)
+    return draws, np.where(sampled, draws * lengths, n_pairs)
+
+
 def enumerate_pairs(packed, y, *, keep_ties=False, max_pairs=None, random_state=None):
     """The pairs of rows within each packed group, winner first.
 
@@ -250,9 +327,13 @@ def enumerate_pairs(packed, y, *, keep_ties=False, max_pairs=None, random_state=
     keep_ties : bool, default=False
         Keep pairs of equal grades (for models of ties).
     max_pairs : int, default=None
-        A group with more position pairs than this contributes ``max_pairs``
-        pairs drawn uniformly with replacement instead, each with weight
-        ``n_position_pairs / max_pairs`` so that its sum is unbiased.
+        A group with more position pairs than this contributes a systematic
+        sample of about ``max_pairs`` of them instead (see
+        :func:`pair_draws`): ``k`` offsets ``δ``, drawn with
+        ``random_state``, each pairing every row ``p`` with row ``p + δ``
+        (mod ``L``). Every pair is equally likely, and each sampled pair
+        weighs ``(L - 1) / (2 k)``, so the group's sum is unbiased. Memory
+        and time are those of the pairs kept, never ``O(L²)``.
     random_state : int, RandomState instance or None
         Draws the sampled pairs.
 
@@ -271,15 +352,17 @@ def enumerate_pairs(packed, y, *, keep_ties=False, max_pairs=None, random_state=
     for length in np.unique(lengths[lengths >= 2]):
         members = np.flatnonzero(lengths == length)
         block = packed.index[members, :length]
-        n_pos = length * (length - 1) // 2
-        if max_pairs is not None and n_pos > max_pairs:
-            first = rng.randint(length, size=(len(members), max_pairs))
-            second = rng.randint(length - 1, size=first.shape)
-            second += second >= first
-            i, j = np.minimum(first, second), np.maximum(first, second)
+        (draws,), _ = pair_draws([length], max_pairs)
+        if draws:
+            start = rng.randint(length - 1, size=(len(members), 1))
+            offset = circulant_offsets(draws, start, length, np.arange(draws))
+            position = np.arange(length)[None, :, None]
+            partner = (position + offset[:, None, :]) % length
+            i = np.minimum(position, partner).reshape(len(members), -1)
+            j = np.maximum(position, partner).reshape(len(members), -1)
             a = np.take_along_axis(block, i, axis=1)
             b = np.take_along_axis(block, j, axis=1)
-            factor = n_pos / max_pairs
+            factor = (length - 1) / (2 * draws)
         else:
             i, j = np.triu_indices(length, 1)
             a, b = block[:, i], block[:, j]

@@ -10,9 +10,16 @@ the id that early stopping holds out whole). The engine then stores each
 problem in its cheapest exact layout.
 """
 
+import os
 from typing import NamedTuple
 
+try:
+    import resource
+except ImportError:  # not on Windows
+    resource = None
+
 import numpy as np
+from sklearn.utils import check_random_state
 
 from ._groups import (
     PackedGroups,
@@ -21,9 +28,25 @@ from ._groups import (
     check_sample_weight,
     enumerate_pairs,
     pack_groups,
+    pair_cap,
+    pair_draws,
 )
 
-__all__ = ["Units", "list_targets", "list_units", "pair_units", "row_units"]
+__all__ = [
+    "Units",
+    "available_memory",
+    "list_pair_sample",
+    "list_targets",
+    "list_units",
+    "pair_units",
+    "row_units",
+]
+
+# What enumerating and holding one position pair as a unit takes at least:
+# the position pairs and their row gathers (int64), the tie test, the kept
+# rows, group ids and scales, then the unit targets (rows, grades, weights,
+# mask). Training adds the loss's own tensors on top.
+_BYTES_PER_PAIR = 100
 
 
 class Units(NamedTuple):
@@ -71,6 +94,65 @@ def row_units(X, weight, **targets):
     return Units(X, out)
 
 
+def available_memory():
+    """Bytes this process can still allocate, or ``None`` when unknown.
+
+    The smaller of the system's available memory (``MemAvailable`` of
+    ``/proc/meminfo`` on Linux, else the free pages) and the headroom under
+    an address-space limit (``RLIMIT_AS``) when one is set.
+    """
+    limits = []
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    limits.append(int(line.split()[1]) * 1024)
+    except OSError:
+        try:
+            limits.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (AttributeError, OSError, ValueError):
+            pass
+    soft = resource.getrlimit(resource.RLIMIT_AS)[0] if resource else None
+    if soft not in (None, getattr(resource, "RLIM_INFINITY", None)):
+        try:
+            with open("/proc/self/statm") as statm:
+                used = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError):
+            used = 0
+        limits.append(max(soft - used, 0))
+    return min(limits) if limits else None
+
+
+def _gib(n_bytes):
+    return f"{n_bytes / 2**30:.1f} GiB"
+
+
+def _check_pair_memory(lengths, n_pairs, max_pairs_per_group):
+    """Raise, before anything is allocated, when the pair units of a fit
+    cannot fit in the memory left."""
+    total = int(n_pairs.sum())
+    need = total * _BYTES_PER_PAIR
+    free = available_memory()
+    if free is None or need <= free:
+        return
+    if max_pairs_per_group is None:
+        what = "max_pairs_per_group=None keeps every pair of every group:"
+        advice = (
+            "Use max_pairs_per_group='auto' (the default), which keeps every "
+            "pair of short groups and an unbiased sample of the longest ones, "
+            "or an integer cap on the pairs of a group."
+        )
+    else:
+        what = f"max_pairs_per_group={max_pairs_per_group!r} keeps"
+        advice = "Lower max_pairs_per_group."
+    raise ValueError(
+        f"{what} {total:,} pairs (the longest group has {int(lengths.max()):,} "
+        f"rows), which need at least {_gib(need)} to enumerate and hold as "
+        f"training units, more than the {_gib(free)} of memory available. "
+        f"{advice}"
+    )
+
+
 def pair_units(
     X,
     y,
@@ -79,7 +161,7 @@ def pair_units(
     *,
     pairwise=True,
     keep_tied_groups=False,
-    max_pairs_per_group=None,
+    max_pairs_per_group="auto",
     random_state=None,
 ):
     """Training data for grouped preference objectives.
@@ -88,6 +170,10 @@ def pair_units(
     of a group with different grades (equal grades too with
     ``keep_tied_groups``) becomes a unit of two rows, winner first, so the
     loss costs one term per real pair however uneven the group sizes.
+    ``max_pairs_per_group`` (``"auto"``, an int or ``None``, see
+    :func:`~skalign.utils._groups.pair_cap`) bounds the pairs of long
+    groups; the pair count is checked against the memory available before
+    any pair is enumerated (a ``ValueError`` naming the parameter).
     ``pairwise=False``: every group is a padded unit (objectives that also
     fit the grades of single rows). Rows of ``X`` are not copied: units
     index into them.
@@ -101,11 +187,14 @@ def pair_units(
         keep_tied_groups=keep_tied_groups,
     )
     if pairwise:
+        lengths = packed.mask.sum(1)
+        cap = pair_cap(lengths, max_pairs_per_group, X.shape[0])
+        _check_pair_memory(lengths, pair_draws(lengths, cap)[1], max_pairs_per_group)
         index, split_group, scale = enumerate_pairs(
             packed,
             grades,
             keep_ties=keep_tied_groups,
-            max_pairs=max_pairs_per_group,
+            max_pairs=cap,
             random_state=random_state,
         )
         mask = np.ones(index.shape, dtype=bool)
@@ -169,6 +258,33 @@ def list_units(y, groups, sample_weight, n_samples, *, keep_all_tied=False):
         n_dropped=n_dropped,
     )
     return packed, grades, weight
+
+
+def list_pair_sample(packed, max_pairs_per_group, n_samples, random_state=None):
+    """The ``pair_sample`` target of list units for the pair losses of lists.
+
+    Lists with more position pairs than the cap of ``max_pairs_per_group``
+    (see :func:`~skalign.utils._groups.pair_cap`) are trained on a
+    systematic sample of about that many pairs (see
+    :func:`~skalign._loss.listwise.circulant_offsets`), unbiased for the
+    loss's sums; the others on every pair. The pairs are not enumerated:
+    the target is, per list, the number of offsets (0: every pair) and
+    their random start, drawn with ``random_state``.
+
+    Returns
+    -------
+    targets : dict
+        ``{"pair_sample": ndarray of shape (n_lists, 2)}``, or empty when
+        every list keeps all its pairs.
+    """
+    lengths = packed.mask.sum(1)
+    cap = pair_cap(lengths, max_pairs_per_group, n_samples)
+    draws, _ = pair_draws(lengths, cap)
+    if not draws.any():
+        return {}
+    rng = check_random_state(random_state)
+    start = rng.randint(np.maximum(lengths - 1, 1))
+    return {"pair_sample": np.column_stack([draws, np.where(draws > 0, start, 0)])}
 
 
 def list_targets(X, packed, **targets):

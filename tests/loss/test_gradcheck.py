@@ -20,6 +20,8 @@ NOT_DIFFERENTIABLE = {
     "grade_ordered_pairs": "indices, signs and weights of pairs: no scores in",
     "plackett_luce_choices": "tie blocks and choices from the grades only",
     "blockwise_dcov_stats": "an evaluation statistic, computed without grad",
+    "circulant_offsets": "integer offsets of a pair sample: no scores in",
+    "general_preference_accuracy": "a step function of the logits, without grad",
 }
 
 
@@ -91,6 +93,10 @@ def _pairwise_cases():
             lambda e: pairwise.general_preference_loss(e, g, m, w, temperature=0.7),
             (embeddings,),
         ),
+        "general_preference_win_rate": (
+            lambda e: pairwise.general_preference_win_rate(e, m, temperature=0.7),
+            (embeddings,),
+        ),
         "binary_feedback_loss": (
             lambda x, d: pairwise.binary_feedback_loss(x, label, m, w, shift=d),
             (s, shift),
@@ -108,6 +114,8 @@ def _listwise_cases():
     exposure = _double(3, 5, low=0.1)
     sensitive = torch.randint(0, 2, (3, 5))
     ranks = torch.tensor([1.0, 2.0, 3.5, 10.0], dtype=torch.float64)
+    # Per list: number of offsets (0: every pair) and their start.
+    pair_sample = torch.tensor([[1, 0], [0, 0], [2, 2]])
     cases = {
         f"plackett_luce_loss[{ties}]": (
             lambda x, ties=ties: listwise.plackett_luce_loss(x, g, m, w, ties=ties),
@@ -143,6 +151,16 @@ def _listwise_cases():
         "listnet_loss": (lambda x: listwise.listnet_loss(x, g, m, w), (s,)),
         "ranknet_loss": (lambda x: listwise.ranknet_loss(x, g, m, w), (s,)),
         "lipo_lambda_loss": (lambda x: listwise.lipo_lambda_loss(x, g, m, w), (s,)),
+        # List 0 sampled with one offset, list 1 whole (summed in row blocks),
+        # list 2 sampled with two.
+        "ranknet_loss[pair_sample]": (
+            lambda x: listwise.ranknet_loss(x, g, m, w, pair_sample=pair_sample),
+            (s,),
+        ),
+        "lipo_lambda_loss[pair_sample]": (
+            lambda x: listwise.lipo_lambda_loss(x, g, m, w, pair_sample=pair_sample),
+            (s,),
+        ),
         "expected_exposure": (lambda x: listwise.expected_exposure(x, m), (s,)),
         "exposure_disparity_penalty": (
             lambda e: listwise.exposure_disparity_penalty(e, sensitive, m),
