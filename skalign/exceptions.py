@@ -6,6 +6,7 @@ __all__ = [
     "ConvergenceWarning",
     "DeviceWarning",
     "InconsistentVersionWarning",
+    "MissingGroupsWarning",
     "SkalignWarning",
 ]
 
@@ -53,6 +54,18 @@ class InconsistentVersionWarning(SkalignWarning):
             "invalid results; refit the model with this version, or load it "
             "with the version that saved it."
         )
+
+
+class MissingGroupsWarning(SkalignWarning):
+    """A group-aware estimator got ``groups=None`` on data that look grouped.
+
+    ``groups=None`` means one ranking of all rows, which is rarely what
+    winner/loser or choice labels (grades 0 and 1, many rows at the top)
+    mean: they usually come with a ``groups`` argument that was forgotten,
+    or not routed (scikit-learn passes ``groups`` to a splitter only, unless
+    metadata routing is enabled). Pass ``groups``; to rank all rows together
+    on purpose, pass one group id for every row.
+    """
 
 
 class DeviceWarning(SkalignWarning):

@@ -21,6 +21,7 @@ from ..utils._groups import (
     check_grades,
     check_sample_weight,
     pack_groups,
+    warn_if_ungrouped,
 )
 from ..utils._units import pair_units
 
@@ -254,6 +255,7 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
         """
         v = self.transform(X)
         grades = check_grades(y)
+        warn_if_ungrouped(groups, grades, f"{type(self).__name__}.score")
         weight = check_sample_weight(sample_weight, len(v))
         packed = pack_groups(grades, groups)
         # In blocks of rows: a long group's pairs are never all held at once.

@@ -29,7 +29,7 @@ from .._loss.pairwise import (
     scaled_bradley_terry_loss,
 )
 from ..metrics import pairwise_accuracy
-from ..utils._groups import check_sample_weight
+from ..utils._groups import check_sample_weight, warn_if_ungrouped
 from ..utils._penalty import FairnessPenaltyMixin, fill_penalty_doc
 from ..utils._units import pair_units
 
@@ -554,6 +554,7 @@ class PreferenceRewardRegressor(
         -------
         score : float
         """
+        warn_if_ungrouped(groups, y, f"{type(self).__name__}.score")
         return pairwise_accuracy(
             y, self.predict(X), groups=groups, sample_weight=sample_weight
         )

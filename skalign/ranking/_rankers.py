@@ -24,7 +24,7 @@ from .._loss.listwise import (
 )
 from ..metrics import grouped_ndcg_score
 from ..metrics._listwise import _check_sensitive_features
-from ..utils._groups import check_grades, check_groups
+from ..utils._groups import check_grades, check_groups, warn_if_ungrouped
 from ..utils._penalty import FairnessPenaltyMixin, fill_penalty_doc
 from ..utils._sampling import gumbel_rankings, rank_within_groups
 from ..utils._units import list_pair_sample, list_targets, list_units
@@ -224,6 +224,7 @@ class _BaseRanker(TorchEstimator):
         """
         scores = self.predict(X)
         grades = check_grades(y)
+        warn_if_ungrouped(groups, grades, f"{type(self).__name__}.score")
         codes, uniques = check_groups(groups, grades.shape[0])
         lowest = np.full(uniques.shape[0], np.inf)
         np.minimum.at(lowest, codes, grades)

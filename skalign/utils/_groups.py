@@ -5,6 +5,7 @@ them into padded ``(n_groups, max_len)`` index and mask arrays. Every
 pairwise or listwise estimator and metric builds on :func:`pack_groups`.
 """
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,6 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_array
 
 from .._loss.listwise import circulant_offsets
+from ..exceptions import MissingGroupsWarning
 from ._validation import from_torch
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "pack_groups",
     "pair_cap",
     "pair_draws",
+    "warn_if_ungrouped",
 ]
 
 # max_pairs_per_group="auto": every pair while the data hold at most
@@ -87,6 +90,41 @@ def check_groups(groups, n_samples):
             f"strings); got {groups.dtype} values that cannot be sorted."
         ) from exc
     return codes.astype(np.int64).ravel(), uniques
+
+
+def warn_if_ungrouped(groups, y, where="fit"):
+    """Warn (:class:`~skalign.exceptions.MissingGroupsWarning`) when
+    ``groups`` is ``None`` but the grades look like grouped choices or pairs.
+
+    ``groups=None`` is one ranking of every row. Grades of only two values
+    with several rows at the top (winner/loser pairs, one choice per
+    situation) almost always come with groups: the user forgot them, or
+    scikit-learn did not route them (``cross_val_score(..., groups=g)``
+    gives them to the splitter alone unless metadata routing is on).
+    ``where`` names the call, e.g. ``"PlackettLuceRanker.fit"``.
+    """
+    if groups is not None or y is None:
+        return
+    grades = np.asarray(from_torch(y, "y"))
+    if grades.ndim != 1 or grades.size < 4 or grades.dtype.kind not in "biuf":
+        return
+    values = np.unique(grades[np.isfinite(grades)])
+    if values.size != 2:
+        return
+    n_top = int(np.sum(grades == values[-1]))
+    if n_top < 2:
+        return
+    warnings.warn(
+        f"{where} got groups=None, so all {grades.size} rows are one ranking, "
+        f"but y holds only the grades {values[0]:g} and {values[-1]:g} with "
+        f"{n_top} rows at the top, as grouped pairs or choices do. Pass "
+        "groups= (inside a Pipeline or a search, enable metadata routing: "
+        "sklearn.set_config(enable_metadata_routing=True) and "
+        ".set_fit_request(groups=True).set_score_request(groups=True)); to "
+        "rank all rows together on purpose, pass one group id for every row.",
+        MissingGroupsWarning,
+        stacklevel=3,
+    )
 
 
 def check_grades(y, name="y"):

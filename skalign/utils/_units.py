@@ -30,6 +30,7 @@ from ._groups import (
     pack_groups,
     pair_cap,
     pair_draws,
+    warn_if_ungrouped,
 )
 
 __all__ = [
@@ -179,6 +180,7 @@ def pair_units(
     index into them.
     """
     grades = check_grades(y)
+    warn_if_ungrouped(groups, grades)
     weight = check_sample_weight(sample_weight, X.shape[0])
     packed = pack_groups(
         grades,
@@ -231,6 +233,7 @@ def list_units(y, groups, sample_weight, n_samples, *, keep_all_tied=False):
         The validated grades and sample weights.
     """
     grades = check_grades(y)
+    warn_if_ungrouped(groups, grades)
     codes, _ = check_groups(groups, n_samples)
     weight = check_sample_weight(sample_weight, n_samples)
     kept = np.flatnonzero(weight > 0)
