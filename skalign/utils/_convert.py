@@ -4,6 +4,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_array, check_consistent_length
 
+from ._validation import accepts_tensors
+
 __all__ = ["comparisons_to_long", "pairs_to_long"]
 
 
@@ -21,6 +23,7 @@ def _interleave(first, second):
     return out
 
 
+@accepts_tensors
 def pairs_to_long(X_a, X_b, outcome):
     """Wide pair data to the long format ``(X, y, groups)``.
 
@@ -69,6 +72,7 @@ def pairs_to_long(X_a, X_b, outcome):
     return _interleave(X_a, X_b), y, np.repeat(np.arange(n), 2)
 
 
+@accepts_tensors
 def comparisons_to_long(item_features, comparisons):
     """choix-style ``(winner, loser)`` rows to the long format ``(X, y, groups)``.
 

@@ -10,9 +10,6 @@ import torch
 
 __all__ = ["accepts_tensors", "check_features", "from_torch", "resolve_device"]
 
-#: torch dtypes numpy cannot hold, and what they become.
-_WIDENED = {torch.bfloat16: torch.float32}
-
 
 def from_torch(value, name="X"):
     """A torch tensor as a numpy array (anything else is returned as is).
@@ -20,8 +17,8 @@ def from_torch(value, name="X"):
     scikit-learn's estimators take torch tensors through ``np.asarray``;
     skalign does the same, once, at the entry of every public method. A CPU
     tensor is shared, not copied; a tensor on another device is copied to
-    the CPU; a tensor that requires a gradient is detached; ``bfloat16``,
-    which numpy cannot represent, becomes ``float32``.
+    the CPU; a tensor that requires a gradient is detached; ``bfloat16`` and
+    the float8 types, which numpy cannot represent, become ``float32``.
 
     Examples
     --------
@@ -34,17 +31,18 @@ def from_torch(value, name="X"):
         return value
     if value.layout != torch.strided:
         raise TypeError(
-            f"{name} is a torch tensor of layout {value.layout}; pass a dense "
-            "tensor, or a scipy.sparse matrix for sparse data."
+            f"{name} is a sparse torch tensor (layout {value.layout}); pass "
+            f"{name}.to_dense(), or a scipy.sparse matrix for sparse data."
         )
     tensor = value.detach()
-    if tensor.is_complex() or tensor.dtype not in _NUMPY_DTYPES:
-        if tensor.dtype not in _WIDENED:
+    if tensor.dtype not in _NUMPY_DTYPES:
+        if not tensor.is_floating_point():
             raise TypeError(
                 f"{name} is a torch tensor of dtype {tensor.dtype}, which has no "
                 "numpy equivalent; convert it, e.g. with .float()."
             )
-        tensor = tensor.to(_WIDENED[tensor.dtype])
+        # bfloat16 and the float8 types: float32 holds their values exactly.
+        tensor = tensor.to(torch.float32)
     return tensor.cpu().numpy()
 
 
@@ -57,6 +55,9 @@ def accepts_tensors(function):
     def wrapper(*args, **kwargs):
         bound = signature.bind(*args, **kwargs)
         for name, value in bound.arguments.items():
+            if isinstance(value, dict):
+                # e.g. calibration_report's {model name: probabilities}
+                value = {k: from_torch(v, f"{name}[{k!r}]") for k, v in value.items()}
             bound.arguments[name] = from_torch(value, name)
         return function(*bound.args, **bound.kwargs)
 
@@ -73,6 +74,13 @@ _NUMPY_DTYPES = {
     torch.float16,
     torch.float32,
     torch.float64,
+    torch.complex64,
+    torch.complex128,
+    *(
+        getattr(torch, name)
+        for name in ("uint16", "uint32", "uint64")
+        if hasattr(torch, name)
+    ),
 }
 
 
