@@ -10,6 +10,7 @@ tests.reliability._cases`` prints the matrix with the observed outcomes.
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+import torch
 
 from .. import _registry as registry
 from ._fitting import fit_data, outputs
@@ -43,6 +44,7 @@ CASES = (
     "grades_offset_1e12",
     "grades_scale_1e12",
     "sample_weight_overflow",
+    "torch_tensor",
 )
 
 _NUMERIC = r"(X|scores) must be numeric"
@@ -103,6 +105,19 @@ def case_data(name, case):
         return frame, y, kwargs, params
     if case == "sparse":
         return sp.csr_matrix(X), y, kwargs, params
+    if case == "torch_tensor":
+        # X, y and the numeric fit keywords as tensors (one requiring grad).
+        def tensor(value):
+            if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+                return torch.from_numpy(value.copy())
+            return value
+
+        return (
+            torch.tensor(X, requires_grad=True),
+            tensor(y),
+            {key: tensor(value) for key, value in kwargs.items()},
+            params,
+        )
     if case == "float16":
         return X.astype(np.float16), y, kwargs, params
     if case == "int":
