@@ -14,6 +14,7 @@ from ._base import (
     as_columns,
     fill_calibration_doc,
     is_one_d,
+    log_complement,
 )
 
 __all__ = ["BetaCalibrator"]
@@ -140,12 +141,12 @@ class BetaCalibrator(_OneVsRestOutputs, _TorchCalibrator):
     def _n_outputs(self):
         return 1 if self._binary() else len(self.classes_)
 
-    def _features(self, logits):
+    def _raw_features(self, logits):
         if logits.shape[1] == 1:
             z = logits[:, 0]
             return np.column_stack([log_expit(z), -log_expit(-z)])
-        log_p = np.minimum(log_softmax(logits, axis=1), -1e-16)
-        return np.hstack([log_p, -np.log(-np.expm1(log_p))])
+        log_p = log_softmax(logits, axis=1)
+        return np.hstack([log_p, -log_complement(log_p)])
 
     def _targets(self, codes, weight):
         if self._binary():
@@ -199,7 +200,8 @@ class BetaCalibrator(_OneVsRestOutputs, _TorchCalibrator):
     @property
     def coef_(self):
         a, b, _ = self.calibration_map_.coefficients()
-        return torch.stack([a, b], dim=1).detach().cpu().numpy().astype(np.float64)
+        coef = torch.stack([a, b], dim=1).detach().cpu().numpy()
+        return coef.astype(np.float64) / self.feature_scale_
 
     @property
     def intercept_(self):

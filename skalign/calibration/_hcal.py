@@ -7,13 +7,16 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._engine import _DTYPES
 from .._loss.calibration import h_calibration_loss
 from ._base import (
     CalibrationMap,
     _TorchCalibrator,
     fill_calibration_doc,
     log_proba_columns,
+    root_mean_square,
 )
+from ._scaling import newton_temperature
 
 __all__ = ["HCalibrator"]
 
@@ -173,8 +176,28 @@ class HCalibrator(_TorchCalibrator):
     def _n_outputs(self):
         return max(2, len(self.classes_))
 
-    def _features(self, logits):
-        return log_proba_columns(logits)
+    def _raw_features(self, logits):
+        # log(k p): zero at the uniform distribution, so that the nearly
+        # uniform probabilities of tiny logits differ in their leading digits
+        # (a shift of every log-probability by log k, which the softmax and
+        # the knots absorb).
+        log_p = log_proba_columns(logits)
+        return log_p + np.log(log_p.shape[1])
+
+    def _fit_feature_scale(self, logits, codes, weight):
+        # Temperature scaling's temperature: softmax(log p / T) is its fit,
+        # so h starts there, and the log-slope penalty pulls towards it.
+        rms = root_mean_square(logits, weight)
+        beta, _, _ = newton_temperature(
+            logits / rms,
+            codes,
+            weight,
+            dtype=_DTYPES[self.dtype],
+            device=self._resolved_device(),
+            tol=self.tol,
+            max_iter=self.max_epochs,
+        )
+        return rms / beta
 
     def _targets(self, codes, weight):
         return {"target": codes}
@@ -201,8 +224,11 @@ class HCalibrator(_TorchCalibrator):
 
     @property
     def knots_(self):
-        return self.calibration_map_.knot_positions.cpu().numpy().astype(np.float64)
+        knots = self.calibration_map_.knot_positions.cpu().numpy()
+        shift = np.log(max(2, len(self.classes_)))
+        return knots.astype(np.float64) * self.feature_scale_ - shift
 
     @property
     def slopes_(self):
-        return self.calibration_map_.slopes().cpu().numpy().astype(np.float64)
+        slopes = self.calibration_map_.slopes().cpu().numpy()
+        return slopes.astype(np.float64) / self.feature_scale_

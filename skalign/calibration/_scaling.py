@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 import torch
-from scipy.special import log_expit, log_softmax
+from scipy.special import log_softmax
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -24,6 +24,7 @@ from ._base import (
     _OneVsRestOutputs,
     _TorchCalibrator,
     fill_calibration_doc,
+    log_complement,
     log_proba_columns,
 )
 
@@ -113,7 +114,7 @@ class _SoftmaxCalibrator(_TorchCalibrator):
     def _n_outputs(self):
         return 1 if self._binary() else len(self.classes_)
 
-    def _features(self, logits):
+    def _raw_features(self, logits):
         return logits
 
     def _targets(self, codes, weight):
@@ -354,7 +355,7 @@ class TemperatureScaling(_SoftmaxCalibrator):
         """
         if self.solver == "lbfgs":
             super().fit(scores, y, sample_weight=sample_weight)
-            self.temperature_ = float(
+            self.temperature_ = self.feature_scale_ * float(
                 self.net_.module_.calibration_map.temperature.detach()
             )
             return self
@@ -362,7 +363,7 @@ class TemperatureScaling(_SoftmaxCalibrator):
             self.__dict__.pop(name, None)
         logits, codes, weight = self._validated_fit_data(scores, y, sample_weight)
         beta, self.n_iter_, self.converged_ = newton_temperature(
-            logits,
+            self._features(logits),
             codes,
             weight,
             dtype=_DTYPES[self.dtype],
@@ -370,7 +371,7 @@ class TemperatureScaling(_SoftmaxCalibrator):
             tol=self.tol,
             max_iter=self.max_epochs,
         )
-        self.temperature_ = 1.0 / beta
+        self.temperature_ = self.feature_scale_ / beta
         if not self.converged_:
             warnings.warn(
                 f"TemperatureScaling stopped at max_epochs={self.max_epochs} "
@@ -449,7 +450,8 @@ class VectorScaling(_SoftmaxCalibrator):
 
     @property
     def coef_(self):
-        return self.calibration_map_.scale.detach().cpu().numpy().astype(np.float64)
+        scale = self.calibration_map_.scale.detach().cpu().numpy()
+        return scale.astype(np.float64) / self.feature_scale_
 
     @property
     def intercept_(self):
@@ -493,7 +495,8 @@ class _LinearMapCalibrator(_SoftmaxCalibrator):
 
     @property
     def coef_(self):
-        return self.calibration_map_.weight.detach().cpu().numpy().astype(np.float64)
+        weight = self.calibration_map_.weight.detach().cpu().numpy()
+        return weight.astype(np.float64) / self.feature_scale_
 
     @property
     def intercept_(self):
@@ -590,11 +593,8 @@ class DirichletCalibrator(_LinearMapCalibrator):
         # The map sees both log-probabilities, also for two classes.
         return False
 
-    def _features(self, logits):
-        if logits.shape[1] == 1:
-            z = logits[:, 0]
-            return np.column_stack([log_expit(-z), log_expit(z)])
-        return log_softmax(logits, axis=1)
+    def _raw_features(self, logits):
+        return log_proba_columns(logits)
 
 
 @fill_calibration_doc
@@ -674,11 +674,11 @@ class PlattCalibrator(_OneVsRestOutputs, _TorchCalibrator):
     def _n_outputs(self):
         return 1 if self._binary() else len(self.classes_)
 
-    def _features(self, logits):
+    def _raw_features(self, logits):
         if logits.shape[1] > 1 and self.input_ == "probabilities":
             # Each class's log-odds, from its log-probability.
             log_p = log_softmax(logits, axis=1)
-            return log_p - np.log(-np.expm1(np.minimum(log_p, -1e-16)))
+            return log_p - log_complement(log_p)
         return logits
 
     def _targets(self, codes, weight):
@@ -700,7 +700,8 @@ class PlattCalibrator(_OneVsRestOutputs, _TorchCalibrator):
 
     @property
     def coef_(self):
-        return self.calibration_map_.scale.detach().cpu().numpy().astype(np.float64)
+        scale = self.calibration_map_.scale.detach().cpu().numpy()
+        return scale.astype(np.float64) / self.feature_scale_
 
     @property
     def intercept_(self):
