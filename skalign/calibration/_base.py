@@ -552,10 +552,11 @@ calibration_map_ : CalibrationMap
     ``feature_scale_``.
 feature_scale_ : float
     The positive number the map's features (logits or log-probabilities)
-    are divided by, at fit and at prediction: their root mean square on the
-    calibration set. The parameters are fitted on features of unit size
-    whatever the size of the scores; ``coef_`` is reported in the units of
-    the unscaled features.
+    are divided by, at fit and at prediction, so that the map is fitted on
+    features of order one whatever the size of the scores: their root mean
+    square on the calibration set (for :class:`HCalibrator`, temperature
+    scaling's temperature). ``coef_`` and the like are reported in the
+    units of the unscaled features.
 n_iter_ : int
     L-BFGS epochs run.
 converged_ : bool

@@ -75,6 +75,15 @@ class BetaCalibrator(_OneVsRestOutputs, _TorchCalibrator):
     classes, each class's probability is calibrated one-vs-rest and the
     results renormalised.
 
+    ``ln s`` and ``ln(1 - s)`` are computed from the logits (log-sigmoid and
+    log-sum-exp, never the logarithm of a rounded probability), so scores
+    whose probability rounds to 0 or 1 keep finite, distinct features, and
+    they are divided by their root mean square (``feature_scale_``) for the
+    fit. With the map evaluated in float64, the probabilities are finite and
+    keep the order of binary scores at any scale (from logits of ``1e-6`` to
+    ``1e30``); they are not the same at every scale, as ``ln s`` is not
+    proportional to the logits.
+
     Parameters
     ----------
     {input_param}

@@ -84,11 +84,21 @@ class HCalibrator(_TorchCalibrator):
     calibration log-probabilities) shared by all classes, so the order of the
     classes in every row, and therefore the predicted class and the
     accuracy, never change; temperature scaling is the special case of a
-    straight line. ``h`` starts at the identity, so with ``epsilon > 0`` the
-    fit moves the scores only as far as the tolerance requires. This is the
-    unweighted form of the objective on all classes at once; the paper's
-    cluster weighting is not implemented. The objective is piecewise smooth
-    and fitted by full-batch L-BFGS.
+    straight line. ``h`` starts at temperature scaling's fit, ``h(x) = x /
+    T`` with ``T`` (``feature_scale_``) fitted to the same scores by
+    :class:`TemperatureScaling`'s solver, so with ``epsilon > 0`` the fit
+    moves the scores away from temperature scaling only as far as the
+    tolerance requires. This is the unweighted form of the objective on all
+    classes at once; the paper's cluster weighting is not implemented. The
+    objective is piecewise smooth and fitted by full-batch L-BFGS.
+
+    The map is fitted on ``log(k p) / T`` (``k`` classes): dividing by ``T``
+    brings log-probabilities of logits of any size to order one, and the
+    shift by ``log k`` keeps the nearly uniform probabilities of tiny logits
+    apart. With the map evaluated in float64, its probabilities are finite
+    and keep the order of binary scores from ``1e-6`` to ``1e30``; they are
+    not the same at every scale, as ``log p`` is not proportional to the
+    logits.
 
     Parameters
     ----------
@@ -103,10 +113,12 @@ class HCalibrator(_TorchCalibrator):
     n_knots : int, default=8
         Number of interior knots of ``h``.
     reg_slopes : float, default=1e-2
-        Weight of a penalty ``mean_j θ_j²`` on the log-slopes ``θ_j`` of
-        ``h``, pulling it towards the identity. The h-calibration objective
-        alone does not penalise flattening ``h`` (uniform probabilities are
-        calibrated but useless); this keeps the map informative.
+        Weight of a penalty ``mean_j θ_j²`` on the log-slopes ``θ_j =
+        log(T s_j)`` of ``h`` (``s_j`` its slopes), pulling it towards
+        temperature scaling's straight line ``x / T``. The h-calibration
+        objective alone does not penalise flattening ``h`` (uniform
+        probabilities are calibrated but useless); this keeps the map
+        informative.
     {torch_params}
 
     Attributes
@@ -114,7 +126,7 @@ class HCalibrator(_TorchCalibrator):
     knots_ : ndarray of shape (n_knots,)
         Knot positions (log-probabilities).
     slopes_ : ndarray of shape (n_knots + 1,)
-        Slope of ``h`` on each segment.
+        Slope of ``h`` on each segment (``1 / T`` at the start).
     {calibrator_attributes}
     {torch_attributes}
 

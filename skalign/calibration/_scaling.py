@@ -36,14 +36,15 @@ __all__ = [
     "VectorScaling",
 ]
 
-# Bounds of log(T), as scikit-learn's method="temperature" bounds log(1/T):
-# a perfectly separable calibration set cannot push T to 0 or infinity.
+# Bounds of log(T) on logits of unit root mean square, as scikit-learn's
+# method="temperature" bounds log(1/T) on the logits themselves: a perfectly
+# separable calibration set cannot push T to 0 or infinity.
 _LOG_T_BOUND = 10.0
 
 
 class TemperatureMap(CalibrationMap):
     """``z / T`` with ``T = exp(θ)``, ``θ`` clipped to [-10, 10], ``T = 1`` at
-    the start."""
+    the start (``z`` standardised: of unit root mean square)."""
 
     def _build(self, n_features, n_outputs):
         self.log_temperature = torch.nn.Parameter(torch.zeros(()))
@@ -205,7 +206,10 @@ def newton_temperature(logits, codes, weight, *, dtype, device, tol, max_iter):
     Newton's method, halving a step whenever it would raise the loss,
     converges in a few passes over the logits. Each pass exponentiates the
     shifted logits ``d = z - max z <= 0`` (which cannot overflow) and takes
-    three row sums. On large data the start is the solution on an evenly
+    three row sums. The logits are expected standardised (of unit root mean
+    square, as :class:`TemperatureScaling` passes them), so that ``β`` is
+    found near 1 and ``z - max z`` cannot overflow ``dtype`` whatever the
+    size of the scores. On large data the start is the solution on an evenly
     spaced subsample of rows, which leaves two or three full passes.
 
     Returns
@@ -249,8 +253,16 @@ class TemperatureScaling(_SoftmaxCalibrator):
     calibration of modern neural networks", ICML). Dividing every logit by the
     same positive number keeps their order, so the predicted class, and the
     accuracy, do not change. Binary problems use the log-odds:
-    ``σ(z / T)``. ``T`` is searched in ``[e^-10, e^10]``, as scikit-learn's
-    ``method="temperature"`` does.
+    ``σ(z / T)``.
+
+    The logits are first divided by their root mean square ``s``
+    (``feature_scale_``), and ``T / s`` is searched in ``[e^-10, e^10]``, as
+    scikit-learn's ``method="temperature"`` bounds ``T`` itself (the two
+    agree unless the optimum lies at a bound, as for a perfectly separated
+    calibration set). So the fit does not depend on the size of the scores:
+    logits multiplied by any ``c > 0`` give ``c`` times the temperature and
+    the same probabilities, from ``1e-6`` to ``1e30``, in float32 as in
+    float64.
 
     The loss is convex in ``1 / T`` and its first two derivatives are row
     sums, so the default solver is Newton's method in torch (a handful of
@@ -279,6 +291,9 @@ class TemperatureScaling(_SoftmaxCalibrator):
     ----------
     temperature_ : float
         The fitted temperature ``T`` (above 1 softens overconfident scores).
+    feature_scale_ : float
+        The root mean square ``s`` of the logits (binary: log-odds) the
+        solver divides them by.
     n_iter_ : int
         Newton steps (L-BFGS epochs) run.
     converged_ : bool
@@ -396,7 +411,9 @@ class VectorScaling(_SoftmaxCalibrator):
     Fitted by the negative log-likelihood (Guo et al., 2017). Between
     temperature scaling (one parameter) and matrix scaling (``k² + k``); it
     may change the predicted class. For binary problems it is Platt scaling
-    of the log-odds, ``σ(a z + c)``.
+    of the log-odds, ``σ(a z + c)``. It is fitted on the logits divided by
+    their root mean square (``feature_scale_``), so logits multiplied by any
+    ``c > 0`` give the same probabilities.
 
     Parameters
     ----------
@@ -514,6 +531,12 @@ class MatrixScaling(_LinearMapCalibrator):
     regularisation it overfits easily when ``k`` is large. Binary problems
     reduce to ``σ(a z + c)``.
 
+    The map is fitted on the logits divided by their root mean square ``s``
+    (``feature_scale_``), and the penalty applies to the matrix of these
+    standardised logits, ``s W`` (``coef_ * feature_scale_``): logits
+    multiplied by any ``c > 0`` give the same probabilities, penalised or
+    not.
+
     Parameters
     ----------
     {input_param}
@@ -558,6 +581,14 @@ class DirichletCalibrator(_LinearMapCalibrator):
     ``λ / (k (k - 1)) Σ_{i≠j} W_ij² + μ / k Σ_j b_j²``. For binary problems
     the two log-probabilities make it beta calibration without the sign
     constraints.
+
+    The log-probabilities are computed from the logits (a log-softmax, so
+    logits of ``1e30`` give finite ones), divided by their root mean square
+    ``s`` (``feature_scale_``) for the fit, and the penalty applies to the
+    matrix of these standardised features, ``s W``. The map is evaluated in
+    float64. Its probabilities are finite and keep the order of binary
+    scores at any scale; they are not the same at every scale, since
+    ``log p`` is not proportional to the logits.
 
     Parameters
     ----------
@@ -608,7 +639,9 @@ class PlattCalibrator(_OneVsRestOutputs, _TorchCalibrator):
     ``method="sigmoid"`` is. The score is the log-odds ``z`` for binary
     problems; for ``k >= 3`` classes each class gets its own ``(a_k, c_k)``
     on its logit (or the log-odds of its probability), and the ``k``
-    probabilities are renormalised to sum to one.
+    probabilities are renormalised to sum to one. The scores are divided by
+    their root mean square (``feature_scale_``) for the fit, so scores
+    multiplied by any ``c > 0`` give the same probabilities.
 
     Parameters
     ----------
