@@ -99,17 +99,20 @@ def root_mean_square(values, weight):
     """Root mean square of the entries of ``values`` (n, m), rows weighted
     by ``weight``; 1 where it is zero (no scale to remove).
 
-    Taken on ``values / max|values|``, so that squares of scores of 1e200
-    neither overflow nor, for 1e-200, underflow; it scales with the values:
-    ``root_mean_square(c * values) == c * root_mean_square(values)`` up to
-    rounding, for any ``c > 0``.
+    Squares are summed in float64; values beyond ``1e±100``, whose squares
+    would overflow or underflow it, are first divided by the largest one.
+    It scales with the values: ``root_mean_square(c * values) == c *
+    root_mean_square(values)`` up to rounding, for any ``c > 0``.
     """
-    largest = float(np.max(np.abs(values), initial=0.0))
+    largest = max(
+        float(np.max(values, initial=0.0)), -float(np.min(values, initial=0.0))
+    )
     if largest == 0.0:
         return 1.0
-    unit = values / largest
-    mean_square = weight @ np.einsum("ij,ij->i", unit, unit) / values.shape[1]
-    rms = largest * float(np.sqrt(mean_square / weight.sum()))
+    unit = 1.0 if 1e-100 < largest < 1e100 else largest
+    rows = values if unit == 1.0 else values / unit
+    sums = np.einsum("ij,ij->i", rows, rows, dtype=np.float64)
+    rms = unit * float(np.sqrt(weight @ sums / (weight.sum() * values.shape[1])))
     return rms if rms > 0.0 else 1.0
 
 
