@@ -2,11 +2,12 @@
 
 Every calibrator of binary scores in the registry is fitted on the same
 scores multiplied by ``1e-6`` up to ``1e30``, in float32 and in float64 where
-it has a ``dtype``: its probabilities must be finite and keep the order of
-the scores (the AUC of the calibrated probabilities is the AUC of the raw
-scores), and the maps linear in the logits (temperature, vector, matrix and
-Platt scaling) must give the same probabilities at every scale. Logits of
-``±1e4`` must be calibrated to the rate of positives observed at each.
+it has a ``dtype``: its probabilities must be finite and, but for the step
+functions below, keep the order of the scores (the AUC of the calibrated
+probabilities is the AUC of the raw scores), and the maps linear in the
+logits (temperature, vector, matrix and Platt scaling) must give the same
+probabilities at every scale. Logits of ``±1e4`` must be calibrated to the
+rate of positives observed at each.
 """
 
 import functools
