@@ -15,6 +15,16 @@ to one *logit space* (this module is the only place that does it):
   the same distribution).
 
 Each calibrator is a map from that space to calibrated probabilities.
+
+The parametric maps do not see the logits themselves but *features* of them
+(the logits, the log-probabilities, ...) divided by one fitted positive
+number, ``feature_scale_``: the features' root mean square unless the
+calibrator says otherwise. Their parameters are fitted (in float64) on
+features of unit size whatever the size of the scores, so that scores of
+``1e-6`` or ``1e30`` are as well conditioned as scores of 1, and a map that
+is linear in the logits gives the same probabilities for ``c * scores`` as
+for ``scores``. The scale is kept and applied at prediction; ``coef_`` and
+the like are reported in the units of the unscaled features.
 """
 
 import textwrap
@@ -27,6 +37,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+from torch.func import functional_call
 
 from .._engine import Formulation, Problem, TorchEstimator, to_torch
 from .._loss.calibration import PenaltyColumnLoss
@@ -63,6 +74,46 @@ def log_proba_columns(logits):
         z = logits[:, 0]
         return np.column_stack([log_expit(-z), log_expit(z)])
     return log_softmax(logits, axis=1)
+
+
+def log_complement(log_p):
+    """``log(1 - p)`` of every entry of rows of log-probabilities ``log_p``.
+
+    ``log(-expm1(log p))`` is accurate where ``p <= 1/2``, which holds for
+    every class but a row's most probable one; for that one ``1 - p`` is the
+    sum of the others, taken as their ``logsumexp``. So a class whose
+    probability rounds to 1 still gets a finite ``log(1 - p)``, which keeps
+    extreme scores apart instead of tying them at a clipped value.
+    """
+    top = np.argmax(log_p, axis=1)
+    rows = np.arange(log_p.shape[0])
+    with np.errstate(divide="ignore"):
+        out = np.log(-np.expm1(log_p))
+    others = log_p.copy()
+    others[rows, top] = -np.inf
+    out[rows, top] = logsumexp(others, axis=1)
+    return out
+
+
+def root_mean_square(values, weight):
+    """Root mean square of the entries of ``values`` (n, m), rows weighted
+    by ``weight``; 1 where it is zero (no scale to remove).
+
+    Squares are summed in float64; values beyond ``1e±100``, whose squares
+    would overflow or underflow it, are first divided by the largest one.
+    It scales with the values: ``root_mean_square(c * values) == c *
+    root_mean_square(values)`` up to rounding, for any ``c > 0``.
+    """
+    largest = max(
+        float(np.max(values, initial=0.0)), -float(np.min(values, initial=0.0))
+    )
+    if largest == 0.0:
+        return 1.0
+    unit = 1.0 if 1e-100 < largest < 1e100 else largest
+    rows = values if unit == 1.0 else values / unit
+    sums = np.einsum("ij,ij->i", rows, rows, dtype=np.float64)
+    rms = unit * float(np.sqrt(weight @ sums / (weight.sum() * values.shape[1])))
+    return rms if rms > 0.0 else 1.0
 
 
 def one_vs_rest_log_proba(outputs):
@@ -289,9 +340,9 @@ class _NumpyCalibrator(VersionedStateMixin, _BaseCalibrator, BaseEstimator):
 class CalibrationMap(Scorer):
     """Base of the calibration maps trained by the engine.
 
-    A map is a small :class:`~skalign.nn.Scorer` from logit-space features to
-    class logits; its parameters start at the identity map, so an
-    unconverged fit stays close to the uncalibrated model.
+    A map is a small :class:`~skalign.nn.Scorer` from logit-space features,
+    divided by the calibrator's ``feature_scale_``, to class logits; its
+    parameters start at the identity map of these standardised features.
     """
 
     accepts_sparse = False
@@ -333,10 +384,11 @@ class _TorchCalibrator(_BaseCalibrator, TorchEstimator):
 
     Subclasses give ``_default_scorer()`` (their :class:`CalibrationMap`;
     ``_map(**constants)`` and ``_map_constants(features)`` when the map
-    depends on the data), ``_features(logits)``, ``_targets(codes,
-    weight)``, ``_base_loss(n_classes, **constants)`` and optionally
-    ``_outputs(n_classes)``; the problem, the penalty column, the optimiser
-    and prediction are handled here.
+    depends on the data), ``_raw_features(logits)``, ``_targets(codes,
+    weight)``, ``_base_loss(n_classes, **constants)``, optionally
+    ``_outputs(n_classes)`` and ``_fit_feature_scale``; the problem, the
+    feature scale, the penalty column, the optimiser and prediction are
+    handled here.
     """
 
     # Engine settings that make no sense to tune for a calibration map:
@@ -360,6 +412,7 @@ class _TorchCalibrator(_BaseCalibrator, TorchEstimator):
     _convex_map = False
 
     _input_name = "scores"
+    _required_fitted_state = ("classes_", "input_", "n_features_in_", "feature_scale_")
 
     _engine_constraints = {
         name: TorchEstimator._parameter_constraints[name]
@@ -435,20 +488,45 @@ class _TorchCalibrator(_BaseCalibrator, TorchEstimator):
             one_d=is_one_d(scores),
         )
 
+    def _fit_logits_and_codes(self, X, y, weight, one_d):
+        logits, codes = super()._fit_logits_and_codes(X, y, weight, one_d)
+        self.feature_scale_ = self._fit_feature_scale(logits, codes, weight)
+        return logits, codes
+
+    def _fit_feature_scale(self, logits, codes, weight):
+        """The positive number the map's features are divided by: their
+        weighted root mean square, which scales with the scores."""
+        return root_mean_square(self._raw_features(logits), weight)
+
+    def _features(self, logits):
+        """The map's input: its features in units of ``feature_scale_``
+        (at fit and at prediction alike)."""
+        return self._raw_features(logits) / self.feature_scale_
+
     def _map_outputs(self, logits):
-        """Class logits of the fitted map, as float64 numpy (no penalty)."""
+        """Class logits of the fitted map, as float64 numpy (no penalty).
+
+        The map is evaluated in float64 whatever ``dtype`` stored it in:
+        log-probabilities of tiny logits differ from each other in digits
+        that float32 features would round away, reordering the rows."""
         check_is_fitted(self, "net_")
         calibration_map = self.net_.module_.calibration_map
         features = self._features(logits)
-        param = next(calibration_map.parameters())
         device = torch.device(self.net_.device)
+        state = {
+            name: value.to(torch.float64) if value.is_floating_point() else value
+            for name, value in (
+                *calibration_map.named_parameters(),
+                *calibration_map.named_buffers(),
+            )
+        }
         out = []
         with torch.no_grad():
             for start in range(0, features.shape[0], _PREDICT_CHUNK):
                 chunk = to_torch(
-                    features[start : start + _PREDICT_CHUNK], param.dtype, device
+                    features[start : start + _PREDICT_CHUNK], torch.float64, device
                 )
-                out.append(calibration_map(chunk).to("cpu", torch.float64))
+                out.append(functional_call(calibration_map, state, (chunk,)).to("cpu"))
         out = torch.cat(out).numpy() if out else np.empty((0,))
         return out.reshape(features.shape[0], -1)
 
@@ -487,7 +565,9 @@ tol : float, default=1e-6
 device : {"cpu", "cuda", "auto"} or torch.device, default="cpu"
     Where the map is fitted; the scores are moved there once.
 dtype : {"float32", "float64"}, default="float32"
-    Precision of the fit.
+    Precision of the fitted map and of prediction. L-BFGS itself runs in
+    float64, on features divided by ``feature_scale_``, so either precision
+    takes scores of any size.
 verbose : int, default=0
     0 silent, 1 a progress bar over epochs, 2 skorch's epoch table.""",
     "calibrator_attributes": """\
@@ -508,7 +588,15 @@ feature_names_in_ : ndarray of shape (``n_features_in_``,)
 net_ : skorch.NeuralNet
     The trained net.
 calibration_map_ : CalibrationMap
-    The fitted torch module.
+    The fitted torch module; it maps features divided by
+    ``feature_scale_``.
+feature_scale_ : float
+    The positive number the map's features (logits or log-probabilities)
+    are divided by, at fit and at prediction, so that the map is fitted on
+    features of order one whatever the size of the scores: their root mean
+    square on the calibration set (for :class:`HCalibrator`, temperature
+    scaling's temperature). ``coef_`` and the like are reported in the
+    units of the unscaled features.
 n_iter_ : int
     L-BFGS epochs run.
 converged_ : bool

@@ -14,6 +14,7 @@ from ._base import (
     as_columns,
     fill_calibration_doc,
     is_one_d,
+    log_complement,
 )
 
 __all__ = ["BetaCalibrator"]
@@ -73,6 +74,15 @@ class BetaCalibrator(_OneVsRestOutputs, _TorchCalibrator):
     one then turn negative, with both at zero). For ``k >= 3``
     classes, each class's probability is calibrated one-vs-rest and the
     results renormalised.
+
+    ``ln s`` and ``ln(1 - s)`` are computed from the logits (log-sigmoid and
+    log-sum-exp, never the logarithm of a rounded probability), so scores
+    whose probability rounds to 0 or 1 keep finite, distinct features, and
+    they are divided by their root mean square (``feature_scale_``) for the
+    fit. With the map evaluated in float64, the probabilities are finite and
+    keep the order of binary scores at any scale (from logits of ``1e-6`` to
+    ``1e30``); they are not the same at every scale, as ``ln s`` is not
+    proportional to the logits.
 
     Parameters
     ----------
@@ -140,12 +150,12 @@ class BetaCalibrator(_OneVsRestOutputs, _TorchCalibrator):
         """Which coefficients a refit holds at zero (see :meth:`fit`)."""
         return {"fixed_a": fixed[0], "fixed_b": fixed[1]}
 
-    def _features(self, logits):
+    def _raw_features(self, logits):
         if logits.shape[1] == 1:
             z = logits[:, 0]
             return np.column_stack([log_expit(z), -log_expit(-z)])
-        log_p = np.minimum(log_softmax(logits, axis=1), -1e-16)
-        return np.hstack([log_p, -np.log(-np.expm1(log_p))])
+        log_p = log_softmax(logits, axis=1)
+        return np.hstack([log_p, -log_complement(log_p)])
 
     def _targets(self, codes, weight):
         if self._binary():
@@ -198,7 +208,8 @@ class BetaCalibrator(_OneVsRestOutputs, _TorchCalibrator):
     @property
     def coef_(self):
         a, b, _ = self.calibration_map_.coefficients()
-        return torch.stack([a, b], dim=1).detach().cpu().numpy().astype(np.float64)
+        coef = torch.stack([a, b], dim=1).detach().cpu().numpy()
+        return coef.astype(np.float64) / self.feature_scale_
 
     @property
     def intercept_(self):

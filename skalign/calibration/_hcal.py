@@ -7,13 +7,16 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._engine import _DTYPES
 from .._loss.calibration import h_calibration_loss
 from ._base import (
     CalibrationMap,
     _TorchCalibrator,
     fill_calibration_doc,
     log_proba_columns,
+    root_mean_square,
 )
+from ._scaling import newton_temperature
 
 __all__ = ["HCalibrator"]
 
@@ -81,11 +84,21 @@ class HCalibrator(_TorchCalibrator):
     calibration log-probabilities) shared by all classes, so the order of the
     classes in every row, and therefore the predicted class and the
     accuracy, never change; temperature scaling is the special case of a
-    straight line. ``h`` starts at the identity, so with ``epsilon > 0`` the
-    fit moves the scores only as far as the tolerance requires. This is the
-    unweighted form of the objective on all classes at once; the paper's
-    cluster weighting is not implemented. The objective is piecewise smooth
-    and fitted by full-batch L-BFGS.
+    straight line. ``h`` starts at temperature scaling's fit, ``h(x) = x /
+    T`` with ``T`` (``feature_scale_``) fitted to the same scores by
+    :class:`TemperatureScaling`'s solver, so with ``epsilon > 0`` the fit
+    moves the scores away from temperature scaling only as far as the
+    tolerance requires. This is the unweighted form of the objective on all
+    classes at once; the paper's cluster weighting is not implemented. The
+    objective is piecewise smooth and fitted by full-batch L-BFGS.
+
+    The map is fitted on ``log(k p) / T`` (``k`` classes): dividing by ``T``
+    brings log-probabilities of logits of any size to order one, and the
+    shift by ``log k`` keeps the nearly uniform probabilities of tiny logits
+    apart. With the map evaluated in float64, its probabilities are finite
+    and keep the order of binary scores from ``1e-6`` to ``1e30``; they are
+    not the same at every scale, as ``log p`` is not proportional to the
+    logits.
 
     Parameters
     ----------
@@ -100,10 +113,12 @@ class HCalibrator(_TorchCalibrator):
     n_knots : int, default=8
         Number of interior knots of ``h``.
     reg_slopes : float, default=1e-2
-        Weight of a penalty ``mean_j θ_j²`` on the log-slopes ``θ_j`` of
-        ``h``, pulling it towards the identity. The h-calibration objective
-        alone does not penalise flattening ``h`` (uniform probabilities are
-        calibrated but useless); this keeps the map informative.
+        Weight of a penalty ``mean_j θ_j²`` on the log-slopes ``θ_j =
+        log(T s_j)`` of ``h`` (``s_j`` its slopes), pulling it towards
+        temperature scaling's straight line ``x / T``. The h-calibration
+        objective alone does not penalise flattening ``h`` (uniform
+        probabilities are calibrated but useless); this keeps the map
+        informative.
     {torch_params}
 
     Attributes
@@ -111,7 +126,7 @@ class HCalibrator(_TorchCalibrator):
     knots_ : ndarray of shape (n_knots,)
         Knot positions (log-probabilities).
     slopes_ : ndarray of shape (n_knots + 1,)
-        Slope of ``h`` on each segment.
+        Slope of ``h`` on each segment (``1 / T`` at the start).
     {calibrator_attributes}
     {torch_attributes}
 
@@ -174,8 +189,28 @@ class HCalibrator(_TorchCalibrator):
     def _outputs(self, n_classes):
         return max(2, n_classes)
 
-    def _features(self, logits):
-        return log_proba_columns(logits)
+    def _raw_features(self, logits):
+        # log(k p): zero at the uniform distribution, so that the nearly
+        # uniform probabilities of tiny logits differ in their leading digits
+        # (a shift of every log-probability by log k, which the softmax and
+        # the knots absorb).
+        log_p = log_proba_columns(logits)
+        return log_p + np.log(log_p.shape[1])
+
+    def _fit_feature_scale(self, logits, codes, weight):
+        # Temperature scaling's temperature: softmax(log p / T) is its fit,
+        # so h starts there, and the log-slope penalty pulls towards it.
+        rms = root_mean_square(logits, weight)
+        beta, _, _ = newton_temperature(
+            logits / rms,
+            codes,
+            weight,
+            dtype=_DTYPES[self.dtype],
+            device=self._resolved_device(),
+            tol=self.tol,
+            max_iter=self.max_epochs,
+        )
+        return rms / beta
 
     def _targets(self, codes, weight):
         return {"target": codes}
@@ -200,8 +235,11 @@ class HCalibrator(_TorchCalibrator):
 
     @property
     def knots_(self):
-        return self.calibration_map_.knot_positions.cpu().numpy().astype(np.float64)
+        knots = self.calibration_map_.knot_positions.cpu().numpy()
+        shift = np.log(max(2, len(self.classes_)))
+        return knots.astype(np.float64) * self.feature_scale_ - shift
 
     @property
     def slopes_(self):
-        return self.calibration_map_.slopes().cpu().numpy().astype(np.float64)
+        slopes = self.calibration_map_.slopes().cpu().numpy()
+        return slopes.astype(np.float64) / self.feature_scale_

@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 import torch
-from scipy.special import log_expit, log_softmax
+from scipy.special import log_softmax
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -24,6 +24,7 @@ from ._base import (
     _OneVsRestOutputs,
     _TorchCalibrator,
     fill_calibration_doc,
+    log_complement,
     log_proba_columns,
 )
 
@@ -35,14 +36,15 @@ __all__ = [
     "VectorScaling",
 ]
 
-# Bounds of log(T), as scikit-learn's method="temperature" bounds log(1/T):
-# a perfectly separable calibration set cannot push T to 0 or infinity.
+# Bounds of log(T) on logits of unit root mean square, as scikit-learn's
+# method="temperature" bounds log(1/T) on the logits themselves: a perfectly
+# separable calibration set cannot push T to 0 or infinity.
 _LOG_T_BOUND = 10.0
 
 
 class TemperatureMap(CalibrationMap):
     """``z / T`` with ``T = exp(θ)``, ``θ`` clipped to [-10, 10], ``T = 1`` at
-    the start."""
+    the start (``z`` standardised: of unit root mean square)."""
 
     def _build(self, n_features, n_outputs):
         self.log_temperature = torch.nn.Parameter(torch.zeros(()))
@@ -107,7 +109,7 @@ class _SoftmaxCalibrator(_TorchCalibrator):
 
     _convex_map = True
 
-    def _features(self, logits):
+    def _raw_features(self, logits):
         return logits
 
     def _targets(self, codes, weight):
@@ -198,7 +200,10 @@ def newton_temperature(logits, codes, weight, *, dtype, device, tol, max_iter):
     Newton's method, halving a step whenever it would raise the loss,
     converges in a few passes over the logits. Each pass exponentiates the
     shifted logits ``d = z - max z <= 0`` (which cannot overflow) and takes
-    three row sums. On large data the start is the solution on an evenly
+    three row sums. The logits are expected standardised (of unit root mean
+    square, as :class:`TemperatureScaling` passes them), so that ``β`` is
+    found near 1 and ``z - max z`` cannot overflow ``dtype`` whatever the
+    size of the scores. On large data the start is the solution on an evenly
     spaced subsample of rows, which leaves two or three full passes.
 
     Returns
@@ -242,8 +247,16 @@ class TemperatureScaling(_SoftmaxCalibrator):
     calibration of modern neural networks", ICML). Dividing every logit by the
     same positive number keeps their order, so the predicted class, and the
     accuracy, do not change. Binary problems use the log-odds:
-    ``σ(z / T)``. ``T`` is searched in ``[e^-10, e^10]``, as scikit-learn's
-    ``method="temperature"`` does.
+    ``σ(z / T)``.
+
+    The logits are first divided by their root mean square ``s``
+    (``feature_scale_``), and ``T / s`` is searched in ``[e^-10, e^10]``, as
+    scikit-learn's ``method="temperature"`` bounds ``T`` itself (the two
+    agree unless the optimum lies at a bound, as for a perfectly separated
+    calibration set). So the fit does not depend on the size of the scores:
+    logits multiplied by any ``c > 0`` give ``c`` times the temperature and
+    the same probabilities, from ``1e-6`` to ``1e30``, in float32 as in
+    float64.
 
     The loss is convex in ``1 / T`` and its first two derivatives are row
     sums, so the default solver is Newton's method in torch (a handful of
@@ -272,6 +285,9 @@ class TemperatureScaling(_SoftmaxCalibrator):
     ----------
     temperature_ : float
         The fitted temperature ``T`` (above 1 softens overconfident scores).
+    feature_scale_ : float
+        The root mean square ``s`` of the logits (binary: log-odds) the
+        solver divides them by.
     n_iter_ : int
         Newton steps (L-BFGS epochs) run.
     converged_ : bool
@@ -348,7 +364,7 @@ class TemperatureScaling(_SoftmaxCalibrator):
         """
         if self.solver == "lbfgs":
             super().fit(scores, y, sample_weight=sample_weight)
-            self.temperature_ = float(
+            self.temperature_ = self.feature_scale_ * float(
                 self.net_.module_.calibration_map.temperature.detach()
             )
             return self
@@ -356,7 +372,7 @@ class TemperatureScaling(_SoftmaxCalibrator):
             self.__dict__.pop(name, None)
         logits, codes, weight = self._validated_fit_data(scores, y, sample_weight)
         beta, self.n_iter_, self.converged_ = newton_temperature(
-            logits,
+            self._features(logits),
             codes,
             weight,
             dtype=_DTYPES[self.dtype],
@@ -364,7 +380,7 @@ class TemperatureScaling(_SoftmaxCalibrator):
             tol=self.tol,
             max_iter=self.max_epochs,
         )
-        self.temperature_ = 1.0 / beta
+        self.temperature_ = self.feature_scale_ / beta
         if not self.converged_:
             warnings.warn(
                 f"TemperatureScaling stopped at max_epochs={self.max_epochs} "
@@ -389,7 +405,9 @@ class VectorScaling(_SoftmaxCalibrator):
     Fitted by the negative log-likelihood (Guo et al., 2017). Between
     temperature scaling (one parameter) and matrix scaling (``k² + k``); it
     may change the predicted class. For binary problems it is Platt scaling
-    of the log-odds, ``σ(a z + c)``.
+    of the log-odds, ``σ(a z + c)``. It is fitted on the logits divided by
+    their root mean square (``feature_scale_``), so logits multiplied by any
+    ``c > 0`` give the same probabilities.
 
     Parameters
     ----------
@@ -443,7 +461,8 @@ class VectorScaling(_SoftmaxCalibrator):
 
     @property
     def coef_(self):
-        return self.calibration_map_.scale.detach().cpu().numpy().astype(np.float64)
+        scale = self.calibration_map_.scale.detach().cpu().numpy()
+        return scale.astype(np.float64) / self.feature_scale_
 
     @property
     def intercept_(self):
@@ -487,7 +506,8 @@ class _LinearMapCalibrator(_SoftmaxCalibrator):
 
     @property
     def coef_(self):
-        return self.calibration_map_.weight.detach().cpu().numpy().astype(np.float64)
+        weight = self.calibration_map_.weight.detach().cpu().numpy()
+        return weight.astype(np.float64) / self.feature_scale_
 
     @property
     def intercept_(self):
@@ -504,6 +524,12 @@ class MatrixScaling(_LinearMapCalibrator):
     ``λ / (k (k - 1)) Σ_{i≠j} W_ij² + μ / k Σ_j b_j²``. Without
     regularisation it overfits easily when ``k`` is large. Binary problems
     reduce to ``σ(a z + c)``.
+
+    The map is fitted on the logits divided by their root mean square ``s``
+    (``feature_scale_``), and the penalty applies to the matrix of these
+    standardised logits, ``s W`` (``coef_ * feature_scale_``): logits
+    multiplied by any ``c > 0`` give the same probabilities, penalised or
+    not.
 
     Parameters
     ----------
@@ -550,6 +576,14 @@ class DirichletCalibrator(_LinearMapCalibrator):
     the two log-probabilities make it beta calibration without the sign
     constraints.
 
+    The log-probabilities are computed from the logits (a log-softmax, so
+    logits of ``1e30`` give finite ones), divided by their root mean square
+    ``s`` (``feature_scale_``) for the fit, and the penalty applies to the
+    matrix of these standardised features, ``s W``. The map is evaluated in
+    float64. Its probabilities are finite and keep the order of binary
+    scores at any scale; they are not the same at every scale, since
+    ``log p`` is not proportional to the logits.
+
     Parameters
     ----------
     {input_param}
@@ -584,11 +618,8 @@ class DirichletCalibrator(_LinearMapCalibrator):
         # The map sees both log-probabilities, also for two classes.
         return False
 
-    def _features(self, logits):
-        if logits.shape[1] == 1:
-            z = logits[:, 0]
-            return np.column_stack([log_expit(-z), log_expit(z)])
-        return log_softmax(logits, axis=1)
+    def _raw_features(self, logits):
+        return log_proba_columns(logits)
 
 
 @fill_calibration_doc
@@ -602,7 +633,9 @@ class PlattCalibrator(_OneVsRestOutputs, _TorchCalibrator):
     ``method="sigmoid"`` is. The score is the log-odds ``z`` for binary
     problems; for ``k >= 3`` classes each class gets its own ``(a_k, c_k)``
     on its logit (or the log-odds of its probability), and the ``k``
-    probabilities are renormalised to sum to one.
+    probabilities are renormalised to sum to one. The scores are divided by
+    their root mean square (``feature_scale_``) for the fit, so scores
+    multiplied by any ``c > 0`` give the same probabilities.
 
     Parameters
     ----------
@@ -662,11 +695,11 @@ class PlattCalibrator(_OneVsRestOutputs, _TorchCalibrator):
     def _default_scorer(self):
         return VectorMap()
 
-    def _features(self, logits):
+    def _raw_features(self, logits):
         if logits.shape[1] > 1 and self.input_ == "probabilities":
             # Each class's log-odds, from its log-probability.
             log_p = log_softmax(logits, axis=1)
-            return log_p - np.log(-np.expm1(np.minimum(log_p, -1e-16)))
+            return log_p - log_complement(log_p)
         return logits
 
     def _targets(self, codes, weight):
@@ -688,7 +721,8 @@ class PlattCalibrator(_OneVsRestOutputs, _TorchCalibrator):
 
     @property
     def coef_(self):
-        return self.calibration_map_.scale.detach().cpu().numpy().astype(np.float64)
+        scale = self.calibration_map_.scale.detach().cpu().numpy()
+        return scale.astype(np.float64) / self.feature_scale_
 
     @property
     def intercept_(self):

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
-from scipy.special import expit, softmax
+from scipy.special import expit, log_softmax, logsumexp, softmax
 from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.datasets import make_classification
@@ -26,6 +26,7 @@ from skalign.calibration import (
     TemperatureScaling,
     VectorScaling,
 )
+from skalign.calibration._base import log_complement
 from skalign.metrics import expected_calibration_error
 from skalign.testing import logits_and_labels
 
@@ -331,6 +332,54 @@ def test_string_labels_and_extreme_logits():
         proba = calibrator.predict_proba(logits)
         assert np.all(np.isfinite(proba))
         assert set(calibrator.predict(logits)) <= {"cat", "dog", "eel"}
+
+
+@pytest.mark.parametrize(
+    "calibrator",
+    [
+        TemperatureScaling(),
+        VectorScaling(),
+        MatrixScaling(reg_lambda=0.1),
+        PlattCalibrator(),
+    ],
+    ids=lambda c: type(c).__name__,
+)
+def test_linear_maps_of_multiclass_logits_do_not_depend_on_their_scale(calibrator):
+    # The map is fitted on logits divided by their root mean square, and the
+    # ODIR penalty applies to the coefficients of these standardised logits.
+    rng = np.random.default_rng(0)
+    logits = 2 * rng.normal(size=(300, 3))
+    y = _sample_labels(softmax(logits, axis=1), rng)
+    calibrator = clone(calibrator).set_params(dtype="float64", tol=1e-10)
+    reference = clone(calibrator).fit(logits, y).predict_proba(logits)
+    for scale in (1e-6, 1e30):
+        scaled = clone(calibrator).fit(scale * logits, y)
+        assert_allclose(scaled.predict_proba(scale * logits), reference, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "Calibrator", [BetaCalibrator, DirichletCalibrator, HCalibrator]
+)
+def test_log_probability_maps_of_huge_multiclass_logits(Calibrator):
+    rng = np.random.default_rng(0)
+    logits = 1e30 * rng.normal(size=(300, 3))
+    y = _sample_labels(softmax(logits / 1e30, axis=1), rng)
+    proba = _exact(Calibrator).fit(logits, y).predict_proba(logits)
+    assert np.all(np.isfinite(proba)) and proba.min() > 0
+    # Calibrated, not one-hot: about a third of the rows are labelled with
+    # another class than their largest logit.
+    assert proba.max() < 1.0 - 1e-3
+
+
+def test_log_complement_of_probabilities_that_round_to_one():
+    log_p = log_softmax(
+        np.array(
+            [[1e4, 0.0, -1e4], [0.0, 0.0, 0.0], [1e30, 1e30, 0.0], [-3.0, 2.0, 1.0]]
+        ),
+        axis=1,
+    )
+    expected = [[logsumexp(np.delete(row, k)) for k in range(3)] for row in log_p]
+    assert_allclose(log_complement(log_p), expected, rtol=1e-12)
 
 
 def test_readout_for_scores_that_are_not_one_per_class():
