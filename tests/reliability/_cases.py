@@ -45,6 +45,7 @@ CASES = (
     "grades_scale_1e12",
     "sample_weight_overflow",
     "torch_tensor",
+    "scores_scale_1e15",
 )
 
 _NUMERIC = r"(X|scores) must be numeric"
@@ -162,6 +163,10 @@ def case_data(name, case):
         sensitive = sensitive.astype(object)
         sensitive[0] = None
         return with_kwargs(sensitive_features=sensitive)
+    if case == "scores_scale_1e15":
+        if kind != "scores":
+            raise NotApplicable("takes no scores")
+        return X * 1e15, y, kwargs, params
     if case.startswith("grades_"):
         if kind not in ("grouped", "continuous", "fair"):
             raise NotApplicable("no grades or regression targets")
