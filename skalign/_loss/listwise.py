@@ -385,7 +385,8 @@ def lipo_lambda_loss(scores, grades, mask, weight=None):
     grade (``2^(ψ - ψ_max)``: the ``-1`` of ``2^ψ - 1`` cancels in ``G_i -
     G_j``, and the scale keeps any grade finite), ``D(τ) = log(1 + τ)``, and
     ``τ`` the rank under the current scores (not differentiated). Averaged
-    with pair weights ``w_i w_j``.
+    with the pair weights ``w_i w_j / w̄`` of
+    :func:`~skalign._loss.pairwise.grade_ordered_pairs`.
     """
     if weight is None:
         weight = torch.ones_like(scores)

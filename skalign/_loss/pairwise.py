@@ -35,11 +35,17 @@ def grade_ordered_pairs(grades, mask, weight):
     ``max_len * (max_len - 1) / 2``, or slices when ``max_len == 2``),
     ``sign = sign(grades_i - grades_j)``
     (0 for a tie), the grade gap ``|grades_i - grades_j|``, and the pair
-    weight ``weight_i * weight_j`` (zero when either row is padding), all of
-    shape ``(n_groups, n_position_pairs)`` except the indices.
+    weight (zero when either row is padding), all of shape
+    ``(n_groups, n_position_pairs)`` except the indices.
 
-    The pair weight is the product of the rows' weights, so an integer sample
-    weight ``k`` is the same as repeating the row ``k`` times in its group.
+    A group weighs the mean weight ``w̄`` of its rows of positive weight, and
+    within it rows count in proportion to their weights, so a pair weighs
+    ``w̄ (w_i / w̄) (w_j / w̄) = w_i w_j / w̄``. A weight ``c`` on every row of
+    a group weighs each of its pairs ``c``, as the group repeated ``c``
+    times would; within one group an integer weight ``k`` is the row repeated
+    ``k`` times, up to a factor common to all its pairs. A unit of two rows
+    of equal weight ``p`` weighs ``p``: how a pair of a longer group carries
+    the weight its group gives it.
     """
     max_len = grades.shape[1]
     if max_len == 2:
@@ -49,7 +55,11 @@ def grade_ordered_pairs(grades, mask, weight):
         i, j = torch.triu_indices(max_len, max_len, offset=1, device=grades.device)
     gap = grades[:, i] - grades[:, j]
     valid = mask[:, i] & mask[:, j]
-    pair_weight = torch.where(valid, weight[:, i] * weight[:, j], 0.0)
+    row_weight = torch.where(mask, weight, 0.0)
+    count = (row_weight > 0).sum(1, keepdim=True)
+    mean = row_weight.sum(1, keepdim=True) / count.clamp_min(1)
+    mean = mean.clamp_min(torch.finfo(mean.dtype).tiny)
+    pair_weight = torch.where(valid, weight[:, i] * weight[:, j] / mean, 0.0)
     return i, j, torch.sign(gap), gap.abs(), pair_weight
 
 

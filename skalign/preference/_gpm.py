@@ -18,6 +18,7 @@ from ..utils._groups import (
     check_sample_weight,
     enumerate_pairs,
     pack_groups,
+    pair_weights,
 )
 from ..utils._units import pair_units
 
@@ -40,8 +41,10 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
     objective is smooth, though not convex); otherwise Adam. Training
     minimises ``-log σ(⟨R v_w, v_l⟩ / τ)`` over grade-ordered pairs
     within groups, in the long format of
-    :class:`~skalign.preference.PreferenceRewardRegressor` (pair weights are
-    the product of row weights; single-row and all-tied groups are ignored).
+    :class:`~skalign.preference.PreferenceRewardRegressor` (with its pair
+    weights: a weight ``c`` on every row of a group counts the group ``c``
+    times, see :ref:`sample_weights`; single-row and all-tied groups are
+    ignored).
 
     Parameters
     ----------
@@ -157,6 +160,9 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
         groups : array-like of shape (n_samples,), default=None
             Group id of each row; ``None`` treats all rows as one group.
         sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights. A group weighs the mean weight of its
+            rows and a pair of its rows ``a, b`` weighs ``w_a w_b / w̄``:
+            give a comparison's count on both of its rows.
 
         Returns
         -------
@@ -253,8 +259,9 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
         v = self.transform(X)
         grades = check_grades(y)
         weight = check_sample_weight(sample_weight, len(v))
-        pairs, _, _ = enumerate_pairs(pack_groups(grades, groups), grades)
-        pair_weight = weight[pairs[:, 0]] * weight[pairs[:, 1]]
+        packed = pack_groups(grades, groups)
+        pairs, group, _ = enumerate_pairs(packed, grades)
+        pair_weight = pair_weights(packed, weight, pairs, group)
         # Pairs come winner first, so a positive logit is a correct order.
         logits = _logits(v[pairs[:, 0]], v[pairs[:, 1]], self.temperature)
         agree = np.where(logits > 0, 1.0, np.where(logits == 0, 0.5, 0.0))
