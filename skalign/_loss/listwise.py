@@ -21,6 +21,7 @@ from .pairwise import (
     _sort_by_grade,
     bradley_terry_loss,
     grade_ordered_pairs,
+    pair_row_weights,
 )
 
 __all__ = [
@@ -361,7 +362,8 @@ def listnet_loss(scores, grades, mask, weight=None):
 def ranknet_loss(scores, grades, mask, weight=None, *, pair_sample=None):
     """RankNet loss (Burges et al., 2005): the Bradley–Terry negative
     log-likelihood ``log(1 + exp(-(s_i - s_j)))`` over grade-ordered pairs,
-    averaged with pair weights ``w_i w_j``.
+    averaged with the pair weights ``w_i w_j / w̄`` of
+    :func:`~skalign._loss.pairwise.grade_ordered_pairs`.
 
     See :func:`skalign.preference.bradley_terry_loss`. Lists too long for
     dense pair tensors are summed exactly in blocks of rows (memory
@@ -407,8 +409,9 @@ def lipo_lambda_loss(scores, grades, mask, weight=None, *, pair_sample=None):
     grade (``2^(ψ - ψ_max)``: the ``-1`` of ``2^ψ - 1`` cancels in ``G_i -
     G_j``, and the scale keeps any grade finite), ``D(τ) = log(1 + τ)``, and
     ``τ`` the rank under the current scores (not differentiated). Averaged
-    with pair weights ``w_i w_j``. Long lists and ``pair_sample`` as in
-    :func:`ranknet_loss`.
+    with the pair weights ``w_i w_j / w̄`` of
+    :func:`~skalign._loss.pairwise.grade_ordered_pairs`. Long lists and
+    ``pair_sample`` as in :func:`ranknet_loss`.
     """
     if weight is None:
         weight = torch.ones_like(scores)
@@ -467,6 +470,7 @@ def _sampled_pairs(length, count, start, max_len, dtype):
 
 def _sampled_pair_sums(scores, grades, mask, weight, factors, pair_sample):
     """Numerator and normaliser of the pair loss over the sampled pairs."""
+    weight = pair_row_weights(weight, mask)
     n_lists, max_len = scores.shape
     length = mask.sum(1)
     partner, real, scale = _sampled_pairs(

@@ -37,11 +37,17 @@ def grade_ordered_pairs(grades, mask, weight):
     ``max_len * (max_len - 1) / 2``, or slices when ``max_len == 2``),
     ``sign = sign(grades_i - grades_j)``
     (0 for a tie), the grade gap ``|grades_i - grades_j|``, and the pair
-    weight ``weight_i * weight_j`` (zero when either row is padding), all of
-    shape ``(n_groups, n_position_pairs)`` except the indices.
+    weight (zero when either row is padding), all of shape
+    ``(n_groups, n_position_pairs)`` except the indices.
 
-    The pair weight is the product of the rows' weights, so an integer sample
-    weight ``k`` is the same as repeating the row ``k`` times in its group.
+    A group weighs the mean weight ``w̄`` of its rows of positive weight, and
+    within it rows count in proportion to their weights, so a pair weighs
+    ``w̄ (w_i / w̄) (w_j / w̄) = w_i w_j / w̄``. A weight ``c`` on every row of
+    a group weighs each of its pairs ``c``, as the group repeated ``c``
+    times would; within one group an integer weight ``k`` is the row repeated
+    ``k`` times, up to a factor common to all its pairs. A unit of two rows
+    of equal weight ``p`` weighs ``p``: how a pair of a longer group carries
+    the weight its group gives it.
 
     The pairs depend on the targets alone, which stay constant while a model
     trains: they are computed once per ``(grades, mask, weight)`` tensors
@@ -50,6 +56,17 @@ def grade_ordered_pairs(grades, mask, weight):
     evaluation.
     """
     return _pairs(grades, mask, weight)[:5]
+
+
+def pair_row_weights(weight, mask):
+    """Row weights whose products are the pair weights ``w_i w_j / w̄`` of
+    :func:`grade_ordered_pairs`: each row's weight over the square root of
+    its group's mean weight ``w̄`` (rows of positive weight)."""
+    row_weight = torch.where(mask, weight, 0.0)
+    count = (row_weight > 0).sum(1, keepdim=True)
+    mean = row_weight.sum(1, keepdim=True) / count.clamp_min(1)
+    mean = mean.clamp_min(torch.finfo(mean.dtype).tiny)
+    return weight / mean.sqrt()
 
 
 def _pairs(grades, mask, weight):
@@ -74,7 +91,8 @@ def _pairs(grades, mask, weight):
         i, j = torch.triu_indices(max_len, max_len, offset=1, device=grades.device)
     gap = grades[:, i] - grades[:, j]
     valid = mask[:, i] & mask[:, j]
-    pair_weight = torch.where(valid, weight[:, i] * weight[:, j], 0.0)
+    row_weight = pair_row_weights(weight, mask)
+    pair_weight = torch.where(valid, row_weight[:, i] * row_weight[:, j], 0.0)
     sign = torch.sign(gap)
     result = (i, j, sign, gap.abs(), pair_weight, pair_weight * sign.abs())
     if not differentiable:
@@ -112,6 +130,7 @@ def _blocked_pair_sums(scores, grades, mask, weight, factor=None, rows=()):
     rows_j)`` multiplies each pair's term (not the normaliser); it receives
     the per-row tensors ``rows`` at the pairs' first and second rows.
     """
+    weight = pair_row_weights(weight, mask)
     length = mask.sum(1)
     grad = torch.zeros_like(scores)
     numerator = scores.new_zeros(())
@@ -341,10 +360,12 @@ def general_preference_accuracy(embeddings, grades, mask, weight, temperature=1.
     """Weighted fraction of grade-ordered pairs with a positive logit.
 
     Over every pair of rows of a group with ``grades_w > grades_l``, weighted
-    by ``weight_w weight_l``: 1 when ``⟨R v_w, v_l⟩ > 0``, 1/2 when it is 0.
+    by ``weight_w weight_l / w̄`` (see :func:`grade_ordered_pairs`): 1 when
+    ``⟨R v_w, v_l⟩ > 0``, 1/2 when it is 0.
     In blocks of rows, as :func:`general_preference_win_rate`. Returns the
     numerator and the total pair weight (a step function: no gradient).
     """
+    weight = pair_row_weights(weight, mask)
     correct = total = 0.0
     for block, logits in _logit_blocks(embeddings, temperature):
         ordered = grades[:, block, None] > grades[:, None, :]

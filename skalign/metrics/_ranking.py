@@ -7,7 +7,9 @@ from ..utils._groups import (
     check_grades,
     check_sample_weight,
     enumerate_pairs,
+    group_weights,
     pack_groups,
+    pair_weights,
 )
 from ..utils._validation import accepts_tensors
 
@@ -24,8 +26,10 @@ def pairwise_accuracy(y_true, y_score, *, groups=None, sample_weight=None):
     Over every pair of rows of a group with different grades, a pair counts 1
     when the higher-graded row has the higher score, 0 when it has the lower
     score, and 1/2 when the scores tie. Pairs with tied grades are excluded;
-    single-row and all-tied groups contribute nothing. Pairs are weighted by
-    the product of their rows' ``sample_weight``.
+    single-row and all-tied groups contribute nothing. Pairs are weighted as
+    the reward models weigh them in training: a group weighs the mean
+    ``sample_weight`` ``w̄`` of its rows (of positive weight), and a pair of
+    its rows ``a, b`` weighs ``w_a w_b / w̄`` (see :ref:`sample_weights`).
 
     Parameters
     ----------
@@ -36,7 +40,8 @@ def pairwise_accuracy(y_true, y_score, *, groups=None, sample_weight=None):
     groups : array-like of shape (n_samples,), default=None
         Group id per row; ``None`` compares all rows with each other.
     sample_weight : array-like of shape (n_samples,), default=None
-        Non-negative row weights.
+        Non-negative row weights; a weight ``c`` on every row of a group
+        counts the group ``c`` times.
 
     Returns
     -------
@@ -60,6 +65,9 @@ def pairwise_accuracy(y_true, y_score, *, groups=None, sample_weight=None):
     weight = check_sample_weight(sample_weight, y_true.shape[0])
     packed = pack_groups(y_true, groups)
     grades, scores, w = (packed.take(a) for a in (y_true, y_score, weight))
+    mean = group_weights(packed, weight)
+    # w_a w_b / w̄ as (w_a / w̄) w_b; a group without weight has w = 0.
+    scaled = np.divide(w, mean[:, None], out=np.zeros_like(w), where=mean[:, None] > 0)
     n_groups, max_len = grades.shape
     # Blocks of groups, and of first positions within a group, so that a
     # block holds about _PAIR_BLOCK pairs however long the groups are.
@@ -72,7 +80,7 @@ def pairwise_accuracy(y_true, y_score, *, groups=None, sample_weight=None):
             rs = slice(r, r + rows_per_block)
             grade_gap = grades[gs, rs, None] - grades[gs, None, :]
             score_gap = scores[gs, rs, None] - scores[gs, None, :]
-            pair_w = np.where(grade_gap > 0, w[gs, rs, None] * w[gs, None, :], 0.0)
+            pair_w = np.where(grade_gap > 0, scaled[gs, rs, None] * w[gs, None, :], 0.0)
             agree = np.where(score_gap > 0, 1.0, np.where(score_gap == 0, 0.5, 0.0))
             correct += float((pair_w * agree).sum())
             total += float(pair_w.sum())
@@ -89,8 +97,9 @@ def preference_log_loss(y_true, y_score, *, groups=None, sample_weight=None):
     """Mean Bradley–Terry log-loss of scores on grade-ordered pairs.
 
     ``mean_{(w, l)} -log σ(s_w - s_l)`` over every pair of rows of a group
-    with grade ``w`` above grade ``l``, weighted by the product of the rows'
-    ``sample_weight``: the negative log-likelihood of the pair outcomes under
+    with grade ``w`` above grade ``l``, with the pair weights of training (a
+    group weighs the mean ``sample_weight`` of its rows, see
+    :func:`pairwise_accuracy`): the negative log-likelihood of the pair outcomes under
     ``P(w ≻ l) = σ(s_w - s_l)`` (what
     :class:`~skalign.preference.PreferenceRewardRegressor` minimises). Tied
     pairs are excluded. Computed as ``log(1 + exp(-(s_w - s_l)))``, finite for
@@ -105,7 +114,8 @@ def preference_log_loss(y_true, y_score, *, groups=None, sample_weight=None):
     groups : array-like of shape (n_samples,), default=None
         Group id per row; ``None`` compares all rows with each other.
     sample_weight : array-like of shape (n_samples,), default=None
-        Non-negative row weights.
+        Non-negative row weights; a weight ``c`` on every row of a group
+        counts the group ``c`` times.
 
     Returns
     -------
@@ -127,8 +137,9 @@ def preference_log_loss(y_true, y_score, *, groups=None, sample_weight=None):
         raise ValueError(f"y_score must be 1-dimensional; got shape {y_score.shape}.")
     check_consistent_length(y_true, y_score)
     weight = check_sample_weight(sample_weight, y_true.shape[0])
-    pairs, _, _ = enumerate_pairs(pack_groups(y_true, groups), y_true)
-    pair_weight = weight[pairs[:, 0]] * weight[pairs[:, 1]]
+    packed = pack_groups(y_true, groups)
+    pairs, group, _ = enumerate_pairs(packed, y_true)
+    pair_weight = pair_weights(packed, weight, pairs, group)
     if pair_weight.sum() == 0:
         raise ValueError(
             "sample_weight is zero on every pair of rows with different grades; "

@@ -44,8 +44,10 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
     objective is smooth, though not convex); otherwise Adam. Training
     minimises ``-log σ(⟨R v_w, v_l⟩ / τ)`` over grade-ordered pairs
     within groups, in the long format of
-    :class:`~skalign.preference.PreferenceRewardRegressor` (pair weights are
-    the product of row weights; single-row and all-tied groups are ignored).
+    :class:`~skalign.preference.PreferenceRewardRegressor` (with its pair
+    weights: a weight ``c`` on every row of a group counts the group ``c``
+    times, see :ref:`sample_weights`; single-row and all-tied groups are
+    ignored).
 
     Parameters
     ----------
@@ -166,6 +168,9 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
         groups : array-like of shape (n_samples,), default=None
             Group id of each row; ``None`` treats all rows as one group.
         sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights. A group weighs the mean weight of its
+            rows and a pair of its rows ``a, b`` weighs ``w_a w_b / w̄``:
+            give a comparison's count on both of its rows.
 
         Returns
         -------

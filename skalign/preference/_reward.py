@@ -120,9 +120,8 @@ class PreferenceRewardRegressor(
     Each row of ``X`` is an item (a response, a candidate); rows sharing a
     ``groups`` id were compared, and a higher grade ``y`` is preferred. The
     model learns a reward ``r(x)``. Objectives, over every pair of rows of a
-    group with grades ``w > l`` (pairs weighted by the product of the rows'
-    ``sample_weight``, so an integer weight ``k`` equals repeating the row
-    ``k`` times in its group), with ``m = y_w - y_l`` the grade gap:
+    group with grades ``w > l`` (pairs weighted as described under
+    ``sample_weight`` in :meth:`fit`), with ``m = y_w - y_l`` the grade gap:
 
     - ``"bradley_terry"``: ``-log σ(r_w - r_l)`` (Bradley & Terry, 1952);
     - ``"margin"``: ``-log σ(r_w - r_l - margin_scale · m)``;
@@ -416,8 +415,15 @@ class PreferenceRewardRegressor(
         groups : array-like of shape (n_samples,), default=None
             Group id of each row; ``None`` treats all rows as one group.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative row weights (see the class docstring); they also
-            weigh the rows in the fairness penalty.
+            Non-negative row weights. A group weighs the mean weight ``w̄`` of
+            its rows (of positive weight) and, within it, rows count in
+            proportion to their weights: a pair of rows ``a, b`` weighs
+            ``w_a w_b / w̄``. So a comparison's count written on both of its
+            rows weighs it by that count (as the comparison repeated), and
+            with ``groups=None`` an integer weight ``k`` is the row repeated
+            ``k`` times. Row-wise terms (the regression objectives, reward
+            centring) weigh each row by its weight, and so does the fairness
+            penalty. See :ref:`sample_weights`.
         sensitive_features : array-like or DataFrame of shape (n_samples,) \
                 or (n_samples, n_attributes), default=None
             Protected attributes of the person or source behind each row (the

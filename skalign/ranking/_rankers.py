@@ -268,7 +268,9 @@ class PlackettLuceRanker(FairnessPenaltyMixin, _BaseRanker):
     ``sample_weight`` is a multiplicity: a row of weight ``w`` counts as
     ``w`` copies of its item, in every choice it takes part in (with
     ``ties="breslow"``, an integer weight ``k`` gives the same fit as the row
-    repeated ``k`` times in its list); rows of zero weight are removed.
+    repeated ``k`` times in its list); rows of zero weight are removed. A
+    weight ``c`` on every row of a list counts the list ``c`` times (see
+    :ref:`sample_weights`).
 
     Two fairness penalties read ``fit(..., sensitive_features=...)``, alone
     or together. ``exposure_penalty`` equalises, within each list, the
@@ -638,11 +640,13 @@ class LambdaRanker(_BaseRanker):
     - ``"ranknet"`` (Burges et al., 2005): ``log(1 + exp(-(s_i - s_j)))``
       over every grade-ordered pair (Bradley–Terry).
 
-    Pair losses are averaged with pair weights ``w_i w_j`` (an integer
-    ``sample_weight`` ``k`` is the row repeated ``k`` times, for RankNet
-    exactly), ListNet with row weights as multiplicities in both softmaxes
-    and lists weighted by their mean row weight. Single-row and all-tied lists
-    are ignored.
+    A list weighs the mean ``sample_weight`` ``w̄`` of its rows, so a weight
+    ``c`` on every row of a list counts the list ``c`` times. Pair losses
+    weigh a pair of rows ``w_i w_j / w̄`` (within a list, an integer weight
+    ``k`` is the row repeated ``k`` times, for RankNet exactly, up to a
+    factor common to the list); ListNet uses row weights as multiplicities
+    in both softmaxes. See :ref:`sample_weights`. Single-row and all-tied
+    lists are ignored.
 
     Parameters
     ----------

@@ -182,11 +182,11 @@ def check_reward_model_invariances(
     - duplicating every group leaves the fit unchanged (the loss is a
       weighted mean over pairs or rows);
     - for ``objective="pairwise"``: shifting the grades of each group by its
-      own constant leaves the fit unchanged, and duplicating some groups
-      equals weighting their rows by ``√2`` (a pair's weight is the product
-      of its rows' weights), when ``fit`` takes ``sample_weight``;
-    - for ``objective="rowwise"``: duplicating some groups equals weighting
-      their rows by 2, when ``fit`` takes ``sample_weight``.
+      own constant leaves the fit unchanged;
+    - for ``objective="pairwise"`` and ``"rowwise"``: duplicating some groups
+      equals weighting their rows by 2 (a weight written on every row of a
+      group counts the group that many times), when ``fit`` takes
+      ``sample_weight``.
 
     Parameters
     ----------
@@ -202,9 +202,9 @@ def check_reward_model_invariances(
         Group ids; ``None`` is one group.
     objective : {"pairwise", "rowwise", "other"}, default="pairwise"
         How the estimator's loss uses the grades. ``"pairwise"``: through
-        within-group comparisons, with pair weights the product of row
-        weights (Bradley–Terry, margin and scaled objectives, the General
-        Preference Model). ``"rowwise"``: one term per row (rating
+        within-group comparisons (Bradley–Terry, margin and scaled
+        objectives, the General Preference Model). ``"rowwise"``: one term
+        per row (rating
         regression). ``"other"`` (e.g. a mixture of both): neither grade
         shifts nor group copies are checked.
     random_state : int, RandomState instance or None, default=0
@@ -294,20 +294,19 @@ def check_reward_model_invariances(
             "shifting the grades within each group leaves the fit unchanged",
         )
     if objective != "other" and check.accepts("sample_weight"):
-        factor, label = (np.sqrt(2.0), "√2") if objective == "pairwise" else (2.0, "2")
         unique = np.unique(groups)
         copied = unique[
             rng.permutation(unique.shape[0])[: max(1, unique.shape[0] // 2)]
         ]
         X_dup, y_dup, groups_dup, rows = _with_group_copies(X, y, groups, copied)
         weight = np.ones(n)
-        weight[rows] = factor
+        weight[rows] = 2.0
         duplicated = check.fit(X_dup, y_dup, groups=groups_dup)
         weighted = check.fit(X, y, groups=groups, sample_weight=weight)
         check.assert_close(
             fingerprint(duplicated),
             fingerprint(weighted),
-            f"duplicating a group equals weighting its rows by {label}",
+            "duplicating a group equals weighting its rows by 2",
         )
 
 

@@ -4,6 +4,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_array, check_consistent_length
 
+from ._groups import check_sample_weight
 from ._validation import accepts_tensors
 
 __all__ = ["comparisons_to_long", "pairs_to_long"]
@@ -23,8 +24,14 @@ def _interleave(first, second):
     return out
 
 
+def _row_weights(sample_weight, n_pairs):
+    """A weight per pair, validated, written on both rows of its group."""
+    weight = check_sample_weight(sample_weight, n_pairs)
+    return np.repeat(weight, 2)
+
+
 @accepts_tensors
-def pairs_to_long(X_a, X_b, outcome):
+def pairs_to_long(X_a, X_b, outcome, *, sample_weight=None):
     """Wide pair data to the long format ``(X, y, groups)``.
 
     Pair ``i`` becomes group ``i`` with two rows: ``X_a[i]`` graded
@@ -36,12 +43,19 @@ def pairs_to_long(X_a, X_b, outcome):
         Features of the two items of each pair.
     outcome : array-like of shape (n_pairs,)
         1 if ``a`` won, 0 if ``b`` won, 0.5 for a tie.
+    sample_weight : array-like of shape (n_pairs,), default=None
+        A count or weight per pair (how often that outcome was observed).
+        When given, it is also returned, written on both rows of each pair:
+        the way :ref:`sample_weights` weighs a comparison by its count.
 
     Returns
     -------
     X : {ndarray, sparse matrix} of shape (2 * n_pairs, n_features)
     y : ndarray of shape (2 * n_pairs,)
     groups : ndarray of shape (2 * n_pairs,)
+    sample_weight : ndarray of shape (2 * n_pairs,)
+        Only when ``sample_weight`` is given: pair ``i``'s weight on both of
+        its rows, to pass to ``fit(..., sample_weight=...)``.
 
     Examples
     --------
@@ -50,6 +64,14 @@ def pairs_to_long(X_a, X_b, outcome):
     >>> X, y, groups = pairs_to_long(np.eye(2), np.ones((2, 2)), [1, 0.5])
     >>> y, groups
     (array([1. , 0. , 0.5, 0.5]), array([0, 0, 1, 1]))
+
+    Counts of identical comparisons, as weights:
+
+    >>> X, y, groups, weight = pairs_to_long(
+    ...     np.eye(2), np.ones((2, 2)), [1, 0], sample_weight=[30, 12]
+    ... )
+    >>> weight
+    array([30., 30., 12., 12.])
     """
     X_a = check_array(X_a, accept_sparse="csr", input_name="X_a")
     X_b = check_array(X_b, accept_sparse="csr", input_name="X_b")
@@ -69,11 +91,14 @@ def pairs_to_long(X_a, X_b, outcome):
         )
     n = outcome.shape[0]
     y = np.column_stack([outcome, 1.0 - outcome]).ravel()
-    return _interleave(X_a, X_b), y, np.repeat(np.arange(n), 2)
+    long = (_interleave(X_a, X_b), y, np.repeat(np.arange(n), 2))
+    if sample_weight is None:
+        return long
+    return (*long, _row_weights(sample_weight, n))
 
 
 @accepts_tensors
-def comparisons_to_long(item_features, comparisons):
+def comparisons_to_long(item_features, comparisons, *, sample_weight=None):
     """choix-style ``(winner, loser)`` rows to the long format ``(X, y, groups)``.
 
     Comparison ``i`` becomes group ``i``: the winner's features graded 1 and
@@ -87,12 +112,20 @@ def comparisons_to_long(item_features, comparisons):
         One row per item.
     comparisons : array-like of shape (n_comparisons, 2)
         Integer item ids, winner first.
+    sample_weight : array-like of shape (n_comparisons,), default=None
+        A count or weight per comparison (how often that winner beat that
+        loser), for tables of counts. When given, it is also returned,
+        written on both rows of each comparison: the way
+        :ref:`sample_weights` weighs a comparison by its count.
 
     Returns
     -------
     X : {ndarray, sparse matrix} of shape (2 * n_comparisons, n_features)
     y : ndarray of shape (2 * n_comparisons,)
     groups : ndarray of shape (2 * n_comparisons,)
+    sample_weight : ndarray of shape (2 * n_comparisons,)
+        Only when ``sample_weight`` is given: comparison ``i``'s weight on
+        both of its rows, to pass to ``fit(..., sample_weight=...)``.
 
     Examples
     --------
@@ -102,6 +135,14 @@ def comparisons_to_long(item_features, comparisons):
     >>> X.toarray()[:2], y[:2]
     (array([[1., 0., 0.],
            [0., 1., 0.]]), array([1., 0.]))
+
+    A table of counts: item 0 beat item 1 five times and lost to it twice.
+
+    >>> X, y, groups, weight = comparisons_to_long(
+    ...     sp.identity(3), [(0, 1), (1, 0)], sample_weight=[5, 2]
+    ... )
+    >>> weight
+    array([5., 5., 2., 2.])
     """
     items = check_array(item_features, accept_sparse="csr", input_name="item_features")
     comparisons = np.asarray(comparisons)
@@ -128,4 +169,7 @@ def comparisons_to_long(item_features, comparisons):
     flat = comparisons.ravel()
     n = comparisons.shape[0]
     y = np.tile([1.0, 0.0], n)
-    return items[flat], y, np.repeat(np.arange(n), 2)
+    long = (items[flat], y, np.repeat(np.arange(n), 2))
+    if sample_weight is None:
+        return long
+    return (*long, _row_weights(sample_weight, n))

@@ -3,6 +3,14 @@
 This module is the one place that validates ``groups`` and grades and packs
 them into padded ``(n_groups, max_len)`` index and mask arrays. Every
 pairwise or listwise estimator and metric builds on :func:`pack_groups`.
+
+Weights of groups and pairs: a group weighs the mean ``w̄`` of the
+``sample_weight`` of its rows of positive weight, and within it rows count
+in proportion to their weights, so a pair of rows ``a, b`` of a group weighs
+``w_a w_b / w̄`` (:func:`pair_weights`; the loss layer's
+``grade_ordered_pairs`` forms the same weights on padded groups). A weight
+``c`` written on every row of a group, a comparison's count say, weighs each
+of its pairs ``c``, as ``c`` copies of the group would.
 """
 
 import warnings
@@ -23,9 +31,11 @@ __all__ = [
     "check_grades",
     "check_groups",
     "enumerate_pairs",
+    "group_weights",
     "pack_groups",
     "pair_cap",
     "pair_draws",
+    "pair_weights",
     "warn_if_ungrouped",
 ]
 
@@ -412,3 +422,49 @@ def enumerate_pairs(packed, y, *, keep_ties=False, max_pairs=None, random_state=
     if not rows:
         return np.empty((0, 2), dtype=np.int64), np.empty(0, np.int64), np.empty(0)
     return np.vstack(rows), np.concatenate(group), np.concatenate(scale)
+
+
+def group_weights(packed, weight):
+    """The weight of each packed group: the mean weight of its rows of
+    positive weight (0 when it has none).
+
+    Parameters
+    ----------
+    packed : PackedGroups
+    weight : ndarray of shape (n_samples,)
+        Validated sample weights.
+
+    Returns
+    -------
+    ndarray of shape (n_groups,)
+    """
+    rows = packed.take(weight)
+    count = (rows > 0).sum(axis=1)
+    return rows.sum(axis=1) / np.maximum(count, 1)
+
+
+def pair_weights(packed, weight, pairs, group):
+    """The weight ``w_a w_b / w̄`` of each pair of rows of a packed group.
+
+    ``w̄`` is the group's weight (:func:`group_weights`): a weight ``c`` on
+    every row of a group weighs each of its pairs ``c``, and within one group
+    an integer weight ``k`` is the row repeated ``k`` times (up to a factor
+    common to the group's pairs).
+
+    Parameters
+    ----------
+    packed : PackedGroups
+    weight : ndarray of shape (n_samples,)
+        Validated sample weights.
+    pairs : ndarray of shape (n_pairs, 2)
+        Rows of each pair (as from :func:`enumerate_pairs`).
+    group : ndarray of shape (n_pairs,)
+        Index of each pair's group in ``packed``.
+
+    Returns
+    -------
+    ndarray of shape (n_pairs,)
+    """
+    mean = group_weights(packed, weight)[group]
+    product = weight[pairs[:, 0]] * weight[pairs[:, 1]]
+    return np.divide(product, mean, out=np.zeros_like(product), where=mean > 0)

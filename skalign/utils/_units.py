@@ -30,6 +30,7 @@ from ._groups import (
     pack_groups,
     pair_cap,
     pair_draws,
+    pair_weights,
     warn_if_ungrouped,
 )
 
@@ -178,6 +179,10 @@ def pair_units(
     ``pairwise=False``: every group is a padded unit (objectives that also
     fit the grades of single rows). Rows of ``X`` are not copied: units
     index into them.
+
+    Pair weights follow :func:`~skalign.utils._groups.pair_weights`: a group
+    weighs the mean weight of its rows, so a weight ``c`` written on every row
+    of a group (a comparison's count) weighs each of its pairs ``c``.
     """
     grades = check_grades(y)
     warn_if_ungrouped(groups, grades)
@@ -200,10 +205,11 @@ def pair_units(
             random_state=random_state,
         )
         mask = np.ones(index.shape, dtype=bool)
-        row_weight = weight[index]
-        # A pair's weight is the product of its rows' weights; the first row
-        # carries the sampling scale.
-        row_weight[:, 0] *= scale
+        # A unit of two rows of equal weight p weighs p in the loss
+        # (grade_ordered_pairs): both rows carry the weight that the pair's
+        # group gives it, times the sampling scale.
+        pair_weight = pair_weights(packed, weight, index, split_group) * scale
+        row_weight = np.column_stack([pair_weight, pair_weight])
     else:
         mask = packed.mask
         index = np.where(mask, packed.index, 0)

@@ -2,6 +2,7 @@
 
 import math
 
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -38,11 +39,39 @@ def test_padding_is_ignored():
     assert torch.allclose(padded, plain)
 
 
-def test_pair_weight_is_the_product_of_row_weights():
+def test_pair_weight_is_the_product_of_row_weights_over_the_group_weight():
+    # The group weighs the mean row weight 11/6; a pair w_i w_j / (11/6).
     _, grades, mask, _ = _group([0.3, 0.1, -0.2], [3.0, 2.0, 1.0])
     weight = torch.tensor([[2.0, 3.0, 0.5]], dtype=torch.float64)
     *_, pair_weight = grade_ordered_pairs(grades, mask, weight)
-    assert torch.allclose(pair_weight, torch.tensor([[6.0, 1.0, 1.5]]).double())
+    expected = torch.tensor([[6.0, 1.0, 1.5]]).double() * 6 / 11
+    assert torch.allclose(pair_weight, expected)
+
+
+def test_a_weight_on_every_row_of_a_group_weighs_its_pairs_once():
+    _, grades, mask, _ = _group([0.3, 0.1, -0.2], [3.0, 2.0, 1.0])
+    *_, pair_weight = grade_ordered_pairs(grades, mask, torch.full((1, 3), 7.0))
+    assert torch.allclose(pair_weight, torch.full((1, 3), 7.0))
+
+
+def test_zero_weight_rows_and_padding_do_not_change_the_group_weight():
+    _, grades, mask, _ = _group([0.0] * 4, [3.0, 2.0, 1.0, 0.0])
+    weight = torch.tensor([[2.0, 4.0, 0.0, 5.0]], dtype=torch.float64)
+    *_, kept = grade_ordered_pairs(grades, mask, weight)
+    mask[0, 3] = False
+    *_, padded = grade_ordered_pairs(grades, mask, weight)
+    # Rows 0 and 1 (and row 3 unless padded): mean 11/3, or 3 when padded.
+    assert torch.allclose(kept[0, 0], torch.tensor(8.0 * 3 / 11).double())
+    assert torch.allclose(padded[0, 0], torch.tensor(8.0 / 3).double())
+    assert padded[0, 2] == 0 and padded[0, 1] == 0
+
+
+def test_a_unit_of_two_equal_weights_weighs_that_weight():
+    # How pair units of longer groups carry the weight their group gives.
+    _, grades, mask, _ = _group([0.0, 0.0], [1.0, 0.0])
+    for p in (0.0, 0.25, 9.0):
+        *_, pair_weight = grade_ordered_pairs(grades, mask, torch.full((1, 2), p))
+        assert pair_weight.item() == p
 
 
 def test_gradcheck_float64():
@@ -98,7 +127,8 @@ def test_pair_orderings_are_computed_once_per_targets():
     weight[0, 0] = 3.0  # in place: the cached pairs are stale
     again = grade_ordered_pairs(grades, mask, weight)
     assert again[2] is not first[2]
-    assert float(again[4][0, 0]) == 3.0
+    # w_i w_j / w̄ = 3 · 1 / 2
+    assert float(again[4][0, 0]) == pytest.approx(1.5)
     other = torch.ones(3, 2, dtype=torch.float64)
     assert float(grade_ordered_pairs(grades, mask, other)[4][0, 0]) == 1.0
     # Weights that require a gradient get one, and are never cached.

@@ -10,11 +10,12 @@ from skalign.metrics import pairwise_accuracy
 
 
 def _naive(y, s, groups, w):
+    # A group weighs the mean weight of its rows; a pair w_i w_j over it.
     num = den = 0.0
     for i in range(len(y)):
         for j in range(len(y)):
             if groups[i] == groups[j] and y[i] > y[j]:
-                pair_w = w[i] * w[j]
+                pair_w = w[i] * w[j] / w[groups == groups[i]].mean()
                 num += pair_w * (1.0 if s[i] > s[j] else 0.5 if s[i] == s[j] else 0.0)
                 den += pair_w
     return num / den

@@ -49,8 +49,8 @@ def test_pair_probabilities_are_complementary(X_a, X_b):
 @given(st.integers(0, 2**32 - 1))
 def test_reward_model_invariances(seed):
     """Permuting rows, relabelling groups, shifting each group's grades, and
-    duplicating groups (= their rows weighted by √2, as a pair's weight is
-    the product of its rows' weights) leave the fit unchanged."""
+    duplicating groups (= their rows weighted by 2: a weight on every row of
+    a group counts the group that many times) leave the fit unchanged."""
     check_reward_model_invariances(
         _exact(), _X, _Y, _GROUPS, random_state=seed, rtol=1e-6, atol=1e-8
     )

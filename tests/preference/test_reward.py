@@ -235,10 +235,25 @@ def test_string_group_ids_and_non_contiguous_rows(pair_data):
     assert_allclose(_coef(shuffled), _coef(base), rtol=1e-7)
 
 
-def test_integer_sample_weight_equals_repeating_rows(pair_data):
-    X, y, groups, _ = pair_data
+def test_integer_sample_weight_equals_repeating_rows_within_a_group(pair_data):
+    X, y, _, _ = pair_data
+    X, y = X[:80], y[:80]
+    one_group = np.zeros(len(y))
     weight = np.random.default_rng(0).integers(0, 3, size=len(y))
-    weighted = _exact_bt().fit(X, y, groups=groups, sample_weight=weight)
+    weighted = _exact_bt().fit(X, y, groups=one_group, sample_weight=weight)
     rows = np.repeat(np.arange(len(y)), weight)
-    repeated = _exact_bt().fit(X[rows], y[rows], groups=groups[rows])
+    repeated = _exact_bt().fit(X[rows], y[rows], groups=one_group[rows])
+    assert_allclose(_coef(weighted), _coef(repeated), rtol=1e-6)
+
+
+def test_a_count_on_both_rows_of_a_pair_equals_repeating_the_pair(pair_data):
+    X, y, groups, _ = pair_data
+    n_pairs = groups.max() + 1
+    count = np.random.default_rng(0).integers(0, 4, size=n_pairs)
+    weighted = _exact_bt().fit(X, y, groups=groups, sample_weight=count[groups])
+    copies = np.repeat(np.arange(n_pairs), count)
+    rows = np.arange(len(y)).reshape(n_pairs, 2)[copies].ravel()
+    repeated = _exact_bt().fit(
+        X[rows], y[rows], groups=np.repeat(np.arange(copies.size), 2)
+    )
     assert_allclose(_coef(weighted), _coef(repeated), rtol=1e-6)

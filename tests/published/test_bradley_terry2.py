@@ -27,13 +27,18 @@ published data frame (6 journal pairs; 42 home/away pairings).
 The models are featureless item strengths, a one-hot ``X`` with skalign's
 linear scorer (plus a home indicator for the order effect), fitted with
 :class:`~skalign.preference.PreferenceRewardRegressor`'s Bradley–Terry
-objective, unpenalised (``alpha=0``) as the published MLEs are. Each count is
-expanded into that many comparisons (one group each) rather than passed as
-``sample_weight``: a pair's weight is the product of its two rows' weights,
-so a count given on both rows of a comparison would count squared.
+objective, unpenalised (``alpha=0``) as the published MLEs are. Each table
+is fitted twice: with every count expanded into that many comparisons (one
+group each), and from the counts themselves, the natural way: one comparison
+per cell of the table, its count written on both of its rows as
+``sample_weight`` (what ``comparisons_to_long`` and ``pairs_to_long`` return
+when given ``sample_weight``). A group weighs the mean weight of its rows, so
+the count weighs the comparison once, not squared (before it was squared, the
+citation fit put Comm Statist at -5.92 instead of -2.95).
 """
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 from scipy.special import log_expit, xlogy
 
@@ -161,6 +166,21 @@ def fit_citations(**tuning):
     return reward - reward[0]  # Biometrika is the reference
 
 
+def fit_citations_from_counts():
+    """One comparison per off-diagonal cell of the citation table (12 in
+    all), weighted by its count: the table as it is printed."""
+    i, j, wins_i, wins_j = citation_pairs()
+    comparisons = np.r_[np.column_stack([i, j]), np.column_stack([j, i])]
+    counts = np.r_[wins_i, wins_j]
+    items = sp.identity(len(JOURNALS), format="csr")
+    X, y, groups, weight = comparisons_to_long(items, comparisons, sample_weight=counts)
+    model = PreferenceRewardRegressor(alpha=0.0).fit(
+        X, y, groups=groups, sample_weight=weight
+    )
+    reward = model.predict(items)
+    return reward - reward[0]
+
+
 def assert_citations_match_published(ability):
     i, j, wins_i, wins_j = citation_pairs()
     named = dict(zip(JOURNALS, ability))
@@ -186,6 +206,13 @@ def test_citations_abilities_match_bradleyterry2_at_default_settings():
     assert_citations_match_published(fit_citations())
 
 
+def test_citations_from_counts_as_sample_weight_match_bradleyterry2():
+    """The counts of Agresti (2002, p. 448), printed as BradleyTerry2's
+    ``citations`` table (Turner & Firth, 2012, Section 2.1), given as the
+    weights of 12 comparisons reach the published abilities and deviance."""
+    assert_citations_match_published(fit_citations_from_counts())
+
+
 # ----------------------------------------------------------------- baseball
 def fit_baseball(home_advantage, **tuning):
     """The skalign fit; the test passes no ``tuning`` (default settings)."""
@@ -204,6 +231,32 @@ def fit_baseball(home_advantage, **tuning):
     n_features = X.shape[1]
     reward = model.predict(np.eye(n_features))
     ability = reward[: len(TEAMS)] - reward[0]  # Baltimore is the reference
+    advantage = reward[-1] - model.predict(np.zeros((1, n_features)))[0]
+    return ability, (advantage if home_advantage else 0.0)
+
+
+def fit_baseball_from_counts(home_advantage):
+    """Two weighted pairs per row of the published data frame (the home
+    wins and the away wins), through ``pairs_to_long``."""
+    home, away, home_wins, away_wins = baseball_rows()
+    onehot = np.eye(len(TEAMS))
+    X_home, X_away = onehot[home], onehot[away]
+    if home_advantage:
+        X_home = np.column_stack([X_home, np.ones(len(home))])
+        X_away = np.column_stack([X_away, np.zeros(len(home))])
+    outcome = np.r_[np.ones(len(home)), np.zeros(len(home))]
+    X, y, groups, weight = pairs_to_long(
+        np.vstack([X_home, X_home]),
+        np.vstack([X_away, X_away]),
+        outcome,
+        sample_weight=np.r_[home_wins, away_wins],
+    )
+    model = PreferenceRewardRegressor(alpha=0.0).fit(
+        X, y, groups=groups, sample_weight=weight
+    )
+    n_features = X.shape[1]
+    reward = model.predict(np.eye(n_features))
+    ability = reward[: len(TEAMS)] - reward[0]
     advantage = reward[-1] - model.predict(np.zeros((1, n_features)))[0]
     return ability, (advantage if home_advantage else 0.0)
 
@@ -241,6 +294,14 @@ def test_baseball_abilities_match_bradleyterry2_at_default_settings():
 
 def test_baseball_home_advantage_matches_bradleyterry2_at_default_settings():
     assert_baseball_matches_published(fit_baseball(True), True)
+
+
+@pytest.mark.parametrize("home_advantage", [False, True])
+def test_baseball_from_counts_as_sample_weight_matches_bradleyterry2(home_advantage):
+    """Agresti (2002, Table 10.11, p. 438), BradleyTerry2's ``baseball``
+    data (Turner & Firth, 2012, Section 3.3), as weighted pairs."""
+    fit = fit_baseball_from_counts(home_advantage)
+    assert_baseball_matches_published(fit, home_advantage)
 
 
 # ------------------------------------------------- data-handling sanity check

@@ -302,7 +302,9 @@ def test_gpm_score_in_blocks_equals_the_pairwise_count(monkeypatch):
     logits = pairwise.general_preference_logits(
         torch.as_tensor(v[rows[:, 0]]), torch.as_tensor(v[rows[:, 1]])
     ).numpy()
-    pair_weight = weight[rows[:, 0]] * weight[rows[:, 1]]
+    # A pair weighs w_i w_j / w̄, w̄ its group's mean weight.
+    mean = np.bincount(groups, weight) / np.bincount(groups)
+    pair_weight = weight[rows[:, 0]] * weight[rows[:, 1]] / mean[groups[rows[:, 0]]]
     agree = np.where(logits > 0, 1.0, np.where(logits == 0, 0.5, 0.0))
     expected = (agree * pair_weight).sum() / pair_weight.sum()
     monkeypatch.setattr(pairwise, "_WIN_RATE_BLOCK", 50)

@@ -13,7 +13,7 @@ from skalign.testing import (
 )
 
 
-def _pair_sums(X, y, groups, weight, order_only):
+def _pair_sums(X, y, groups, weight, order_only, product_weights=False):
     """Weighted mean of ``d(y_i, y_j) (x_i - x_j)`` over the pairs of rows of
     each group, ``d`` the grade difference or its sign; closed form per group
     (no loop over pairs)."""
@@ -36,10 +36,17 @@ def _pair_sums(X, y, groups, weight, order_only):
         total = np.bincount(codes, weight, n_groups)
         mean = np.bincount(codes, weight * y, n_groups) / total
         signal = total[codes] * (y - mean[codes])
-    numerator = (weight * signal) @ X
+    # A pair weighs w_i w_j over its group's mean row weight (skalign's
+    # rule), or w_i w_j (the squared-count defect).
+    group_weight = np.ones(n_groups)
+    if not product_weights:
+        group_weight = np.bincount(codes, weight, n_groups) / np.bincount(
+            codes, weight > 0, n_groups
+        )
+    numerator = (weight * signal / group_weight[codes]) @ X
     squares = np.bincount(codes, weight**2, n_groups)
-    pairs = 0.5 * (np.bincount(codes, weight, n_groups) ** 2 - squares).sum()
-    return numerator / pairs
+    pairs = 0.5 * (np.bincount(codes, weight, n_groups) ** 2 - squares)
+    return numerator / (pairs / group_weight).sum()
 
 
 class ToyReward(BaseEstimator):
@@ -54,7 +61,14 @@ class ToyReward(BaseEstimator):
         weight = np.ones(len(y)) if sample_weight is None else sample_weight
         if self.defect == "ignores_weight":
             weight = np.ones(len(y))
-        self.coef_ = _pair_sums(X, y, groups, np.asarray(weight, float), False)
+        self.coef_ = _pair_sums(
+            X,
+            y,
+            groups,
+            np.asarray(weight, float),
+            False,
+            product_weights=self.defect == "product_weights",
+        )
         if self.defect == "row_order":
             self.coef_ = self.coef_ * (1.5 + np.tanh(X[0].sum()))
         elif self.defect == "group_labels":
@@ -183,7 +197,8 @@ def test_reward_check_passes_on_a_well_behaved_model():
         ("group_labels", "relabelling the groups"),
         ("unnormalised", "duplicating every group"),
         ("grade_level", "shifting the grades"),
-        ("ignores_weight", "weighting its rows by √2"),
+        ("ignores_weight", "weighting its rows by 2"),
+        ("product_weights", "weighting its rows by 2"),
     ],
 )
 def test_reward_check_fails_on_a_broken_model(defect, invariance):
@@ -191,11 +206,14 @@ def test_reward_check_fails_on_a_broken_model(defect, invariance):
         check_reward_model_invariances(ToyReward(defect), *_lists())
 
 
-def test_reward_check_rowwise_expects_weight_two():
-    # The pairwise model weights a pair by the product of its rows' weights,
-    # which a row-wise objective does not.
+def test_reward_check_expects_weight_two_of_pairwise_and_rowwise_models():
+    # A weight on every row of a group counts the group that many times,
+    # for pairs as for rows.
+    check_reward_model_invariances(ToyReward(), *_lists(), objective="rowwise")
     with pytest.raises(AssertionError, match="weighting its rows by 2"):
-        check_reward_model_invariances(ToyReward(), *_lists(), objective="rowwise")
+        check_reward_model_invariances(
+            ToyReward("product_weights"), *_lists(), objective="rowwise"
+        )
 
 
 # ---------------------------------------------------------------- ranker
