@@ -55,7 +55,7 @@ def accepts_tensors(function):
     def wrapper(*args, **kwargs):
         bound = signature.bind(*args, **kwargs)
         for name, value in bound.arguments.items():
-            if isinstance(value, dict):
+            if type(value) is dict:  # not a dict subclass (scipy's dok matrix)
                 # e.g. calibration_report's {model name: probabilities}
                 value = {k: from_torch(v, f"{name}[{k!r}]") for k, v in value.items()}
             bound.arguments[name] = from_torch(value, name)
