@@ -86,7 +86,7 @@ import sklearn  # noqa: E402
 import skorch  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from report import cpu_name  # noqa: E402
+from report import cpu_name, subprocess_env  # noqa: E402
 from scipy.optimize import minimize  # noqa: E402
 from scipy.special import expit  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
@@ -720,15 +720,6 @@ print("RESULT " + json.dumps(out))
 """
 
 
-def subprocess_env():
-    """The environment of this process, importing the same skalign."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(SKALIGN_HOME), env.get("PYTHONPATH")])
-    )
-    return env
-
-
 def run_first_fit(n_rows, n_features, profile):
     code = (
         FIRST_FIT_CODE.replace("__N_ROWS__", str(n_rows))
@@ -740,7 +731,7 @@ def run_first_fit(n_rows, n_features, profile):
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
-        env=subprocess_env(),
+        env=subprocess_env(SKALIGN_HOME),
         check=False,
     )
     wall = time.perf_counter() - start
@@ -808,7 +799,7 @@ def bench_demo():
             [sys.executable, "-m", "skalign.demo", "--out", out],
             capture_output=True,
             text=True,
-            env=subprocess_env(),
+            env=subprocess_env(SKALIGN_HOME),
             check=False,
         )
         wall = time.perf_counter() - start

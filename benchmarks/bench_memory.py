@@ -52,7 +52,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from report import cpu_name  # noqa: E402
+from report import cpu_name, subprocess_env  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 import skalign  # noqa: E402
@@ -135,15 +135,6 @@ print("RESULT " + json.dumps(out))
 """
 
 
-def subprocess_env():
-    """The environment of this process, importing the same skalign."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(SKALIGN_HOME), env.get("PYTHONPATH")])
-    )
-    return env
-
-
 def fit_in_child(label, n_rows, limit_bytes, timeout):
     """Fit estimator ``label`` on one group of ``n_rows`` in a new process."""
     code = (
@@ -158,7 +149,7 @@ def fit_in_child(label, n_rows, limit_bytes, timeout):
             [sys.executable, "-c", code],
             capture_output=True,
             text=True,
-            env=subprocess_env(),
+            env=subprocess_env(SKALIGN_HOME),
             # python -c puts the working directory first on sys.path.
             cwd=SKALIGN_HOME,
             timeout=timeout,

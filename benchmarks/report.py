@@ -270,6 +270,16 @@ EXTRACT = {
 }
 
 
+def subprocess_env(skalign_home):
+    """This process's environment, with ``skalign_home`` first on
+    ``PYTHONPATH`` so that a child process imports the same skalign."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(skalign_home), env.get("PYTHONPATH")])
+    )
+    return env
+
+
 def cpu_name():
     """The CPU's model name (from ``/proc/cpuinfo`` where there is one)."""
     cpu = platform.processor() or platform.machine()
