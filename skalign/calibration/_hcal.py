@@ -7,7 +7,6 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .._engine import _DTYPES
 from .._loss.calibration import h_calibration_loss
 from ._base import (
     CalibrationMap,
@@ -16,7 +15,7 @@ from ._base import (
     log_proba_columns,
     root_mean_square,
 )
-from ._scaling import newton_temperature
+from ._scaling import fit_temperature
 
 __all__ = ["HCalibrator"]
 
@@ -201,15 +200,7 @@ class HCalibrator(_TorchCalibrator):
         # Temperature scaling's temperature: softmax(log p / T) is its fit,
         # so h starts there, and the log-slope penalty pulls towards it.
         rms = root_mean_square(logits, weight)
-        beta, _, _ = newton_temperature(
-            logits / rms,
-            codes,
-            weight,
-            dtype=_DTYPES[self.dtype],
-            device=self._resolved_device(),
-            tol=self.tol,
-            max_iter=self.max_epochs,
-        )
+        beta, _, _ = fit_temperature(self, logits / rms, codes, weight)
         return rms / beta
 
     def _targets(self, codes, weight):

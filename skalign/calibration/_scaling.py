@@ -192,6 +192,20 @@ def _newton(shifted, picked, w, beta, tol, max_iter, floor):
     return beta, max_iter, False
 
 
+def fit_temperature(calibrator, logits, codes, weight):
+    """:func:`newton_temperature` under ``calibrator``'s ``dtype``,
+    ``device``, ``tol`` and ``max_epochs`` (Newton steps)."""
+    return newton_temperature(
+        logits,
+        codes,
+        weight,
+        dtype=_DTYPES[calibrator.dtype],
+        device=calibrator._resolved_device(),
+        tol=calibrator.tol,
+        max_iter=calibrator.max_epochs,
+    )
+
+
 def newton_temperature(logits, codes, weight, *, dtype, device, tol, max_iter):
     """Inverse temperature ``β = 1 / T`` minimising the weighted softmax NLL.
 
@@ -371,14 +385,8 @@ class TemperatureScaling(_SoftmaxCalibrator):
         for name in ("net_", "history_"):
             self.__dict__.pop(name, None)
         logits, codes, weight = self._validated_fit_data(scores, y, sample_weight)
-        beta, self.n_iter_, self.converged_ = newton_temperature(
-            self._features(logits),
-            codes,
-            weight,
-            dtype=_DTYPES[self.dtype],
-            device=self._resolved_device(),
-            tol=self.tol,
-            max_iter=self.max_epochs,
+        beta, self.n_iter_, self.converged_ = fit_temperature(
+            self, self._features(logits), codes, weight
         )
         self.temperature_ = self.feature_scale_ / beta
         if not self.converged_:
