@@ -22,6 +22,7 @@ from .pairwise import (
     bradley_terry_loss,
     grade_ordered_pairs,
     pair_row_weights,
+    score_differences,
 )
 
 __all__ = [
@@ -424,7 +425,7 @@ def lipo_lambda_loss(scores, grades, mask, weight=None, *, pair_sample=None):
         [f[:, i] for f in factors],
         [f[:, j] for f in factors],
     )
-    margin = sign * (scores[:, i] - scores[:, j])
+    margin = sign * score_differences(scores, i, j)
     return weighted_mean(
         F.softplus(-margin), pair_weight * delta, normaliser=pair_weight
     )

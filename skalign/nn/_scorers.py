@@ -35,7 +35,12 @@ def _linear(layer, X):
     # where an indexing backward sorts the indices at every evaluation.
     X = X if X.is_coalesced() else X.coalesce()
     row, col = X.indices()
-    weights = layer.weight.t().index_select(0, col)
+    if layer.out_features == 1:
+        # A 1-d gather: its backward is a 1-d index_add, twice as fast as
+        # that of a gather of rows of the transposed weight.
+        weights = layer.weight[0].index_select(0, col)[:, None]
+    else:
+        weights = layer.weight.t().index_select(0, col)
     values = X.values()
     # Whether X holds one entry per row (one-hot items), and all ones: read
     # once per tensor (a full batch is the same tensor at every evaluation).
