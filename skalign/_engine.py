@@ -287,7 +287,7 @@ class _OwnRowThenLast(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):
-        out = grad.new_empty((grad.shape[0] + 1,) + grad.shape[2:])
+        out = grad.new_empty((grad.shape[0] + 1, *grad.shape[2:]))
         out[:-1] = grad[:, 0]
         out[-1] = grad[:, 1].sum(0)
         return out

@@ -200,7 +200,7 @@ class _FirstMinusSecond(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):
-        out = grad.new_empty((grad.shape[0], 2) + grad.shape[2:])
+        out = grad.new_empty((grad.shape[0], 2, *grad.shape[2:]))
         out[:, :1] = grad
         torch.neg(grad, out=out[:, 1:2])
         return out
@@ -320,7 +320,8 @@ def davidson_log_proba(diff, log_nu):
 def davidson_loss(scores, grades, mask, weight, *, log_nu):
     """Davidson (1970) likelihood with ties; ``log_nu = log ν``."""
     i, j, sign, _, pair_weight = grade_ordered_pairs(grades, mask, weight)
-    log_win, log_tie, log_loss = davidson_log_proba(score_differences(scores, i, j), log_nu)
+    diff = score_differences(scores, i, j)
+    log_win, log_tie, log_loss = davidson_log_proba(diff, log_nu)
     nll = torch.where(sign > 0, -log_win, torch.where(sign < 0, -log_loss, -log_tie))
     return weighted_mean(nll, pair_weight)
 
