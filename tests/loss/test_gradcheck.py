@@ -347,8 +347,37 @@ def _ordinal_cases():
     }
 
 
+def _two_row_cases():
+    """Pair units (two rows, no padding): their score differences take a
+    custom backward (``score_differences``)."""
+    s, g, _, _ = _padded(n_groups=6, max_len=2, seed=3)
+    g = torch.tensor([[1.0, 0], [0, 1], [1, 1], [2, 0], [0, 0], [3, 1]])
+    m = torch.ones(6, 2, dtype=torch.bool)
+    w = torch.rand(6, 1, dtype=torch.float64).add(0.5).expand(6, 2).contiguous()
+    log_param = torch.tensor(0.4, dtype=torch.float64, requires_grad=True)
+    return {
+        "bradley_terry_loss[pairs]": (
+            lambda x: pairwise.bradley_terry_loss(x, g, m, w),
+            (s,),
+        ),
+        "rao_kupper_loss[pairs]": (
+            lambda x, t: pairwise.rao_kupper_loss(x, g, m, w, log_theta=t),
+            (s, log_param),
+        ),
+        "davidson_loss[pairs]": (
+            lambda x, nu: pairwise.davidson_loss(x, g, m, w, log_nu=nu),
+            (s, log_param),
+        ),
+        "lipo_lambda_loss[pairs]": (
+            lambda x: listwise.lipo_lambda_loss(x, g, m, w),
+            (s,),
+        ),
+    }
+
+
 CASES = {
     **_pairwise_cases(),
+    **_two_row_cases(),
     **_listwise_cases(),
     **_dependence_cases(),
     **_calibration_cases(),
