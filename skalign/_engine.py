@@ -21,6 +21,7 @@ targets and of the rows its units use. Nothing is collated per sample.
 
 import copy
 import dataclasses
+import math
 import numbers
 import threading
 import warnings
@@ -122,6 +123,18 @@ class Formulation:
         The scorer this problem trains when the estimator's ``scorer`` is
         ``None`` (e.g. a calibration map with data-derived knots); ``None``:
         ``_default_scorer()``.
+    solve : callable or None
+        A solver of this objective's own, used instead of the engine's
+        optimisers (e.g. Newton's method on a one-parameter convex loss):
+        ``solve(module, X, targets, *, max_iter, tol, record)`` with the
+        built module (at its starting weights), the training rows and
+        targets of the full batch, sets the module's parameters to the
+        solution in place and returns whether its convergence test held.
+        It calls ``record(objective)`` once per iteration, with the
+        objective at the weights that iteration leaves: the engine writes
+        ``history_`` from it. Everything else (validation, the problem, the
+        module, dtype and device, the finite check, saving) is the
+        engine's, as for any fit.
     """
 
     losses: tuple
@@ -131,6 +144,7 @@ class Formulation:
     lbfgs: object = None
     shift_invariant: bool = False
     scorer: object = None
+    solve: object = None
 
     def prefers_lbfgs(self, scorer):
         """Whether ``optimizer="auto"`` trains ``scorer`` by L-BFGS."""
@@ -924,7 +938,10 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         # The full-batch solver works in float64, as scikit-learn's linear
         # models do: its convergence test asks for more than float32 can
         # resolve. The fitted model is stored in ``dtype``.
-        solve_dtype = torch.float64 if optimizer is FullBatchLBFGS else dtype
+        # A formulation's own solver works in ``dtype`` (summing in float64
+        # where it needs to).
+        lbfgs = optimizer is FullBatchLBFGS and form.solve is None
+        solve_dtype = torch.float64 if lbfgs else dtype
         targets, split_group = dict(problem.units.targets), problem.units.split_group
         module = self.net_.module_ if resume else self._resolved_scorer(form)
         X_rows, index = _cheapest_layout(
@@ -994,11 +1011,15 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                         initial_state=initial_state,
                     )
             random_layers = _draws_random_numbers(getattr(net, "module_", net.module))
-            with _global_rng(seed + 2, device) if random_layers else nullcontext():
-                interrupted, objective = self._train_phases(
-                    net, train, phases, epochs, solve_dtype
-                )
-        monitor = dict(net.callbacks_)["skalign_monitor"]
+            if form.solve is not None:
+                interrupted = False
+                objective, converged = self._solve(net, train, form.solve, epochs)
+            else:
+                with _global_rng(seed + 2, device) if random_layers else nullcontext():
+                    interrupted, objective = self._train_phases(
+                        net, train, phases, epochs, solve_dtype
+                    )
+                converged = dict(net.callbacks_)["skalign_monitor"].converged_
         net.module_.to(dtype=dtype)
         net.criterion_.to(dtype=dtype)
         if not _finite(net):
@@ -1012,7 +1033,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         self._fitted_constants = problem.constants
         self.history_ = net.history
         self.n_iter_ = len(net.history)
-        self.converged_ = bool(monitor.converged_)
+        self.converged_ = bool(converged)
         self.objective_ = objective
         if interrupted:
             warnings.warn(
@@ -1047,6 +1068,45 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             net.criterion_.to(dtype=solve_dtype)
             interrupted = self._train(net, train, n_epochs)
         return interrupted, self._final_objective(net, train)
+
+    def _solve(self, net, train, solve, epochs):
+        """Run the formulation's own solver on the full batch; one history
+        entry per iteration. Returns the final objective and whether the
+        solver converged."""
+        if not getattr(net, "initialized_", False):
+            net.initialize()
+        history = net.history
+
+        def record(objective):
+            history.new_epoch()
+            history.record("epoch", len(history))
+            history.record("train_loss", float(objective))
+            if self.verbose:
+                print(f"iteration {len(history)}: objective {float(objective):.10g}")
+
+        X, targets = train.full()
+        targets = dict(targets)
+        index = targets.pop("index", None)
+        if index is not None:
+            X = X.index_select(0, index.reshape(-1))
+        start = len(history)
+        converged = solve(
+            net.module_,
+            X,
+            targets,
+            max_iter=self.max_epochs if epochs is None else epochs,
+            tol=self.tol,
+            record=record,
+        )
+        if len(history) == start:
+            # Already at the solution: the objective at the start.
+            record(self._final_objective(net, train))
+        if not math.isfinite(history[-1, "train_loss"]):
+            raise FloatingPointError(
+                f"{type(self).__name__}'s solver reached a non-finite objective; "
+                "the estimator is left as it was before this call."
+            )
+        return history[-1, "train_loss"], bool(converged)
 
     def _final_objective(self, net, train):
         """The training objective at the returned weights (``objective_``)."""

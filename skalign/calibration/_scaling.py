@@ -1,7 +1,8 @@
 """Scaling calibrators: temperature, vector, matrix, Dirichlet and Platt."""
 
+import dataclasses
+import math
 import numbers
-import warnings
 
 import numpy as np
 import torch
@@ -17,7 +18,6 @@ from .._loss.calibration import (
     odir_penalty,
     one_vs_rest_nll,
 )
-from ..exceptions import ConvergenceWarning
 from ._base import (
     CalibrationMap,
     _BaseCalibrator,
@@ -152,9 +152,10 @@ def _temperature_statistics(shifted, beta, floor):
     return out
 
 
-def _newton(shifted, picked, w, beta, tol, max_iter, floor):
+def _newton(shifted, picked, w, beta, tol, max_iter, floor, record=None):
     """Safeguarded Newton on the convex loss in ``β`` (see
-    :func:`newton_temperature`)."""
+    :func:`newton_temperature`). ``record(loss)`` is called after each
+    step with the loss at the ``β`` it leaves."""
     low, high = np.exp(-_LOG_T_BOUND), np.exp(_LOG_T_BOUND)
 
     def evaluate(beta):
@@ -178,7 +179,10 @@ def _newton(shifted, picked, w, beta, tol, max_iter, floor):
         candidate = float(np.clip(beta - step, beta / 10, beta * 10))
         candidate = float(np.clip(candidate, low, high))
         if abs(candidate - beta) <= tol * beta:
-            # Quadratic convergence: this last step is not worth a pass.
+            # Quadratic convergence: this last step is not worth a pass,
+            # unless its loss is to be recorded.
+            if record is not None:
+                record(evaluate(candidate)[0])
             return candidate, n_iter, True
         while True:
             new = evaluate(candidate)
@@ -189,6 +193,8 @@ def _newton(shifted, picked, w, beta, tol, max_iter, floor):
                 # No step the working precision can see lowers the loss.
                 return beta, n_iter, True
         beta, (loss, grad, hess) = candidate, new
+        if record is not None:
+            record(loss)
     return beta, max_iter, False
 
 
@@ -206,7 +212,33 @@ def fit_temperature(calibrator, logits, codes, weight):
     )
 
 
-def newton_temperature(logits, codes, weight, *, dtype, device, tol, max_iter):
+def _solve_temperature(module, X, targets, *, max_iter, tol, record):
+    """:class:`TemperatureScaling`'s own solver for the engine
+    (``Formulation.solve``): Newton's method on ``β = 1 / T`` from the
+    map's current temperature, the result written to the map."""
+    temperature_map = module.calibration_map
+    codes = targets["target"][:, 0].long()
+    weight = targets["weight"][:, 0]
+    with torch.no_grad():
+        start = 1.0 / float(temperature_map.temperature)
+        beta, _, converged = newton_temperature(
+            X,
+            codes,
+            weight,
+            dtype=X.dtype,
+            device=X.device,
+            tol=tol,
+            max_iter=max_iter,
+            start=start,
+            record=record,
+        )
+        temperature_map.log_temperature.fill_(-math.log(beta))
+    return converged
+
+
+def newton_temperature(
+    logits, codes, weight, *, dtype, device, tol, max_iter, start=1.0, record=None
+):
     """Inverse temperature ``β = 1 / T`` minimising the weighted softmax NLL.
 
     The NLL is convex in ``β``, with derivative ``E_w[E_p z - z_y]`` and
@@ -219,6 +251,10 @@ def newton_temperature(logits, codes, weight, *, dtype, device, tol, max_iter):
     found near 1 and ``z - max z`` cannot overflow ``dtype`` whatever the
     size of the scores. On large data the start is the solution on an evenly
     spaced subsample of rows, which leaves two or three full passes.
+
+    ``start`` is the starting ``β``; ``record(loss)`` (optional) is called
+    after each full-data step with the weighted mean loss at the ``β`` it
+    leaves.
 
     Returns
     -------
@@ -240,16 +276,16 @@ def newton_temperature(logits, codes, weight, *, dtype, device, tol, max_iter):
     # denormal terms, negligible next to the row's largest term (1), would
     # slow the exponential down by orders of magnitude.
     floor = -80.0 if dtype == torch.float32 else -700.0
-    beta = 1.0
+    beta = float(start)
     n = shifted.shape[0]
-    if n > 2 * _NEWTON_WARM_ROWS:
+    if n > 2 * _NEWTON_WARM_ROWS and beta == 1.0:
         rows = torch.arange(0, n, n // _NEWTON_WARM_ROWS, device=device)
         sub_w = w[rows] / w[rows].sum()
         if sub_w.sum() > 0:
             beta, _, _ = _newton(
                 shifted[rows], picked[rows], sub_w, beta, 1e-3, max_iter, floor
             )
-    return _newton(shifted, picked, w, beta, tol, max_iter, floor)
+    return _newton(shifted, picked, w, beta, tol, max_iter, floor, record)
 
 
 @fill_calibration_doc
@@ -274,8 +310,10 @@ class TemperatureScaling(_SoftmaxCalibrator):
 
     The loss is convex in ``1 / T`` and its first two derivatives are row
     sums, so the default solver is Newton's method in torch (a handful of
-    passes over the logits, on ``device``); ``solver="lbfgs"`` trains the same
-    map with the engine's full-batch L-BFGS instead.
+    passes over the logits, on ``device``), run by the engine like any of its
+    solvers (``history_`` holds the objective after each step);
+    ``solver="lbfgs"`` trains the same map with the engine's full-batch
+    L-BFGS instead.
 
     Parameters
     ----------
@@ -376,27 +414,17 @@ class TemperatureScaling(_SoftmaxCalibrator):
         -------
         self
         """
-        if self.solver == "lbfgs":
-            super().fit(scores, y, sample_weight=sample_weight)
-            self.temperature_ = self.feature_scale_ * float(
-                self.net_.module_.calibration_map.temperature.detach()
-            )
-            return self
-        for name in ("net_", "history_"):
-            self.__dict__.pop(name, None)
-        logits, codes, weight = self._validated_fit_data(scores, y, sample_weight)
-        beta, self.n_iter_, self.converged_ = fit_temperature(
-            self, self._features(logits), codes, weight
+        super().fit(scores, y, sample_weight=sample_weight)
+        self.temperature_ = self.feature_scale_ * float(
+            self.net_.module_.calibration_map.temperature.detach()
         )
-        self.temperature_ = self.feature_scale_ / beta
-        if not self.converged_:
-            warnings.warn(
-                f"TemperatureScaling stopped at max_epochs={self.max_epochs} "
-                f"Newton steps before converging (tol={self.tol}).",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
         return self
+
+    def _formulation(self, n_classes, **constants):
+        formulation = super()._formulation(n_classes, **constants)
+        if self.solver == "newton":
+            formulation = dataclasses.replace(formulation, solve=_solve_temperature)
+        return formulation
 
     def _predict_logits(self, scores):
         check_is_fitted(self, "temperature_")

@@ -450,3 +450,24 @@ def test_fitted_calibrators_pickle(calibrator):
     calibrator.fit(logits, y)
     restored = pickle.loads(pickle.dumps(calibrator))
     assert_allclose(restored.predict_proba(logits), calibrator.predict_proba(logits))
+
+
+def test_temperature_newton_is_a_solver_of_the_engine(overconfident):
+    """Newton's method is TemperatureScaling's solver inside the engine, not a
+    bypass: the fit keeps the net, a history of the objective at each
+    step's temperature, ``objective_``, and the same solution as L-BFGS."""
+    clf, X, y, _ = overconfident
+    z = clf.decision_function(X)
+    newton = _exact(TemperatureScaling).fit(z, y)
+    lbfgs = _exact(TemperatureScaling, solver="lbfgs").fit(z, y)
+    assert newton.converged_ and newton.n_iter_ == len(newton.history_)
+    losses = [entry["train_loss"] for entry in newton.history_]
+    assert all(b <= a + 1e-12 for a, b in zip(losses, losses[1:]))
+    assert losses[-1] == newton.objective_
+    log_p = newton.predict_log_proba(z)
+    assert_allclose(newton.objective_, -log_p[np.arange(len(y)), y].mean(), rtol=1e-8)
+    assert_allclose(newton.objective_, lbfgs.objective_, rtol=1e-9)
+    assert_allclose(newton.temperature_, lbfgs.temperature_, rtol=1e-5)
+    assert newton.calibration_map_.temperature.item() == pytest.approx(
+        newton.temperature_ / newton.feature_scale_
+    )

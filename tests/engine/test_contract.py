@@ -6,6 +6,7 @@ unscaled data, honest convergence, weights, continuation, transactions,
 persistence and scikit-learn's conventions.
 """
 
+import dataclasses
 import pickle
 import warnings
 
@@ -117,3 +118,61 @@ def test_the_toy_family_passes_scikit_learns_checks():
     # where unpenalised least squares has no unique solution.
     # tol=1e-9: the sample-weight checks compare two fits to 1e-7.
     check_estimator(clone(ToyRegressor(dtype="float64", alpha=1e-2, tol=1e-9)))
+
+
+def _normal_equations(module, X, targets, *, max_iter, tol, record):
+    """A formulation's own solver: weighted least squares in closed form,
+    written to the linear scorer, with its objective recorded."""
+    y, weight = targets["target"][:, 0], targets["weight"][:, 0]
+    design = torch.cat([X, torch.ones_like(X[:, :1])], 1)
+    gram = design.T @ (weight[:, None] * design)
+    solution = torch.linalg.solve(gram, design.T @ (weight * y))
+    with torch.no_grad():
+        module.linear.weight.copy_(solution[:-1][None, :])
+        module.linear.bias.copy_(solution[-1:])
+        residual = design @ solution - y
+    record(0.5 * float((weight * residual**2).sum() / weight.sum()))
+    return True
+
+
+class _OwnSolverToy(ToyRegressor):
+    """The toy family with a solver of its own (``Formulation.solve``)."""
+
+    def _formulation(self):
+        return dataclasses.replace(super()._formulation(), solve=_normal_equations)
+
+
+def test_a_formulations_own_solver_runs_inside_the_engine():
+    """``Formulation.solve`` replaces the optimiser only: the fit gets the
+    engine's validation, history, objective, persistence and transactions."""
+    X, y = _data()
+    model = _OwnSolverToy(dtype="float64").fit(X, y)
+    np.testing.assert_allclose(_coef(model), least_squares(X, y), rtol=1e-8)
+    assert model.converged_ and model.n_iter_ == len(model.history_) == 1
+    residual = model.predict(X) - y
+    np.testing.assert_allclose(model.objective_, 0.5 * np.mean(residual**2), rtol=1e-8)
+    assert model.history_[-1]["train_loss"] == model.objective_
+    copy = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(copy.predict(X), model.predict(X))
+    before = model.predict(X)
+    with pytest.raises(ValueError):
+        model.fit(X[:, :2], np.full(len(y), np.nan))
+    np.testing.assert_array_equal(model.predict(X), before)
+
+
+def test_a_solver_reaching_a_non_finite_objective_raises_and_changes_nothing():
+    def diverging(module, X, targets, *, max_iter, tol, record):
+        with torch.no_grad():
+            module.linear.weight.fill_(float("inf"))
+        record(float("inf"))
+        return False
+
+    class Diverging(ToyRegressor):
+        def _formulation(self):
+            return dataclasses.replace(super()._formulation(), solve=diverging)
+
+    X, y = _data()
+    model = Diverging()
+    with pytest.raises(FloatingPointError):
+        model.fit(X, y)
+    assert not hasattr(model, "net_")
