@@ -822,6 +822,11 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
 
     #: Engine settings fixed by the family rather than exposed as parameters.
     _fixed_settings = {}
+    #: Engine settings a family exposes under another name (e.g. PRESTO's
+    #: ``max_iter`` for ``max_epochs``).
+    _setting_names = {}
+    #: Parameters that may change between calls that continue a fit.
+    _continuation_params = _CONTINUATION_PARAMS
 
     # ------------------------------------------------------------------ hooks
     def _default_scorer(self):
@@ -837,7 +842,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         """An engine setting: the parameter, or the family's fixed value."""
         if name in self._fixed_settings:
             return self._fixed_settings[name]
-        return getattr(self, name)
+        return getattr(self, self._setting_names.get(name, name))
 
     # ------------------------------------------------------------- resolution
     def _resolved_device(self):
@@ -1045,9 +1050,11 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 stacklevel=4,
             )
         elif epochs is None and not self.converged_:
+            budget = self._setting_names.get("max_epochs", "max_epochs")
             warnings.warn(
-                f"{type(self).__name__} stopped at max_epochs={self.max_epochs} "
-                f"before converging (tol={self.tol}); raise max_epochs or tol.",
+                f"{type(self).__name__} stopped at {budget}="
+                f"{self._setting('max_epochs')} before converging "
+                f"(tol={self.tol}); raise {budget} or tol.",
                 ConvergenceWarning,
                 stacklevel=4,
             )
@@ -1057,7 +1064,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         """Train the first phase, then each later one from its weights.
         Returns whether an interrupt cut training short, and the final
         objective."""
-        n_epochs = self.max_epochs if epochs is None else epochs
+        n_epochs = self._setting("max_epochs") if epochs is None else epochs
         interrupted = self._train(net, train, n_epochs)
         for loss in phases:
             if interrupted:
@@ -1094,7 +1101,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             net.module_,
             X,
             targets,
-            max_iter=self.max_epochs if epochs is None else epochs,
+            max_iter=self._setting("max_epochs") if epochs is None else epochs,
             tol=self.tol,
             record=record,
         )
@@ -1134,7 +1141,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         ``warm_start`` and ``partial_fit`` continue the fitted net, whose
         objective (loss, penalties, ``alpha``), optimiser (``lr``), batch
         size, device and dtype were fixed when it was built; only the
-        parameters of :data:`_CONTINUATION_PARAMS` may differ between calls.
+        parameters of ``_continuation_params`` may differ between calls.
         ``callbacks`` is among them because callbacks keep state from the
         fit (and so never hash alike twice); the net keeps those it was built
         with.
@@ -1143,7 +1150,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             # A module by its content, which a saved and loaded copy keeps.
             name: _module_tree(value) if isinstance(value, torch.nn.Module) else value
             for name, value in self.get_params(deep=True).items()
-            if name.split("__")[0] not in _CONTINUATION_PARAMS
+            if name.split("__")[0] not in self._continuation_params
         }
         return joblib.hash(params)
 
@@ -1165,7 +1172,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 f"The parameters of this {type(self).__name__} changed since it "
                 "was fitted, but warm_start=True and partial_fit continue the "
                 "fitted objective and optimiser as they were built (only "
-                f"{', '.join(sorted(_CONTINUATION_PARAMS))} may change between "
+                f"{', '.join(sorted(self._continuation_params))} may change between "
                 "calls). Fit it afresh with warm_start=False, or use a clone."
             )
 
@@ -1272,7 +1279,9 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         )
         callbacks = []
         if self.verbose == 1:
-            callbacks.append(("skalign_progress", _EpochProgressBar(self.max_epochs)))
+            callbacks.append(
+                ("skalign_progress", _EpochProgressBar(self._setting("max_epochs")))
+            )
         # The monitor goes last: it stops training by raising at the end of
         # an epoch, and the user's callbacks (e.g. a Checkpoint) must see
         # that epoch first.
@@ -1285,7 +1294,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             ).to(dtype=dtype),
             optimizer=optimizer,
             lr=lr,
-            max_epochs=self.max_epochs,
+            max_epochs=self._setting("max_epochs"),
             batch_size=self._resolved_batch_size(optimizer, n_units),
             iterator_train=_BatchIterator,
             iterator_train__shuffle=not full_batch,

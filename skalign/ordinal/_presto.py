@@ -5,10 +5,13 @@ The model has one weight vector per threshold, ``P(y <= k | x) = σ(θ_k - x ·
 and Bien, 2023). Reparametrised by the differences ``δ_1 = β_1``, ``δ_k = β_k
 - β_{k-1}``, the penalty is a plain weighted L1 norm of ``δ``, so the problem
 is solved exactly by accelerated proximal gradient (FISTA) with
-soft-thresholding. The solver is a private full-batch torch loop: the skorch
-engine's optimisers cannot apply a proximal step.
+soft-thresholding. The engine's optimisers cannot apply a proximal step, so
+FISTA is the formulation's own solver (``Formulation.solve``): the engine
+validates, builds the module, runs it and keeps history, convergence,
+transactions and persistence as for every family.
 """
 
+import functools
 import math
 import numbers
 import warnings
@@ -16,16 +19,24 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.base import ClassifierMixin, _fit_context, clone
 from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted, check_X_y, validate_data
+from torch import nn
 
-from .._engine import to_torch
-from .._loss.ordinal import log_interval_proba
+from .._engine import (
+    _CONTINUATION_PARAMS,
+    Formulation,
+    Problem,
+    TorchEstimator,
+    to_torch,
+)
+from .._loss.ordinal import cumulative_logit_loss, log_interval_proba
 from ..exceptions import ConvergenceWarning
+from ..nn import Scorer
 from ..utils._groups import check_sample_weight
-from ..utils._persistence import VersionedStateMixin
+from ..utils._units import row_units
 from ..utils._validation import check_features, resolve_device
 from ._base import (
     ORDINAL_CLASSIFIER_CONSTRAINTS,
@@ -58,29 +69,41 @@ class _CumulativeLogitLikelihood:
     and the gradient is written out, one pass of ``X`` each way.
     """
 
-    def __init__(self, X, codes, weight, n_classes, dtype, device):
-        keep = weight > 0
-        self.X = to_torch(X[keep], dtype, device)
-        self.XT = (
-            self.X.t() if self.X.layout == torch.strided else self.X.t().coalesce()
-        )
-        codes = torch.as_tensor(codes[keep], device=device)[:, None]
+    def __init__(self, X, codes, weight, n_classes):
+        # Rows of positive weight: X a (dense or sparse COO) tensor, codes
+        # and weight tensors on its device.
+        dtype, device = X.dtype, X.device
+        self.X = X
+        self.XT = X.t() if X.layout == torch.strided else X.t().coalesce()
+        codes = codes.reshape(-1, 1).to(device=device, dtype=torch.int64)
         # Columns of the observed class's lower and upper cumulative logit in
         # the logits padded with -inf and +inf.
         self.bound_index = torch.cat([codes, codes + 1], dim=1)
-        weight = torch.as_tensor(weight[keep], dtype=dtype, device=device)
+        weight = weight.reshape(-1).to(device=device, dtype=dtype)
         self.weight = (weight / weight.sum())[:, None]
         self.n_thresholds = n_classes - 1
         self.n_features = X.shape[1]
         self.dtype, self.device = dtype, device
-        self.metric = self._diagonal_metric(X[keep], codes[:, 0].cpu().numpy(), weight)
+        self.metric = self._diagonal_metric(codes[:, 0], self.weight[:, 0])
         m = self.n_thresholds
         self._padded = torch.empty((codes.shape[0], m + 2), dtype=dtype, device=device)
         self._padded[:, 0], self._padded[:, -1] = -torch.inf, torch.inf
         # ∂f/∂δ_j = Σ_{k >= j} ∂f/∂β_k, as one product.
         self._suffix_sum = torch.ones((m, m), dtype=dtype, device=device).triu()
 
-    def _diagonal_metric(self, X, codes, weight):
+    @classmethod
+    def from_arrays(cls, X, codes, weight, n_classes, dtype, device):
+        """The likelihood of validated numpy / scipy data (rows of zero
+        weight dropped), in ``dtype`` on ``device``."""
+        keep = weight > 0
+        return cls(
+            to_torch(X[keep], dtype, device),
+            torch.as_tensor(codes[keep], device=device),
+            torch.as_tensor(weight[keep], dtype=dtype, device=device),
+            n_classes,
+        )
+
+    def _diagonal_metric(self, codes, weight):
         """A diagonal curvature scale per parameter, for preconditioning.
 
         Threshold ``k`` sees the rows of classes ``k`` and ``k + 1``; a
@@ -90,18 +113,23 @@ class _CumulativeLogitLikelihood:
         feature scales and the cumulative reparametrisation, which would
         otherwise slow proximal gradient down.
         """
-        weight = weight.cpu().numpy() / weight.sum().item()
         m = self.n_thresholds
-        touch = (codes[:, None] == np.arange(m)) | (
-            codes[:, None] == np.arange(1, m + 1)
-        )
-        share = touch * weight[:, None]
-        squared = X.multiply(X) if sp.issparse(X) else X * X
-        beta = np.asarray((squared.T @ share).T)
-        delta = np.cumsum(beta[::-1], axis=0)[::-1]
-        metric = np.concatenate([share.sum(axis=0), delta.ravel()])
-        metric = np.maximum(metric, 1e-12 * metric.max())
-        return torch.as_tensor(metric, dtype=self.dtype, device=self.device)
+        thresholds = torch.arange(m, device=self.device)
+        touch = (codes[:, None] == thresholds) | (codes[:, None] == thresholds + 1)
+        share = touch.to(self.dtype) * weight[:, None]
+        X = self.X
+        if X.layout == torch.strided:
+            squared_t = (X * X).t()
+        else:
+            X = X.coalesce()
+            squared = torch.sparse_coo_tensor(
+                X.indices(), X.values() ** 2, X.shape, check_invariants=False
+            )
+            squared_t = squared.t().coalesce()
+        beta = self._mm(squared_t, share).T
+        delta = beta.flip(0).cumsum(0).flip(0)
+        metric = torch.cat([share.sum(0), delta.reshape(-1)])
+        return metric.clamp_min(1e-12 * float(metric.max()))
 
     # ------------------------------------------------------------ parameters
     def split(self, params):
@@ -175,6 +203,10 @@ class _CumulativeLogitLikelihood:
 
     def initial_params(self, codes, weight):
         """The intercept-only fit: empirical cumulative logits, ``δ = 0``."""
+        codes, weight = (
+            v.cpu().numpy() if isinstance(v, torch.Tensor) else v
+            for v in (codes, weight)
+        )
         theta = empirical_cumulative_logits(codes, weight, self.n_thresholds + 1)
         theta = torch.as_tensor(theta, dtype=self.dtype, device=self.device)
         return self.join(
@@ -196,7 +228,7 @@ def _soft_threshold(params, threshold):
     return torch.sign(params) * (params.abs() - threshold).clamp_min(0.0)
 
 
-def _fista(problem, strength, params, *, max_iter, tol, verbose=0):
+def _fista(problem, strength, params, *, max_iter, tol, record=None):
     """Minimise ``problem.value(w) + Σ_j strength_j |w_j|`` by FISTA.
 
     Accelerated proximal gradient (Beck and Teboulle, 2009) in the diagonal
@@ -210,7 +242,9 @@ def _fista(problem, strength, params, *, max_iter, tol, verbose=0):
     the line search compares gradients instead (as TFOCS does; Becker,
     Candès and Grant, 2011). Stops when the gradient mapping
     ``L ‖D (z - y)‖_∞`` is at most ``tol`` (a KKT residual in units of the
-    gradient: zero exactly at the minimum).
+    gradient: zero exactly at the minimum). ``record(objective)``, if
+    given, is called after each iteration with the penalised objective at
+    the iterate it leaves.
 
     Returns
     -------
@@ -258,12 +292,9 @@ def _fista(problem, strength, params, *, max_iter, tol, verbose=0):
         else:
             return x, n_iter, False
         gradient_mapping = lipschitz * float((metric * step).abs().max())
-        if verbose and n_iter % 100 == 0:
-            objective = f_z + float((strength * z.abs()).nan_to_num(0.0).sum())
-            print(
-                f"iteration {n_iter}: objective {objective:.12g}, "
-                f"gradient mapping {gradient_mapping:.3g}"
-            )
+        if record is not None:
+            # An infinite strength holds its weight at 0: no penalty.
+            record(f_z + float((strength * z.abs()).nan_to_num(0.0).sum()))
         # Restart when the step goes against the momentum.
         if float((metric * step) @ (z - x)) < 0:
             x_prev, t = z, 1.0
@@ -336,9 +367,59 @@ def _warn_not_converged(name, max_iter, tol, stacklevel=3):
     )
 
 
-class PrestoClassifier(
-    VersionedStateMixin, CumulativeLogitClassifierMixin, ClassifierMixin, BaseEstimator
-):
+class _NonParallelCumulativeLogits(Scorer):
+    """The module PRESTO trains: thresholds ``θ`` (``n_outputs``) and weight
+    differences ``δ`` (``n_outputs x n_features``), giving the cumulative
+    logits ``θ_k - x · β_k`` with ``β = cumsum(δ)``."""
+
+    accepts_sparse = True
+
+    def _build(self, n_features, n_outputs):
+        self.thresholds = nn.Parameter(torch.zeros(n_outputs))
+        self.differences = nn.Parameter(torch.zeros(n_outputs, n_features))
+
+    def forward(self, X):
+        beta_t = torch.cumsum(self.differences, 0).T
+        if X.layout == torch.strided:
+            return self.thresholds - X @ beta_t
+        return self.thresholds - torch.sparse.mm(X, beta_t)
+
+
+def _presto_module(scorer, initial_thresholds=None):
+    """The module around the scorer: the scorer itself, its thresholds
+    started at the intercept-only fit on a fresh fit."""
+    if initial_thresholds is not None:
+        with torch.no_grad():
+            scorer.thresholds.copy_(torch.as_tensor(initial_thresholds))
+    return scorer
+
+
+def _solve_presto(module, X, targets, *, max_iter, tol, record, strengths, n_classes):
+    """PRESTO's solver for the engine (``Formulation.solve``): FISTA from the
+    module's weights, the solution written back to them."""
+    codes, weight = targets["label"][:, 0], targets["weight"][:, 0]
+    problem = _CumulativeLogitLikelihood(X, codes, weight, n_classes)
+    with torch.no_grad():
+        params = problem.join(module.thresholds, module.differences)
+        if not math.isfinite(problem.value(params)):
+            # A warm start fitted on other rows can give one of these rows
+            # zero probability: start from the intercept-only fit instead.
+            params = problem.initial_params(codes, weight)
+        params, _, converged = _fista(
+            problem,
+            problem.penalty_weights(*strengths),
+            params,
+            max_iter=max_iter,
+            tol=tol,
+            record=record,
+        )
+        theta, delta = problem.split(params)
+        module.thresholds.copy_(theta)
+        module.differences.copy_(delta)
+    return converged
+
+
+class PrestoClassifier(CumulativeLogitClassifierMixin, ClassifierMixin, TorchEstimator):
     """PRESTO: an ordinal logit whose weights may change from threshold to threshold.
 
     A cumulative logit model with separate linear weights per threshold,
@@ -354,7 +435,9 @@ class PrestoClassifier(
 
     The problem is convex and is solved exactly by FISTA with
     soft-thresholding on the differences ``δ_k = β_k - β_{k-1}`` (no
-    subgradient steps), in full batch with torch. The thresholds ``θ`` are
+    subgradient steps), in full batch with torch, as the training engine's
+    solver for this objective (``history_`` holds the objective after each
+    iteration). The thresholds ``θ`` are
     not penalised. Like scikit-learn's ``Lasso``, ``X`` is used as given:
     standardise features (e.g. in a ``Pipeline`` with ``StandardScaler``) so
     the penalty treats them alike.
@@ -400,7 +483,7 @@ class PrestoClassifier(
     dtype : {"float32", "float64"}, default="float64"
         Floating point precision of the solver.
     verbose : int, default=0
-        If positive, print the objective every 100 iterations.
+        If positive, print the objective after each iteration.
 
     Attributes
     ----------
@@ -412,9 +495,13 @@ class PrestoClassifier(
     thresholds_ : ndarray of shape (n_classes - 1,)
         The thresholds ``θ_k``.
     n_iter_ : int
-        FISTA iterations run.
+        FISTA iterations run (summed over the calls a warm start continues).
     converged_ : bool
         Whether the stopping criterion was met.
+    objective_ : float
+        The penalised objective at the solution.
+    history_ : skorch History
+        The objective after each iteration (``train_loss``).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -441,7 +528,36 @@ class PrestoClassifier(
     array([1., 1.])
     """
 
-    _required_fitted_state = ("coef_", "thresholds_", "classes_", "n_features_in_")
+    _required_fitted_state = (
+        *TorchEstimator._required_fitted_state,
+        "coef_",
+        "thresholds_",
+        "classes_",
+    )
+    # Engine settings PRESTO does not expose: FISTA (its own solver) on the
+    # full batch, no L2 (its penalty is the fused L1), nothing held out.
+    _fixed_settings = dict(
+        scorer=None,
+        alpha=0.0,
+        optimizer="lbfgs",
+        lr=None,
+        batch_size=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        callbacks=None,
+        random_state=0,
+    )
+    _setting_names = {"max_epochs": "max_iter"}
+    # FISTA keeps no state between calls, so a warm start may change the
+    # penalty (e.g. along a sequence of alpha).
+    _continuation_params = _CONTINUATION_PARAMS | {
+        "alpha",
+        "alpha_first",
+        "max_iter",
+        "prediction",
+        "scoring",
+    }
 
     _parameter_constraints = {
         "alpha": [Interval(numbers.Real, 0, None, closed="left")],
@@ -480,51 +596,66 @@ class PrestoClassifier(
         self.dtype = dtype
         self.verbose = verbose
 
-    def _problem(self, X, codes, weight, n_classes):
-        return _CumulativeLogitLikelihood(
-            X,
-            codes,
-            weight,
-            n_classes,
-            _DTYPES[self.dtype],
-            resolve_device(self.device),
+    # ------------------------------------------------------------ engine hooks
+    def _default_scorer(self):
+        return _NonParallelCumulativeLogits()
+
+    def _strengths(self):
+        """``(alpha, alpha_first)`` of the fit."""
+        return self.alpha, self.alpha_first
+
+    def _formulation(self, n_classes):
+        return Formulation(
+            # The likelihood part (the engine's evaluation of the module); the
+            # L1 penalty and the domain are FISTA's.
+            losses=(cumulative_logit_loss,),
+            n_outputs=n_classes - 1,
+            module=_presto_module,
+            convex=True,
+            solve=functools.partial(
+                _solve_presto, strengths=self._strengths(), n_classes=n_classes
+            ),
         )
 
-    def _start(self, problem, classes, codes, weight):
-        start = problem.initial_params(codes, weight)
-        previous = getattr(self, "coef_", None)
-        if (
-            getattr(self, "warm_start", False)
-            and previous is not None
-            and np.array_equal(self.classes_, classes)
-            and previous.shape[1] == problem.n_features
-        ):
-            params = problem.from_estimates(self.thresholds_, previous)
-            # A solution for other data may give a row zero probability.
-            if math.isfinite(problem.value(params)):
-                start = params
-        return start
+    def _problem(self, X, y, *, constants, sample_weight, order):
+        weight = check_sample_weight(sample_weight, X.shape[0])
+        classes, codes = encode_ordinal_labels(y, weight, order=order)
+        if constants is not None and not np.array_equal(classes, self.classes_):
+            raise ValueError(
+                f"warm_start=True needs the classes of the previous fit, "
+                f"{self.classes_!r}; y has classes {classes!r}."
+            )
+        self.classes_ = classes
+        n_classes = int(classes.shape[0])
+        # Rows of zero weight are left out: they would only restrict the
+        # likelihood's domain.
+        keep = weight > 0
+        return Problem(
+            row_units(X[keep], weight[keep], label=codes[keep]),
+            self._formulation(n_classes),
+            constants={"n_classes": n_classes},
+            init={
+                "initial_thresholds": empirical_cumulative_logits(
+                    codes, weight, n_classes
+                )
+            },
+        )
 
     def _set_solution(self, problem, classes, params, n_iter, converged):
+        """A fold model of :class:`PrestoClassifierCV`'s search: the solution
+        of a path step, for scoring (not a fitted estimator of the engine)."""
         self.classes_ = classes
         self.thresholds_, self.coef_ = problem.to_estimates(params)
         self.n_iter_ = int(n_iter)
         self.converged_ = bool(converged)
         return self
 
-    def _fit_alpha(self, X, weight, classes, codes, alpha):
-        problem = self._problem(X, codes, weight, classes.shape[0])
-        params, n_iter, converged = _fista(
-            problem,
-            problem.penalty_weights(alpha, self.alpha_first),
-            self._start(problem, classes, codes, weight),
-            max_iter=self.max_iter,
-            tol=self.tol,
-            verbose=self.verbose,
-        )
-        if not converged:
-            _warn_not_converged(type(self).__name__, self.max_iter, self.tol, 4)
-        return self._set_solution(problem, classes, params, n_iter, converged)
+    def _fit_solution(self, X, y, sample_weight):
+        self._fit(X, y, sample_weight=sample_weight, order=category_order(y))
+        module = self.net_.module_
+        self.thresholds_ = _to_numpy(module.thresholds)
+        self.coef_ = _to_numpy(torch.cumsum(module.differences, 0))
+        return self
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, *, sample_weight=None):
@@ -544,8 +675,7 @@ class PrestoClassifier(
         -------
         self : PrestoClassifier
         """
-        X, _, weight, classes, codes = _validate_fit_data(self, X, y, sample_weight)
-        return self._fit_alpha(X, weight, classes, codes, self.alpha)
+        return self._fit_solution(X, y, sample_weight)
 
     def _cumulative_logits(self, X):
         check_is_fitted(self, "coef_")
@@ -637,7 +767,7 @@ def presto_path(
     True
     """
     X, _, weight, classes, codes = _validate_fit_data(None, X, y, sample_weight)
-    problem = _CumulativeLogitLikelihood(
+    problem = _CumulativeLogitLikelihood.from_arrays(
         X, codes, weight, classes.shape[0], _DTYPES[dtype], resolve_device(device)
     )
     start = problem.initial_params(codes, weight)
@@ -742,6 +872,8 @@ class PrestoClassifierCV(PrestoClassifier):
     True
     """
 
+    _fixed_settings = {**PrestoClassifier._fixed_settings, "warm_start": False}
+
     _parameter_constraints = {
         **{
             k: v
@@ -803,10 +935,11 @@ class PrestoClassifierCV(PrestoClassifier):
         -------
         self : PrestoClassifierCV
         """
+        given = X, y
         X, y, weight, classes, codes = _validate_fit_data(self, X, y, sample_weight)
         n_classes = classes.shape[0]
         if isinstance(self.alphas, numbers.Integral):
-            problem = self._problem(X, codes, weight, n_classes)
+            problem = self._likelihood(X, codes, weight, n_classes)
             alphas = _alpha_grid(
                 problem,
                 problem.initial_params(codes, weight),
@@ -820,7 +953,7 @@ class PrestoClassifierCV(PrestoClassifier):
             alphas = _check_alphas(self.alphas)
         folds = []
         for train, test in check_cv(self.cv, y, classifier=True).split(X, y):
-            problem = self._problem(X[train], codes[train], weight[train], n_classes)
+            problem = self._likelihood(X[train], codes[train], weight[train], n_classes)
             start = problem.initial_params(codes[train], weight[train])
             folds.append((problem, start, test))
         scores = np.full((len(folds), alphas.shape[0]), np.nan)
@@ -865,4 +998,13 @@ class PrestoClassifierCV(PrestoClassifier):
         self.alphas_ = alphas
         self.scores_ = scores
         self.alpha_ = float(alphas[np.nanargmax(scores.mean(axis=0))])
-        return self._fit_alpha(X, weight, classes, codes, self.alpha_)
+        return self._fit_solution(*given, sample_weight)
+
+    def _strengths(self):
+        return self.alpha_, self.alpha_first
+
+    def _likelihood(self, X, codes, weight, n_classes):
+        dtype, device = _DTYPES[self.dtype], resolve_device(self.device)
+        return _CumulativeLogitLikelihood.from_arrays(
+            X, codes, weight, n_classes, dtype, device
+        )

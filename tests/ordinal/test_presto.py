@@ -1,5 +1,6 @@
 """PrestoClassifier: limits, exactness (KKT), crossing curves, path and CV."""
 
+import pickle
 import warnings
 
 import numpy as np
@@ -293,7 +294,9 @@ def test_warm_start_continues_from_the_previous_solution(ordinal_data):
     model = PrestoClassifier(alpha=0.02, warm_start=True, tol=1e-8).fit(X, y)
     first = model.n_iter_
     model.set_params(alpha=0.019).fit(X, y)
-    assert model.n_iter_ < first
+    # n_iter_ counts the iterations of every call the warm start continues.
+    assert model.n_iter_ == len(model.history_)
+    assert model.n_iter_ - first < first
     cold = PrestoClassifier(alpha=0.019, tol=1e-8).fit(X, y)
     assert_allclose(model.coef_, cold.coef_, atol=1e-6)
 
@@ -302,3 +305,26 @@ def test_not_converging_warns(ordinal_data):
     X, y = ordinal_data
     with pytest.warns(ConvergenceWarning, match="max_iter=2"):
         PrestoClassifier(max_iter=2, tol=1e-12).fit(X, y)
+
+
+def test_fista_is_a_solver_of_the_engine(ordinal_data):
+    """FISTA is PRESTO's own solver inside the engine, not a bypass: the fit
+    keeps a net, a history of the penalised objective, ``objective_`` at the
+    returned weights, pickles, and a failed refit changes nothing."""
+    X, y = ordinal_data
+    model = PrestoClassifier(alpha=0.02, alpha_first=0.01).fit(X, y)
+    assert model.converged_ and model.n_iter_ == len(model.history_)
+    assert model.history_[-1]["train_loss"] == model.objective_
+    proba = model.predict_proba(X)
+    codes = np.searchsorted(model.classes_, y)
+    nll = -np.log(proba[np.arange(len(y)), codes]).mean()
+    differences = np.diff(model.coef_, axis=0)
+    penalty = 0.01 * np.abs(model.coef_[0]).sum() + 0.02 * np.abs(differences).sum()
+    assert_allclose(model.objective_, nll + penalty, rtol=1e-10)
+    module = model.net_.module_
+    assert_allclose(module.thresholds.detach().numpy(), model.thresholds_)
+    copy = pickle.loads(pickle.dumps(model))
+    assert_allclose(copy.predict_proba(X), proba)
+    with pytest.raises(ValueError):
+        model.fit(X, np.full(len(y), np.nan))
+    assert_allclose(model.predict_proba(X), proba)
