@@ -244,6 +244,13 @@ class TrainingData(torch.utils.data.Dataset):
         self.index = index
         # Unit-major rows are already laid out per unit: no gather needed.
         self._full = (X, targets if unit_major else {**targets, "index": index})
+        # Targets equal for every unit (an all-True mask, equal weights) are
+        # broadcast into a batch instead of gathered.
+        self._constant = {
+            name
+            for name, value in targets.items()
+            if value.shape[0] > 0 and bool((value == value[:1]).all())
+        }
 
     def __len__(self):
         return self.n_units
@@ -255,7 +262,12 @@ class TrainingData(torch.utils.data.Dataset):
     def batch(self, units):
         """The rows and targets of ``units``; the rows come unit-major."""
         index = self.index.index_select(0, units)
-        targets = {k: v.index_select(0, units) for k, v in self.targets.items()}
+        targets = {
+            k: v[:1].expand(len(units), *v.shape[1:])
+            if k in self._constant
+            else v.index_select(0, units)
+            for k, v in self.targets.items()
+        }
         return self.X.index_select(0, index.reshape(-1)), targets
 
     def subset(self, units):

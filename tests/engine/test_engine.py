@@ -312,3 +312,21 @@ def test_difference_layout_matches_the_row_layout():
     assert adjacent.converged_ and shuffled.converged_
     assert_allclose(adjacent.objective_, shuffled.objective_, rtol=1e-10)
     assert_allclose(adjacent.predict(X), shuffled.predict(X), atol=1e-6)
+
+
+def test_constant_targets_are_broadcast_into_batches_not_gathered():
+    from skalign._engine import TrainingData
+
+    X = torch.arange(12.0).reshape(6, 2)
+    targets = {
+        "grades": torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]),
+        "mask": torch.ones(3, 2, dtype=torch.bool),
+        "weight": torch.full((3, 2), 0.5),
+    }
+    data = TrainingData(X, targets)
+    rows, batch = data.batch(torch.tensor([2, 0]))
+    assert_array_equal(rows, X[[4, 5, 0, 1]])
+    assert_array_equal(batch["grades"], targets["grades"][[2, 0]])
+    for name in ("mask", "weight"):
+        assert batch[name].stride(0) == 0
+        assert_array_equal(batch[name], targets[name][[2, 0]])
