@@ -387,12 +387,18 @@ def _ranks(scores, mask):
     return torch.argsort(order, dim=1).to(scores.dtype) + 1
 
 
-def _lambda_factors(scores, grades, mask):
-    """LiPO-λ's per-row gain ``2^(ψ - ψ_max)`` and discount ``1 / log(1 + τ)``:
-    ``Δ_ij = |G_i - G_j| |1 / D(τ_i) - 1 / D(τ_j)|`` (no gradient)."""
+def _lambda_factors(scores, grades, mask, top_grade=None):
+    """LiPO-λ's per-row gain and discount ``1 / log(1 + τ)``:
+    ``Δ_ij = |G_i - G_j| |1 / D(τ_i) - 1 / D(τ_j)|`` (no gradient).
+
+    The gain is ``G = 2^ψ - 1`` times ``2^-top_grade``, one factor common to
+    every list (``top_grade``, by default the largest grade of the batch):
+    the ``-1`` cancels in ``G_i - G_j``, the lists keep the weights the
+    paper gives them relative to each other, and no grade overflows."""
     with torch.no_grad():
-        top = torch.where(mask, grades, -torch.inf).amax(1, keepdim=True)
-        gain = torch.exp2(torch.where(mask, grades - top, -torch.inf))
+        if top_grade is None:
+            top_grade = torch.where(mask, grades, -torch.inf).amax()
+        gain = torch.exp2(torch.where(mask, grades - top_grade, -torch.inf))
         discount = 1.0 / torch.log1p(_ranks(scores, mask))
     return gain, discount
 
@@ -402,21 +408,25 @@ def _lambda_delta(factors_i, factors_j):
     return (gain_i - gain_j).abs() * (discount_i - discount_j).abs()
 
 
-def lipo_lambda_loss(scores, grades, mask, weight=None, *, pair_sample=None):
+def lipo_lambda_loss(
+    scores, grades, mask, weight=None, *, pair_sample=None, top_grade=None
+):
     """LiPO-λ loss (Liu et al., 2024), a LambdaLoss (Wang et al., 2018).
 
     ``sum_{ψ_i > ψ_j} Δ_ij log(1 + exp(-(s_i - s_j)))`` with ``Δ_ij = |G_i -
-    G_j| |1 / D(τ_i) - 1 / D(τ_j)|``, ``G = 2^ψ`` relative to the list's top
-    grade (``2^(ψ - ψ_max)``: the ``-1`` of ``2^ψ - 1`` cancels in ``G_i -
-    G_j``, and the scale keeps any grade finite), ``D(τ) = log(1 + τ)``, and
-    ``τ`` the rank under the current scores (not differentiated). Averaged
-    with the pair weights ``w_i w_j / w̄`` of
+    G_j| |1 / D(τ_i) - 1 / D(τ_j)|``, the paper's gain ``G = 2^ψ - 1``,
+    ``D(τ) = log(1 + τ)``, and ``τ`` the rank under the current scores (not
+    differentiated). Every gain is multiplied by ``2^-top_grade``, a factor
+    common to all lists that keeps any grade finite (the ``-1`` cancels in
+    ``G_i - G_j``); ``top_grade`` defaults to the batch's largest grade,
+    and an estimator passes its training data's, so that every mini-batch
+    has the same scale. Averaged with the pair weights ``w_i w_j / w̄`` of
     :func:`~skalign._loss.pairwise.grade_ordered_pairs`. Long lists and
     ``pair_sample`` as in :func:`ranknet_loss`.
     """
     if weight is None:
         weight = torch.ones_like(scores)
-    factors = _lambda_factors(scores, grades, mask)
+    factors = _lambda_factors(scores, grades, mask, top_grade)
     if pair_sample is not None or not _dense_fits(mask):
         return _long_list_pair_loss(scores, grades, mask, weight, factors, pair_sample)
     i, j, sign, _, pair_weight = grade_ordered_pairs(grades, mask, weight)

@@ -631,10 +631,13 @@ class LambdaRanker(_BaseRanker):
 
     - ``"lipo_lambda"`` (LiPO-λ; Liu et al., 2024, a LambdaLoss of Wang et
       al., 2018): ``sum_{ψ_i > ψ_j} Δ_ij log(1 + exp(-(s_i - s_j)))`` with
-      ``Δ_ij = |G_i - G_j| |1 / D(τ_i) - 1 / D(τ_j)|``, ``G = 2^ψ`` (gains,
-      relative to the list's top grade), ``D(τ) = log(1 + τ)`` and ``τ`` the
-      rank under the current scores: pairs are weighted by how much swapping
-      them changes the DCG, so the top of each list matters most;
+      ``Δ_ij = |G_i - G_j| |1 / D(τ_i) - 1 / D(τ_j)|``, gains ``G = 2^ψ - 1``
+      (all scaled by one factor, ``2^-ψ_max`` with ``ψ_max`` the largest
+      training grade, so that no grade overflows), ``D(τ) = log(1 + τ)``
+      and ``τ`` the rank under the current scores: pairs are weighted by
+      how much swapping them changes the DCG, so the top of each list
+      matters most, and lists with higher grades weigh more, as in the
+      paper;
     - ``"listnet"`` (Cao et al., 2007): the cross-entropy between the
       softmax of the grades and the softmax of the scores in each list;
     - ``"ranknet"`` (Burges et al., 2005): ``log(1 + exp(-(s_i - s_j)))``
@@ -750,9 +753,12 @@ class LambdaRanker(_BaseRanker):
         self.verbose = verbose
         self.random_state = random_state
 
-    def _formulation(self):
+    def _formulation(self, top_grade=None):
+        loss = _LAMBDA_LOSSES[self.loss]
+        if top_grade is not None:
+            loss = functools.partial(loss, top_grade=top_grade)
         return Formulation(
-            losses=(_LAMBDA_LOSSES[self.loss],),
+            losses=(loss,),
             # LiPO-λ's weights Δ depend on the ranks under the current scores.
             convex=self.loss != "lipo_lambda",
         )
@@ -770,7 +776,17 @@ class LambdaRanker(_BaseRanker):
                     packed, self.max_pairs_per_group, X.shape[0], self.random_state
                 )
             )
-        return Problem(list_targets(X, packed, **targets), self._formulation())
+        fitted = {}
+        if self.loss == "lipo_lambda":
+            # One scale for the gains of every batch: the training data's top
+            # grade, kept by a continued fit (whose data may grade higher).
+            top = float(targets["grades"][packed.mask].max())
+            fitted = {"top_grade": top} if constants is None else dict(constants)
+        return Problem(
+            list_targets(X, packed, **targets),
+            self._formulation(**fitted),
+            constants=fitted,
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, *, groups=None, sample_weight=None):

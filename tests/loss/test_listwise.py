@@ -8,6 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from numpy.testing import assert_allclose
 
 from skalign._loss.listwise import (
     expected_exposure,
@@ -320,3 +321,41 @@ def test_exposure_disparity_penalty_golden_value():
     expected = (0.16 + 0.3025 + 0.0225) / 3
     penalty = exposure_disparity_penalty(exposure, codes, mask)
     assert math.isclose(penalty.item(), expected, rel_tol=1e-6)
+
+
+def _lipo_reference(scores, grades, weight):
+    """LiPO-λ from the paper's formula, list by list, in numpy: gains
+    ``G = 2^ψ - 1``, ``D(τ) = log(1 + τ)``, pair weight ``w_i w_j / w̄``."""
+    numerator = normaliser = 0.0
+    for s, g, w in zip(scores, grades, weight):
+        rank = np.empty(len(s))
+        rank[np.argsort(-s, kind="stable")] = np.arange(1, len(s) + 1)
+        gain, discount = 2.0**g - 1, 1 / np.log1p(rank)
+        mean_w = w.mean()
+        for i in range(len(s)):
+            for j in range(len(s)):
+                if g[i] > g[j]:
+                    pair = w[i] * w[j] / mean_w
+                    delta = abs(gain[i] - gain[j]) * abs(discount[i] - discount[j])
+                    numerator += pair * delta * np.log1p(np.exp(-(s[i] - s[j])))
+                    normaliser += pair
+    return numerator / normaliser
+
+
+def test_lipo_lambda_uses_the_papers_gain_across_lists():
+    """G = 2^ψ - 1 (Liu et al., 2024): a list graded up to 4 weighs more
+    than one graded up to 1, in the paper's ratio, whatever else is in the
+    batch; the loss is the paper's times the common factor 2^-top_grade."""
+    rng = np.random.default_rng(0)
+    grades = np.array([[1.0, 0, 0, 1], [4.0, 2, 0, 1]])
+    scores = rng.normal(size=grades.shape)
+    weight = np.array([[1.0, 2, 1, 1], [1.0, 1, 3, 1]])
+    as_tensors = [torch.tensor(v) for v in (scores, grades)]
+    mask = torch.ones(grades.shape, dtype=torch.bool)
+    for top in (4.0, 7.0):
+        loss = lipo_lambda_loss(*as_tensors, mask, torch.tensor(weight), top_grade=top)
+        expected = _lipo_reference(scores, grades, weight)
+        assert_allclose(float(loss) * 2.0**top, expected, rtol=1e-12)
+    # Without top_grade, the batch's largest grade (4) is the common factor.
+    default = lipo_lambda_loss(*as_tensors, mask, torch.tensor(weight))
+    assert_allclose(float(default) * 2.0**4, expected, rtol=1e-12)

@@ -428,3 +428,21 @@ def test_cuda_fit_matches_cpu():
             for device in ("cpu", "cuda")
         ]
         assert_allclose(fits[1].predict(X), fits[0].predict(X), atol=1e-5)
+
+
+def test_lipo_lambda_gains_share_one_scale_across_batches_and_calls():
+    """LiPO-λ's gains 2^ψ - 1 are scaled by 2^-ψ_max of the training data,
+    one factor for every mini-batch; a continued fit keeps it, even on data
+    graded higher."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    groups = np.repeat(np.arange(20), 6)
+    y = rng.integers(0, 5, size=120).astype(float)
+    model = LambdaRanker(batch_size=4, max_epochs=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sklearn.exceptions.ConvergenceWarning)
+        model.fit(X, y, groups=groups)
+    assert model._fitted_constants == {"top_grade": float(y.max())}
+    model.partial_fit(X, y + 2, groups=groups)
+    assert model._fitted_constants == {"top_grade": float(y.max())}
+    assert np.all(np.isfinite(model.predict(X)))
