@@ -10,12 +10,17 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
     _fit_context,
+    clone,
 )
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import OneHotEncoder
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import (
+    check_array,
+    check_is_fitted,
+    has_fit_parameter,
+)
 
 from .._docstrings import fill_doc
 from .._engine import Formulation, Problem, TorchEstimator
@@ -110,11 +115,14 @@ class BinaryFeedbackRewardRegressor(
 
     With ``density_ratio=True``, thumbs-down rows are re-weighted so that
     their context distribution matches that of the thumbs-up rows (the
-    paper's density-ratio matching): a logistic regression predicts the label
-    from the context (the ``context`` block passed to ``fit``, or one-hot
-    ``groups``), and each thumbs-down row gets weight
+    paper's density-ratio matching): a probabilistic classifier
+    (``density_ratio_classifier``, by default a logistic regression) predicts
+    the label from the context (the ``context`` block passed to ``fit``, or
+    one-hot ``groups``), and each thumbs-down row gets weight
     ``P(up | c) / P(down | c) · n_down / n_up``, clipped to
-    ``density_ratio_clip``.
+    ``density_ratio_clip``. ``sample_weight`` counts everywhere: the
+    classifier is fitted with it and ``n_up``, ``n_down`` are weighted
+    sums, so an integer weight is the row repeated.
 
     In scikit-learn's terms it is a binary classifier, like
     :class:`~sklearn.linear_model.LogisticRegression`: the reward is
@@ -132,6 +140,14 @@ class BinaryFeedbackRewardRegressor(
         Re-weight thumbs-down rows by the context density ratio.
     density_ratio_clip : tuple of float, default=(0.1, 10.0)
         ``(low, high)`` bounds of the density-ratio weights.
+    density_ratio_classifier : classifier or None, default=None
+        The classifier of the label from the context, cloned and fitted with
+        ``sample_weight`` (it must accept it when weights are given) and
+        read through ``predict_proba``. ``None`` is scikit-learn's
+        ``LogisticRegression()``, whose L2 penalty (``C=1`` on the summed
+        loss) fades as the data grow and keeps the ratio finite for a
+        context seen with one label only; pass e.g. ``LogisticRegressionCV(
+        scoring="neg_log_loss")`` to choose the penalty by cross-validation.
     {scorer_param}
     {engine_params}
 
@@ -164,6 +180,7 @@ class BinaryFeedbackRewardRegressor(
         "shift_momentum": [Interval(numbers.Real, 0, 1, closed="left")],
         "density_ratio": ["boolean"],
         "density_ratio_clip": [tuple],
+        "density_ratio_classifier": [None, HasMethods(["fit", "predict_proba"])],
     }
 
     def __init__(
@@ -173,6 +190,7 @@ class BinaryFeedbackRewardRegressor(
         shift_momentum=0.9,
         density_ratio=False,
         density_ratio_clip=(0.1, 10.0),
+        density_ratio_classifier=None,
         scorer=None,
         alpha=0.0,
         optimizer="auto",
@@ -194,6 +212,7 @@ class BinaryFeedbackRewardRegressor(
         self.shift_momentum = shift_momentum
         self.density_ratio = density_ratio
         self.density_ratio_clip = density_ratio_clip
+        self.density_ratio_classifier = density_ratio_classifier
         self.scorer = scorer
         self.alpha = alpha
         self.optimizer = optimizer
@@ -229,14 +248,14 @@ class BinaryFeedbackRewardRegressor(
         weight = check_sample_weight(sample_weight, X.shape[0])
         ratio = None
         if self.density_ratio:
-            ratio = self._density_ratio(label, context, groups, X.shape[0])
+            ratio = self._density_ratio(label, weight, context, groups, X.shape[0])
             weight = weight * ratio
         elif context is not None:
             raise ValueError("context is only used when density_ratio=True.")
         self.density_ratio_weights_ = ratio
         return Problem(row_units(X, weight, label=label), self._formulation())
 
-    def _density_ratio(self, label, context, groups, n_samples):
+    def _density_ratio(self, label, weight, context, groups, n_samples):
         low, high = self.density_ratio_clip
         if not 0 < low <= high:
             raise ValueError(
@@ -260,13 +279,30 @@ class BinaryFeedbackRewardRegressor(
                 "density_ratio=True needs the context of each row: pass "
                 "context= (a feature block) or groups= (context ids) to fit."
             )
-        n_up, n_down = label.sum(), (1 - label).sum()
+        n_up, n_down = weight @ label, weight @ (1 - label)
         if n_up == 0 or n_down == 0:
             raise ValueError(
-                "density_ratio=True needs both thumbs-up and thumbs-down rows."
+                "density_ratio=True needs both thumbs-up and thumbs-down rows "
+                "of positive weight."
             )
-        classifier = LogisticRegression().fit(features, label)
-        p_up = classifier.predict_proba(features)[:, 1]
+        classifier = (
+            LogisticRegression()
+            if self.density_ratio_classifier is None
+            else clone(self.density_ratio_classifier)
+        )
+        if np.all(weight == weight[0]):
+            classifier.fit(features, label)
+        elif has_fit_parameter(classifier, "sample_weight"):
+            classifier.fit(features, label, sample_weight=weight)
+        else:
+            raise ValueError(
+                f"density_ratio_classifier {type(classifier).__name__} does not "
+                "accept sample_weight in fit, which the density ratio needs when "
+                "sample_weight is given; use a classifier that does (e.g. "
+                "LogisticRegression)."
+            )
+        up_column = list(classifier.classes_).index(1.0)
+        p_up = classifier.predict_proba(features)[:, up_column]
         odds = p_up / np.clip(1 - p_up, 1e-12, None) * (n_down / n_up)
         return np.where(label > 0.5, 1.0, np.clip(odds, low, high))
 

@@ -192,3 +192,48 @@ def test_reward_model_feeds_the_transformer_in_a_pipeline():
         .transform(rewards[:, None], groups=groups)
     )
     assert_allclose(out, expected)
+
+
+# LogisticRegressionCV's own deprecation notices (scikit-learn 1.9).
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_density_ratio_counts_sample_weight_as_multiplicity():
+    """The density-ratio classifier and the up/down totals see
+    sample_weight: an integer weight gives the ratio of the row repeated,
+    and a classifier that cannot take weights is refused by name."""
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.neighbors import KNeighborsClassifier
+
+    rng = np.random.default_rng(1)
+    n = 300
+    context = rng.normal(size=(n, 2))
+    X = np.column_stack([rng.normal(size=n), context])
+    y = (rng.random(n) < expit(X[:, 0] - context[:, 0])).astype(int)
+    weight = rng.integers(0, 4, size=n).astype(float)
+    repeat = np.repeat(np.arange(n), weight.astype(int))
+    params = dict(density_ratio=True, max_epochs=2)
+    weighted = BinaryFeedbackRewardRegressor(**params).fit(
+        X, y, context=context, sample_weight=weight
+    )
+    repeated = BinaryFeedbackRewardRegressor(**params).fit(
+        X[repeat], y[repeat], context=context[repeat]
+    )
+    kept = weight > 0
+    first = np.unique(repeat, return_index=True)[1]
+    assert_allclose(
+        weighted.density_ratio_weights_[kept],
+        repeated.density_ratio_weights_[first],
+        rtol=1e-4,
+    )
+    unweighted = BinaryFeedbackRewardRegressor(**params).fit(X, y, context=context)
+    assert not np.allclose(
+        unweighted.density_ratio_weights_[kept], weighted.density_ratio_weights_[kept]
+    )
+    cv = BinaryFeedbackRewardRegressor(
+        density_ratio_classifier=LogisticRegressionCV(scoring="neg_log_loss"), **params
+    ).fit(X, y, context=context, sample_weight=weight)
+    assert np.all(np.isfinite(cv.density_ratio_weights_))
+    knn = BinaryFeedbackRewardRegressor(
+        density_ratio_classifier=KNeighborsClassifier(), **params
+    )
+    with pytest.raises(ValueError, match="density_ratio_classifier KNeighbors"):
+        knn.fit(X, y, context=context, sample_weight=weight)
