@@ -402,3 +402,24 @@ def test_every_public_function_has_a_gradcheck():
     }
     assert public - checked - set(NOT_DIFFERENTIABLE) == set()
     assert checked | set(NOT_DIFFERENTIABLE) <= public
+
+
+def test_two_row_bradley_terry_matches_the_plain_expression_in_float32():
+    """The fused two-row Bradley–Terry of a float32 model: the value and
+    gradient of the unfused expression (float64 signs and weights)."""
+    torch.manual_seed(0)
+    scores = torch.randn(50, 2, requires_grad=True)
+    grades = torch.randint(0, 3, (50, 2)).double()
+    mask = torch.ones(50, 2, dtype=torch.bool)
+    weight = torch.rand(50, 1).add(0.5).expand(50, 2).contiguous()
+    fused = pairwise.bradley_terry_loss(scores, grades, mask, weight)
+    (fused_grad,) = torch.autograd.grad(fused, scores)
+    margin, _, pair_weight = pairwise._ordered(scores, grades, mask, weight)
+    plain = (
+        torch.nn.functional.softplus(-margin) * pair_weight
+    ).sum() / pair_weight.sum()
+    (plain_grad,) = torch.autograd.grad(plain, scores)
+    assert fused.dtype == plain.dtype == torch.float64
+    assert fused_grad.dtype == torch.float32
+    torch.testing.assert_close(fused, plain)
+    torch.testing.assert_close(fused_grad, plain_grad)
