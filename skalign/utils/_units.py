@@ -193,7 +193,22 @@ def pair_units(
         drop_uninformative=pairwise,
         keep_tied_groups=keep_tied_groups,
     )
-    if pairwise:
+    if pairwise and packed.max_len == 2 and packed.mask.all():
+        # Every group is one pair (the long format of pairwise comparisons):
+        # the packed rows are the pairs, winner first, no enumeration.
+        index = packed.index
+        split_group = np.arange(index.shape[0])
+        first, second = weight[index[:, 0]], weight[index[:, 1]]
+        # w_a w_b / w̄, with w̄ the mean of the pair's positive weights.
+        count = (first > 0).astype(np.float64) + (second > 0)
+        mean = (first + second) / np.maximum(count, 1.0)
+        product = first * second
+        pair_weight = np.divide(
+            product, mean, out=np.zeros_like(product), where=mean > 0
+        )
+        mask = np.ones(index.shape, dtype=bool)
+        row_weight = np.column_stack([pair_weight, pair_weight])
+    elif pairwise:
         lengths = packed.mask.sum(1)
         cap = pair_cap(lengths, max_pairs_per_group, X.shape[0])
         _check_pair_memory(lengths, pair_draws(lengths, cap)[1], max_pairs_per_group)

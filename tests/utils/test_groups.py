@@ -69,3 +69,27 @@ def test_check_groups_errors():
 def test_check_groups_accepts_strings_and_column_vectors():
     codes, uniques = check_groups(np.array([["b"], ["a"], ["b"]]), 3)
     assert codes.tolist() == [1, 0, 1] and uniques.tolist() == ["a", "b"]
+
+
+@pytest.mark.parametrize("keep_tied_groups", [False, True])
+def test_pair_units_of_two_row_groups_equal_the_general_enumeration(keep_tied_groups):
+    """Groups that are all pairs take a fast path in pair_units: the same
+    units, split groups and weights (zero weights included) as enumerating
+    the packed groups."""
+    from skalign.utils._groups import enumerate_pairs, pack_groups, pair_weights
+    from skalign.utils._units import pair_units
+
+    rng = np.random.default_rng(0)
+    n = 2000
+    X = rng.normal(size=(2 * n, 3))
+    y = rng.integers(0, 3, size=2 * n).astype(float)
+    groups = rng.permutation(np.repeat(np.arange(n), 2))
+    weight = rng.integers(0, 3, size=2 * n).astype(float)
+    units = pair_units(X, y, groups, weight, keep_tied_groups=keep_tied_groups)
+    packed = pack_groups(y, groups, keep_tied_groups=keep_tied_groups)
+    index, split_group, scale = enumerate_pairs(packed, y, keep_ties=keep_tied_groups)
+    expected = pair_weights(packed, weight, index, split_group) * scale
+    np.testing.assert_array_equal(units.index, index)
+    np.testing.assert_array_equal(units.split_group, split_group)
+    np.testing.assert_array_equal(units.targets["weight"][:, 0], expected)
+    np.testing.assert_array_equal(units.targets["grades"], y[index])
