@@ -88,6 +88,7 @@ from .nn import LinearScorer, MLPScorer
 from .ordinal import HLGaussRegressor, ProportionalOddsClassifier
 from .preference import PreferenceRewardRegressor
 from .ranking import PlackettLuceRanker
+from .utils._extras import install_hint
 
 __all__ = [
     "FAMILIES",
@@ -829,7 +830,7 @@ def _plots(tour):
         from matplotlib.figure import Figure
     except ImportError:
         tour.notes.append(
-            'matplotlib is not installed, so no plots: pip install "skalign[plot]"'
+            f"matplotlib is not installed, so no plots: {install_hint('plot')}"
         )
         return []
     tour.out.mkdir(parents=True, exist_ok=True)

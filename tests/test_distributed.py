@@ -20,7 +20,7 @@ from skalign.preference import PreferenceRewardRegressor
 
 distributed = pytest.importorskip(
     "dask.distributed",
-    reason='needs dask.distributed (pip install "skalign[distributed]")',
+    reason='needs dask.distributed (pip install -e ".[distributed]")',
 )
 joblib = pytest.importorskip("joblib")
 

@@ -76,3 +76,22 @@ def test_docs_python_code_runs(page, tmp_path):
         r"^\.\. code-block:: python\n\n((?:(?: {3}.*)?\n)+)", text, flags=re.M
     )
     _run_script("\n".join(textwrap.dedent(block) for block in blocks), tmp_path)
+
+
+def test_install_hints_work_from_a_checkout():
+    """skalign is installed from a checkout, not from a package index: no
+    message, docstring or page may tell users to ``pip install
+    "skalign[extra]"``, which pip cannot resolve."""
+    pattern = re.compile(r"pip install\s+[\"']?skalign\[")
+    sources = [
+        *(ROOT / "skalign").rglob("*.py"),
+        *(ROOT / "docs").rglob("*.rst"),
+        ROOT / "README.md",
+    ]
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in sources
+        if "_build" not in path.parts
+        and pattern.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []

@@ -11,6 +11,7 @@ from ..metrics._calibration import (
     binned_statistics,
     expected_calibration_error,
 )
+from ..utils._extras import install_hint
 
 __all__ = ["ReliabilityDiagramDisplay"]
 
@@ -21,7 +22,7 @@ def _pyplot():
     except ImportError as exc:
         raise ImportError(
             "ReliabilityDiagramDisplay needs matplotlib, which is not installed; "
-            "install the plot extra: pip install 'skalign[plot]'."
+            f"install the plot extra: {install_hint('plot')}."
         ) from exc
     return plt
 

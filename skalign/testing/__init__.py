@@ -20,16 +20,19 @@ Together they make a user's property-based test::
         ranker = PlackettLuceRanker(alpha=1e-2, dtype="float64", tol=1e-9)
         check_ranker_invariances(ranker, X, y, groups)
 
-This module needs hypothesis, installed with ``pip install skalign[testing]``;
+This module needs hypothesis, installed with ``pip install -e ".[testing]"`` in
+the skalign checkout (or ``pip install hypothesis``);
 nothing else in skalign imports it.
 """
+
+from ..utils._extras import install_hint
 
 try:
     import hypothesis  # noqa: F401
 except ImportError as exc:
     raise ImportError(
         "skalign.testing needs the hypothesis package; install it with "
-        "`pip install skalign[testing]` (the 'testing' extra)."
+        f"{install_hint('testing')} (the 'testing' extra)."
     ) from exc
 
 from ._checks import (

@@ -40,4 +40,4 @@ def test_skalign_testing_without_hypothesis_names_the_extra():
         "    raise SystemExit('no ImportError')\n"
     )
     assert result.returncode == 0, result.stderr
-    assert "skalign[testing]" in result.stdout and "hypothesis" in result.stdout
+    assert ".[testing]" in result.stdout and "hypothesis" in result.stdout
