@@ -552,13 +552,23 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, help="runs per timing (best of)")
     parser.add_argument("--threads", type=int, help="torch.set_num_threads")
     parser.add_argument(
-        "--alpha", type=float, default=1e-6, help="L2 per pair for b (0: none)"
+        "--alpha",
+        type=float,
+        default=1e-6,
+        help="L2 strength per pair of the linear Bradley-Terry comparison (0: none)",
     )
     parser.add_argument(
-        "--rel-gap", type=float, default=1e-6, help="equal-loss target for b"
+        "--rel-gap",
+        type=float,
+        default=1e-6,
+        help="relative gap to the optimum at which both linear BT fits are timed",
     )
-    parser.add_argument("--epoch-rows", type=int, help="rows for a")
-    parser.add_argument("--bt-pairs", type=int, help="pairs for b")
+    parser.add_argument(
+        "--epoch-rows", type=int, help="training rows of the engine-epoch comparison"
+    )
+    parser.add_argument(
+        "--bt-pairs", type=int, help="pairs of the linear Bradley-Terry comparison"
+    )
     args = parser.parse_args(argv)
 
     size = dict(SIZES["quick" if args.quick else "full"])

@@ -464,10 +464,16 @@ def main(argv=None):
         "convergence (the equal-log-likelihood time is kept if reached)",
     )
     parser.add_argument(
-        "--alpha-choix", type=float, default=1.0, help="L2 penalty for a')"
+        "--alpha-choix",
+        type=float,
+        default=1.0,
+        help="L2 penalty of the item-strength comparison with choix.opt_pairwise",
     )
     parser.add_argument(
-        "--bt-alpha", type=float, default=1e-6, help="L2 per pair for b) (0: none)"
+        "--bt-alpha",
+        type=float,
+        default=1e-6,
+        help="L2 strength per pair of the linear Bradley-Terry comparison (0: none)",
     )
     args = parser.parse_args(argv)
     size = SIZES["quick" if args.quick else "full"]
