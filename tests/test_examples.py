@@ -95,3 +95,48 @@ def test_install_hints_work_from_a_checkout():
         and pattern.search(path.read_text(encoding="utf-8"))
     ]
     assert offenders == []
+
+
+def _readme_parameter_lists():
+    """The three parameter lists of the README's paragraph on shared
+    training parameters: the engine families', the parametric
+    calibrators' and PrestoClassifier's."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("share the same training parameters:")
+    paragraph = readme[start : readme.index("\n\n", start)]
+    engine, calibrators, presto = re.split(
+        r"; the parametric calibrators|, and `PrestoClassifier`", paragraph
+    )
+    names = [set(re.findall(r"`([a-z_]+)`", part)) for part in (engine, calibrators)]
+    names.append(set(re.findall(r"`([a-z_]+)`", presto.split("exposes")[1])))
+    return names
+
+
+def test_readme_claims_about_shared_parameters_hold():
+    """Every estimator the README's paragraph names has the parameters it
+    lists (checked against ``get_params()``)."""
+    from skalign._engine import TorchEstimator
+    from skalign.calibration._base import _TorchCalibrator
+    from skalign.ordinal import HLGaussRegressor, PrestoClassifier
+    from skalign.ordinal import ProportionalOddsClassifier
+    from skalign.utils import all_estimators
+
+    engine, calibrators, presto = _readme_parameter_lists()
+    assert {"scorer", "alpha", "random_state"} <= engine
+    assert {"max_epochs", "tol"} <= calibrators and "max_iter" in presto
+    groups = {"engine": [], "calibrators": [], "presto": [PrestoClassifier]}
+    for _, cls in all_estimators():
+        module = cls.__module__
+        if issubclass(cls, _TorchCalibrator):
+            groups["calibrators"].append(cls)
+        elif issubclass(cls, TorchEstimator) and (
+            module.startswith(("skalign.preference", "skalign.ranking"))
+            or module.startswith("skalign.fairness")
+            or cls in (HLGaussRegressor, ProportionalOddsClassifier)
+        ):
+            groups["engine"].append(cls)
+    assert len(groups["engine"]) == 9 and len(groups["calibrators"]) == 7
+    for group, listed in zip(groups.values(), (engine, calibrators, presto)):
+        for cls in group:
+            missing = listed - set(cls().get_params())
+            assert not missing, f"{cls.__name__} lacks {sorted(missing)}"
