@@ -117,8 +117,11 @@ def test_readme_claims_about_shared_parameters_hold():
     lists (checked against ``get_params()``)."""
     from skalign._engine import TorchEstimator
     from skalign.calibration._base import _TorchCalibrator
-    from skalign.ordinal import HLGaussRegressor, PrestoClassifier
-    from skalign.ordinal import ProportionalOddsClassifier
+    from skalign.ordinal import (
+        HLGaussRegressor,
+        PrestoClassifier,
+        ProportionalOddsClassifier,
+    )
     from skalign.utils import all_estimators
 
     engine, calibrators, presto = _readme_parameter_lists()
