@@ -82,7 +82,8 @@ def test_install_hints_work_from_a_checkout():
     """skalign is installed from a checkout, not from a package index: no
     message, docstring or page may tell users to ``pip install
     "skalign[extra]"``, which pip cannot resolve."""
-    pattern = re.compile(r"pip install\s+[\"']?skalign\[")
+    # Also across implicitly concatenated string literals ("skalign" "[x]").
+    pattern = re.compile(r"pip install\s+[\"']?skalign(\[|[\"']\s*[\"']\[)")
     sources = [
         *(ROOT / "skalign").rglob("*.py"),
         *(ROOT / "docs").rglob("*.rst"),

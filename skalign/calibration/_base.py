@@ -299,6 +299,15 @@ class _BaseCalibrator(ClassifierMixin, TransformerMixin):
         """
         return self.predict_log_proba(scores) if log else self.predict_proba(scores)
 
+    def get_feature_names_out(self, input_features=None):
+        """Names of :meth:`transform`'s columns, one per class:
+        ``proba_<class>`` (also for the log-probabilities of ``log=True``).
+
+        With them, ``set_output(transform="pandas")`` returns a DataFrame.
+        """
+        check_is_fitted(self, "classes_")
+        return np.asarray([f"proba_{label}" for label in self.classes_], dtype=object)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False

@@ -14,6 +14,8 @@ from scipy.special import expit, softmax
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
+from ..utils._extras import install_hint
+
 __all__ = [
     "make_fair_classification",
     "make_fair_regression",
@@ -356,8 +358,8 @@ def _import_pandas(caller):
     except ImportError as exc:
         raise ImportError(
             f"{caller} returns sensitive_features as a pandas DataFrame and needs "
-            'pandas, which is not installed. Install it with: pip install "skalign'
-            '[datasets]"'
+            "pandas, which is not installed. Install it with: "
+            f"{install_hint('datasets')}"
         ) from exc
     return pd
 

@@ -471,3 +471,36 @@ def test_temperature_newton_is_a_solver_of_the_engine(overconfident):
     assert newton.calibration_map_.temperature.item() == pytest.approx(
         newton.temperature_ / newton.feature_scale_
     )
+
+
+@pytest.mark.parametrize(
+    "Calibrator",
+    [
+        TemperatureScaling,
+        VectorScaling,
+        MatrixScaling,
+        DirichletCalibrator,
+        PlattCalibrator,
+        BetaCalibrator,
+        HCalibrator,
+        IsotonicCalibrator,
+        HistogramBinningCalibrator,
+    ],
+)
+def test_calibrators_transform_to_pandas_with_class_names(Calibrator):
+    """Every calibrator's transform has named columns (``proba_<class>``),
+    so ``set_output(transform="pandas")`` gives a DataFrame."""
+    rng = np.random.default_rng(0)
+    binary = Calibrator in (PlattCalibrator, BetaCalibrator, IsotonicCalibrator)
+    y = rng.choice(["no", "yes"] if binary else ["a", "b", "c"], size=300)
+    scores = rng.random(300) if binary else rng.normal(size=(300, 3))
+    model = Calibrator().set_output(transform="pandas").fit(scores, y)
+    frame = model.transform(scores[:5])
+    expected = [f"proba_{label}" for label in model.classes_]
+    assert list(frame.columns) == expected
+    assert list(model.get_feature_names_out()) == expected
+    np.testing.assert_allclose(frame.to_numpy(), model.predict_proba(scores[:5]))
+    np.testing.assert_allclose(
+        model.transform(scores[:5], log=True).to_numpy(),
+        model.predict_log_proba(scores[:5]),
+    )

@@ -60,5 +60,5 @@ def test_from_estimator_on_a_calibrator():
 
 def test_missing_matplotlib_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
-    with pytest.raises(ImportError, match=r"skalign\[plot\]"):
+    with pytest.raises(ImportError, match=r"pip install -e \"\.\[plot\]\""):
         ReliabilityDiagramDisplay.from_predictions([0, 1], [0.2, 0.7])

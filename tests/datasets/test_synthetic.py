@@ -356,7 +356,7 @@ def test_too_many_proxies_is_a_clear_error():
 
 def test_fair_generators_without_pandas_name_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "pandas", None)
-    with pytest.raises(ImportError, match=r'pip install "skalign\[datasets\]"'):
+    with pytest.raises(ImportError, match=r'pip install -e "\.\[datasets\]"'):
         make_fair_classification(n_samples=10)
 
 
