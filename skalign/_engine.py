@@ -777,6 +777,26 @@ _CONTINUATION_PARAMS = frozenset(
 )
 
 
+#: The engine settings of a family that trains one full-batch problem and
+#: exposes none of the optimiser's parameters (the calibrators, PRESTO): no
+#: scorer choice or L2 of the engine's (regularisers are the family's own),
+#: full-batch L-BFGS or the formulation's own solver, nothing held out, no
+#: callbacks, and a fixed seed, so that fitting never draws from numpy's
+#: global random state. A family adds ``warm_start=False`` if it has none.
+FULL_BATCH_SETTINGS = dict(
+    scorer=None,
+    alpha=0.0,
+    optimizer="lbfgs",
+    lr=None,
+    batch_size=None,
+    early_stopping=False,
+    validation_fraction=0.1,
+    n_iter_no_change=10,
+    callbacks=None,
+    random_state=0,
+)
+
+
 class TorchEstimator(VersionedStateMixin, BaseEstimator):
     """Base class of skalign's torch estimators (not for direct use).
 

@@ -39,7 +39,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch.func import functional_call
 
-from .._engine import Formulation, Problem, TorchEstimator, to_torch
+from .._engine import (
+    FULL_BATCH_SETTINGS,
+    Formulation,
+    Problem,
+    TorchEstimator,
+    to_torch,
+)
 from .._loss.calibration import PenaltyColumnLoss
 from ..metrics._calibration import EPS, check_probabilities, looks_like_probabilities
 from ..nn import Scorer
@@ -400,23 +406,9 @@ class _TorchCalibrator(_BaseCalibrator, TorchEstimator):
     handled here.
     """
 
-    # Engine settings that make no sense to tune for a calibration map:
-    # full-batch L-BFGS from the identity map, nothing held out, no L2
-    # (regularisers are the map's own), and a fixed seed so that fitting
-    # never draws from numpy's global random state.
-    _fixed_settings = dict(
-        scorer=None,
-        alpha=0.0,
-        optimizer="lbfgs",
-        lr=None,
-        batch_size=None,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        callbacks=None,
-        warm_start=False,
-        random_state=0,
-    )
+    # Engine settings that make no sense to tune for a calibration map
+    # (full-batch L-BFGS from the identity map), and no warm start.
+    _fixed_settings = {**FULL_BATCH_SETTINGS, "warm_start": False}
     #: The loss is convex in the map's parameters.
     _convex_map = False
 

@@ -87,6 +87,20 @@ def encode_ordinal_labels(y, weight, *, order=None):
     return classes, codes
 
 
+def fit_classes(estimator, y, weight, *, order, constants):
+    """:func:`encode_ordinal_labels` in a family's ``_problem``: a continued
+    fit (``constants`` not ``None``) must see the classes it was fitted
+    with; sets ``estimator.classes_``. Returns ``(classes, codes)``."""
+    classes, codes = encode_ordinal_labels(y, weight, order=order)
+    if constants is not None and not np.array_equal(classes, estimator.classes_):
+        raise ValueError(
+            f"warm_start=True needs the classes of the previous fit, "
+            f"{estimator.classes_!r}; y has classes {classes!r}."
+        )
+    estimator.classes_ = classes
+    return classes, codes
+
+
 def empirical_cumulative_logits(codes, weight, n_classes):
     """``logit`` of the weighted cumulative class frequencies, strictly increasing.
 

@@ -27,6 +27,7 @@ from torch import nn
 
 from .._engine import (
     _CONTINUATION_PARAMS,
+    FULL_BATCH_SETTINGS,
     Formulation,
     Problem,
     TorchEstimator,
@@ -45,6 +46,7 @@ from ._base import (
     category_order,
     empirical_cumulative_logits,
     encode_ordinal_labels,
+    fit_classes,
     ordinal_score,
 )
 
@@ -535,19 +537,8 @@ class PrestoClassifier(CumulativeLogitClassifierMixin, ClassifierMixin, TorchEst
         "classes_",
     )
     # Engine settings PRESTO does not expose: FISTA (its own solver) on the
-    # full batch, no L2 (its penalty is the fused L1), nothing held out.
-    _fixed_settings = dict(
-        scorer=None,
-        alpha=0.0,
-        optimizer="lbfgs",
-        lr=None,
-        batch_size=None,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        callbacks=None,
-        random_state=0,
-    )
+    # full batch, no L2 of the engine's (its penalty is the fused L1).
+    _fixed_settings = FULL_BATCH_SETTINGS
     _setting_names = {"max_epochs": "max_iter"}
     # FISTA keeps no state between calls, so a warm start may change the
     # penalty (e.g. along a sequence of alpha).
@@ -619,13 +610,7 @@ class PrestoClassifier(CumulativeLogitClassifierMixin, ClassifierMixin, TorchEst
 
     def _problem(self, X, y, *, constants, sample_weight, order):
         weight = check_sample_weight(sample_weight, X.shape[0])
-        classes, codes = encode_ordinal_labels(y, weight, order=order)
-        if constants is not None and not np.array_equal(classes, self.classes_):
-            raise ValueError(
-                f"warm_start=True needs the classes of the previous fit, "
-                f"{self.classes_!r}; y has classes {classes!r}."
-            )
-        self.classes_ = classes
+        classes, codes = fit_classes(self, y, weight, order=order, constants=constants)
         n_classes = int(classes.shape[0])
         # Rows of zero weight are left out: they would only restrict the
         # likelihood's domain.

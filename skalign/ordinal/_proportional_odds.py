@@ -19,7 +19,7 @@ from ._base import (
     CumulativeLogitClassifierMixin,
     category_order,
     empirical_cumulative_logits,
-    encode_ordinal_labels,
+    fit_classes,
 )
 
 __all__ = ["CumulativeLogitModule", "ProportionalOddsClassifier"]
@@ -223,13 +223,7 @@ class ProportionalOddsClassifier(
 
     def _problem(self, X, y, *, constants, sample_weight, order):
         weight = check_sample_weight(sample_weight, X.shape[0])
-        classes, codes = encode_ordinal_labels(y, weight, order=order)
-        if constants is not None and not np.array_equal(classes, self.classes_):
-            raise ValueError(
-                f"warm_start=True needs the classes of the previous fit, "
-                f"{self.classes_!r}; y has classes {classes!r}."
-            )
-        self.classes_ = classes
+        classes, codes = fit_classes(self, y, weight, order=order, constants=constants)
         thresholds = empirical_cumulative_logits(codes, weight, classes.shape[0])
         return Problem(
             row_units(X, weight, label=codes),

@@ -473,20 +473,7 @@ def test_temperature_newton_is_a_solver_of_the_engine(overconfident):
     )
 
 
-@pytest.mark.parametrize(
-    "Calibrator",
-    [
-        TemperatureScaling,
-        VectorScaling,
-        MatrixScaling,
-        DirichletCalibrator,
-        PlattCalibrator,
-        BetaCalibrator,
-        HCalibrator,
-        IsotonicCalibrator,
-        HistogramBinningCalibrator,
-    ],
-)
+@pytest.mark.parametrize("Calibrator", ALL)
 def test_calibrators_transform_to_pandas_with_class_names(Calibrator):
     """Every calibrator's transform has named columns (``proba_<class>``),
     so ``set_output(transform="pandas")`` gives a DataFrame."""
