@@ -478,8 +478,11 @@ class PrestoClassifier(CumulativeLogitClassifierMixin, ClassifierMixin, TorchEst
         Lipschitz estimate, sup norm) is at most ``tol``. With
         ``dtype="float32"`` keep it above about 1e-4.
     warm_start : bool, default=False
-        Start from the previous fit's solution (same classes and features),
-        e.g. when refitting along a sequence of ``alpha``.
+        Start from the previous fit's solution, e.g. when refitting along a
+        sequence of ``alpha`` (which may change between the calls). The data
+        must have the previous fit's features and classes, or ``fit``
+        raises; a solution that gives one of the new rows zero probability
+        is replaced by the intercept-only start.
     device : {"cpu", "cuda", "auto"} or torch.device, default="cpu"
         Where the data and the solver live.
     dtype : {"float32", "float64"}, default="float64"
