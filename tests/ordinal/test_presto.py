@@ -328,3 +328,14 @@ def test_fista_is_a_solver_of_the_engine(ordinal_data):
     with pytest.raises(ValueError):
         model.fit(X, np.full(len(y), np.nan))
     assert_allclose(model.predict_proba(X), proba)
+
+
+def test_warm_start_needs_the_same_features_and_classes(ordinal_data):
+    X, y = ordinal_data
+    model = PrestoClassifier(alpha=0.02, warm_start=True).fit(X, y)
+    coef = model.coef_.copy()
+    with pytest.raises(ValueError, match="features"):
+        model.fit(X[:, :-1], y)
+    with pytest.raises(ValueError, match="classes of the previous fit"):
+        model.fit(X, np.where(y == y.max(), y.max() + 1, y))
+    assert_array_equal(model.coef_, coef)
