@@ -38,10 +38,11 @@ def _linear(layer, X):
     if layer.out_features == 1:
         # A 1-d gather: its backward is a 1-d index_add, twice as fast as
         # that of a gather of rows of the transposed weight.
-        weights = layer.weight[0].index_select(0, col)[:, None]
+        weights = layer.weight[0].index_select(0, col)
+        values = X.values()
     else:
         weights = layer.weight.t().index_select(0, col)
-    values = X.values()
+        values = X.values()[:, None]
     # Whether X holds one entry per row (one-hot items), and all ones: read
     # once per tensor (a full batch is the same tensor at every evaluation).
     layout = getattr(X, "_skalign_one_hot", None)
@@ -53,14 +54,17 @@ def _linear(layer, X):
         X._skalign_one_hot = layout
     if layout[0]:
         # One stored entry per row: a plain id gather.
-        out = weights if layout[1] else values[:, None] * weights
+        out = weights if layout[1] else values * weights
     else:
         out = torch.zeros(
-            X.shape[0], layer.out_features, dtype=weights.dtype, device=X.device
-        ).index_add(0, row, values[:, None] * weights)
+            (X.shape[0], *weights.shape[1:]), dtype=weights.dtype, device=X.device
+        ).index_add(0, row, values * weights)
     if layer.bias is not None:
-        out = out + layer.bias
-    return out
+        # ``out`` is a fresh tensor, not a view (a gather, a product or a
+        # sum), and none of their backward passes reads it: adding in place
+        # saves allocating (and page-faulting) another score-sized tensor.
+        out = out.add_(layer.bias)
+    return out.view(X.shape[0], layer.out_features)
 
 
 class Scorer(nn.Module):

@@ -423,3 +423,48 @@ def test_two_row_bradley_terry_matches_the_plain_expression_in_float32():
     assert fused_grad.dtype == torch.float32
     torch.testing.assert_close(fused, plain)
     torch.testing.assert_close(fused_grad, plain_grad)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("scale", [1.0, 1e3, 1e6])
+@pytest.mark.parametrize("padded", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("top_k", [None, 2])
+def test_fused_breslow_plackett_luce_matches_the_autograd_expression(
+    dtype, scale, padded, weighted, top_k
+):
+    """Breslow Plackett–Luce with constant weights runs fused (value and
+    gradient in closed form); with weights that require a gradient, through
+    autograd. Both agree, ties, padding, weights and top-k included, and at
+    score spreads that over- and underflow the fused sums (those lists are
+    redone in log space); the error allowed grows with the spread, as float
+    rounding of scores of that size does."""
+    torch.manual_seed(0)
+    n, length = 60, 7
+    scores = torch.randn(n, length, dtype=dtype) * scale
+    grades = torch.randint(0, 4, (n, length)).double()
+    mask = torch.ones(n, length, dtype=torch.bool)
+    if padded:
+        mask = torch.arange(length) < torch.randint(1, length + 1, (n, 1))
+    weight = torch.ones(n, length, dtype=torch.float64)
+    if weighted:
+        weight = torch.rand(n, length, dtype=torch.float64) + 0.5
+    grades, mask, scores, weight = pairwise._sort_by_grade(grades, mask, scores, weight)
+    start, size, choice = listwise.plackett_luce_choices(grades, mask, top_k=top_k)
+    results = []
+    for through_autograd in (False, True):
+        x = scores.clone().requires_grad_()
+        w = weight.clone().requires_grad_(through_autograd)
+        value = listwise.plackett_luce_sorted_loss(
+            x, mask, w, start, size, choice, ties="breslow"
+        )
+        (grad,) = torch.autograd.grad(value, x)
+        results.append((value.detach(), grad))
+    (fused, fused_grad), (plain, plain_grad) = results
+    assert torch.isfinite(fused_grad).all()
+    assert fused_grad.dtype == dtype
+    eps = torch.finfo(dtype).eps
+    torch.testing.assert_close(fused, plain, rtol=64 * eps, atol=0.0)
+    torch.testing.assert_close(
+        fused_grad, plain_grad, rtol=0.0, atol=64 * eps * scale * plain_grad.abs().max()
+    )
