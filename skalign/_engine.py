@@ -251,6 +251,10 @@ class TrainingData(torch.utils.data.Dataset):
             for name, value in targets.items()
             if value.shape[0] > 0 and bool((value == value[:1]).all())
         }
+        # One broadcast view per target and batch length, the same object at
+        # every batch: what the loss derives from constant targets (the pairs
+        # of the grades, their weights) is cached on them, once per fit.
+        self._views = {}
 
     def __len__(self):
         return self.n_units
@@ -263,12 +267,20 @@ class TrainingData(torch.utils.data.Dataset):
         """The rows and targets of ``units``; the rows come unit-major."""
         index = self.index.index_select(0, units)
         targets = {
-            k: v[:1].expand(len(units), *v.shape[1:])
+            k: self._broadcast(k, len(units))
             if k in self._constant
             else v.index_select(0, units)
             for k, v in self.targets.items()
         }
         return self.X.index_select(0, index.reshape(-1)), targets
+
+    def _broadcast(self, name, n_units):
+        view = self._views.get((name, n_units))
+        if view is None:
+            value = self.targets[name]
+            view = value[:1].expand(n_units, *value.shape[1:])
+            self._views[name, n_units] = view
+        return view
 
     def subset(self, units):
         """A new :class:`TrainingData` holding only ``units``."""
