@@ -87,12 +87,37 @@ n_features_in_ : int
     Number of features seen during fit.
 feature_names_in_ : ndarray of shape (`n_features_in_`,)
     Names of features seen during fit, when ``X`` has string column names.""",
+    "likelihood_attributes": """\
+log_likelihood_ : float
+    The log-likelihood at the fitted parameters (sample weights count as
+    repeated observations). Set, with the attributes below, when the
+    objective is a likelihood, the scorer a ``LinearScorer`` and
+    ``alpha=0`` (see :ref:`inference`).
+n_params_ : int
+    Parameters the likelihood identifies (an intercept that cancels within
+    every group is not one).
+nobs_ : int
+    Training units of positive weight (comparisons, lists or rows): the
+    ``n`` of ``bic_``.
+aic_, bic_ : float
+    ``2 k - 2 log L`` and ``k log n - 2 log L``.
+parameter_names_ : ndarray of str
+    The reported parameters: the features (``feature_names_in_`` or
+    ``x0, x1, ...``), ``intercept`` where identified, then the loss's own
+    parameters.
+parameters_ : ndarray of float
+    Their estimates.
+covariance_ : ndarray of shape (n, n) or None
+    Their covariance, the inverse observed information (exact Hessian by
+    automatic differentiation); ``None`` when the parameters are not
+    identified or the problem was too large to compute it at fit time.""",
 }
 
 
 def fill_doc(obj):
-    """Replace ``{scorer_param}``, ``{engine_params}`` and ``{engine_attributes}``
-    in ``obj.__doc__``, indented like the placeholder."""
+    """Replace ``{scorer_param}``, ``{engine_params}``, ``{engine_attributes}``
+    and ``{likelihood_attributes}`` in ``obj.__doc__``, indented like the
+    placeholder."""
     doc = obj.__doc__
     for key, text in _FRAGMENTS.items():
         placeholder = "{" + key + "}"

@@ -41,6 +41,8 @@ from skorch.helper import predefined_split
 from skorch.history import History
 
 from ._config import torch_threads
+from ._inference import LikelihoodInferenceMixin, likelihood_statistics
+from ._loss._reduction import fused_allowed
 from ._solver import FullBatchLBFGS
 from .exceptions import ConvergenceWarning, DeviceWarning
 from .nn import LinearScorer, Scorer
@@ -123,6 +125,11 @@ class Formulation:
         The scorer this problem trains when the estimator's ``scorer`` is
         ``None`` (e.g. a calibration map with data-derived knots); ``None``:
         ``_default_scorer()``.
+    likelihood : bool
+        The objective is a mean negative log-likelihood (one weighted mean
+        of ``-log p``): with a linear scorer and ``alpha=0``, the fit
+        computes the likelihood statistics of
+        :mod:`skalign._inference`.
     solve : callable or None
         A solver of this objective's own, used instead of the engine's
         optimisers (e.g. Newton's method on a one-parameter convex loss):
@@ -145,6 +152,7 @@ class Formulation:
     shift_invariant: bool = False
     scorer: object = None
     solve: object = None
+    likelihood: bool = False
 
     def prefers_lbfgs(self, scorer):
         """Whether ``optimizer="auto"`` trains ``scorer`` by L-BFGS."""
@@ -352,7 +360,7 @@ class _Objective(torch.nn.Module):
         targets = dict(targets)
         index = targets.pop("index", None)
         layout = targets["mask"].shape + scores.shape[1:]
-        if getattr(index, "_skalign_own_row_then_last", False):
+        if getattr(index, "_skalign_own_row_then_last", False) and fused_allowed():
             scores = _OwnRowThenLast.apply(scores)
         elif index is not None:
             scores = scores.index_select(0, index.reshape(-1))
@@ -723,6 +731,17 @@ def _feature_scales(module, X):
 _GLOBAL_RNG_LOCK = threading.RLock()
 
 
+def _linear_scorer(module):
+    """The one-output :class:`LinearScorer` a trained module scores with
+    (itself, or the ``scorer`` it wraps), or ``None``."""
+    scorer = (
+        module if isinstance(module, LinearScorer) else getattr(module, "scorer", None)
+    )
+    if isinstance(scorer, LinearScorer) and scorer.linear.weight.shape[0] == 1:
+        return scorer
+    return None
+
+
 @contextmanager
 def _global_rng(seed, device):
     """torch's global generators seeded with ``seed`` for the body and
@@ -1007,7 +1026,8 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             )
         # Every loss is a weighted mean: relative weights, in [0, 1], cannot
         # overflow a float32 sum.
-        targets["weight"] = targets["weight"] / targets["weight"].max()
+        weight_scale = float(targets["weight"].max())
+        targets["weight"] = targets["weight"] / weight_scale
         data = TrainingData(
             to_torch(X_rows, solve_dtype, device),
             {
@@ -1077,6 +1097,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 f"the estimator is left as it was before this call. Lower lr "
                 f"(currently {net.lr}), raise alpha, or standardise X."
             )
+        statistics = self._likelihood_statistics(net, train, form, weight_scale)
         self.net_ = net
         self._fitted_objective_key = objective_key
         self._fitted_constants = problem.constants
@@ -1084,6 +1105,8 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         self.n_iter_ = len(net.history)
         self.converged_ = bool(converged)
         self.objective_ = objective
+        if isinstance(self, LikelihoodInferenceMixin):
+            self._set_likelihood_statistics(statistics)
         if interrupted:
             warnings.warn(
                 f"{type(self).__name__}.fit was interrupted (KeyboardInterrupt) "
@@ -1103,6 +1126,52 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 stacklevel=4,
             )
         return self
+
+    def _likelihood_statistics(self, net, train, form, weight_scale):
+        """:func:`~skalign._inference.likelihood_statistics` of this fit, or
+        ``None`` (not a likelihood, a nonlinear scorer, or ``alpha > 0``)."""
+        if not (form.likelihood and isinstance(self, LikelihoodInferenceMixin)):
+            return None
+        if _linear_scorer(net.module_) is None or getattr(self, "alpha", 0.0):
+            return None
+        # A float64 copy: the fitted net is left as it is.
+        module = copy.deepcopy(net.module_).to(torch.float64)
+        criterion = copy.deepcopy(net.criterion_).to(torch.float64)
+        X, targets = train.full()
+        X = X.to(torch.float64)
+        targets = {
+            k: v.to(torch.float64) if v.is_floating_point() else v
+            for k, v in targets.items()
+        }
+        params = [
+            p
+            for p in [*module.parameters(), *criterion.parameters()]
+            if p.requires_grad
+        ]
+        mask = targets["mask"]
+        unit_weight = (targets["weight"] * mask).reshape(mask.shape[0], -1).sum(1)
+        with torch.enable_grad():
+            return likelihood_statistics(
+                lambda: criterion(module(X), targets, module),
+                params,
+                lambda: self._inference_parameters(module, criterion),
+                weight_scale=weight_scale,
+                n_obs=int((unit_weight > 0).sum()),
+                n_rows=max(X.shape[0], mask.numel()),
+            )
+
+    def _inference_parameters(self, module, criterion):
+        """The reported parameters, by name, as functions of the module's:
+        the linear scorer's coefficients (named by ``feature_names_in_``) and
+        intercept. Families add their loss's parameters."""
+        linear = _linear_scorer(module).linear
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            names = [f"x{j}" for j in range(linear.weight.shape[1])]
+        out = {str(name): w for name, w in zip(names, linear.weight[0])}
+        if linear.bias is not None:
+            out["intercept"] = linear.bias[0]
+        return out
 
     def _train_phases(self, net, train, phases, epochs, solve_dtype):
         """Train the first phase, then each later one from its weights.

@@ -1,8 +1,40 @@
-"""The one reduction of the loss layer: a weighted mean over masked entries."""
+"""The one reduction of the loss layer: a weighted mean over masked entries.
+
+Also the loss layer's evaluation mode (thread-local): :func:`unfused` turns
+off the fused value-and-gradient shortcuts (which have no second
+derivative) and records the denominator of every :func:`weighted_mean`, so
+that likelihood inference can differentiate a loss twice and turn its mean
+back into a sum.
+"""
+
+import contextlib
+import threading
 
 import torch
 
-__all__ = ["weighted_mean"]
+__all__ = ["fused_allowed", "unfused", "weighted_mean"]
+
+_mode = threading.local()
+
+
+def fused_allowed():
+    """Whether losses may take their fused, once-differentiable shortcuts."""
+    return getattr(_mode, "normalisers", None) is None
+
+
+@contextlib.contextmanager
+def unfused():
+    """Evaluate losses twice differentiably, recording their denominators.
+
+    Yields a list that receives the denominator (``Σ_m n``, a tensor) of
+    every :func:`weighted_mean` computed inside the block, in this thread.
+    """
+    previous = getattr(_mode, "normalisers", None)
+    _mode.normalisers = recorded = []
+    try:
+        yield recorded
+    finally:
+        _mode.normalisers = previous
 
 
 def weighted_mean(values, weight=None, mask=None, *, normaliser=None):
@@ -35,4 +67,7 @@ def weighted_mean(values, weight=None, mask=None, *, normaliser=None):
         weighted = torch.where(mask, weighted, 0.0)
         normaliser = torch.where(mask, normaliser, 0.0)
     total = normaliser.sum()
+    recorded = getattr(_mode, "normalisers", None)
+    if recorded is not None:
+        recorded.append(total.detach())
     return weighted.sum() / total.clamp_min(torch.finfo(total.dtype).tiny)

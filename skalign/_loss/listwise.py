@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._reduction import weighted_mean
+from ._reduction import fused_allowed, weighted_mean
 from .pairwise import (
     _BlockedPairLoss,
     _dense_fits,
@@ -353,7 +353,8 @@ def plackett_luce_sorted_loss(
     """The loss of :func:`plackett_luce_loss` on grade-sorted lists whose
     blocks and choices come from :func:`plackett_luce_choices` (which a
     training loop computes once, since they depend on the grades only)."""
-    if ties == "breslow" and not weight.requires_grad and scores.ndim == 2:
+    fused = fused_allowed() and not weight.requires_grad
+    if ties == "breslow" and fused and scores.ndim == 2:
         return _BreslowPlackettLuce.apply(scores, mask, weight, start, choice)
     weight = torch.where(mask, weight, torch.zeros_like(weight))
     log_w = torch.log(torch.where(mask, weight, torch.ones_like(weight)))

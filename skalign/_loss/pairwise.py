@@ -10,7 +10,7 @@ No scikit-learn, no skorch.
 import torch
 import torch.nn.functional as F
 
-from ._reduction import weighted_mean
+from ._reduction import fused_allowed, weighted_mean
 
 __all__ = [
     "binary_feedback_loss",
@@ -209,7 +209,7 @@ class _FirstMinusSecond(torch.autograd.Function):
 def score_differences(scores, i, j):
     """``scores[:, i] - scores[:, j]`` for the pair positions ``i, j`` of
     :func:`grade_ordered_pairs` (for two-row units, a cheaper backward)."""
-    if isinstance(i, slice) and scores.shape[1] == 2:
+    if isinstance(i, slice) and scores.shape[1] == 2 and fused_allowed():
         return _FirstMinusSecond.apply(scores)
     return scores[:, i] - scores[:, j]
 
@@ -263,7 +263,8 @@ def bradley_terry_loss(scores, grades, mask, weight):
     ``softplus(-(s_w - s_l))``, finite for any finite score difference.
     """
     i, _, sign, _, _, pair_weight = _pairs(grades, mask, weight)
-    if isinstance(i, slice) and scores.ndim == 2 and not pair_weight.requires_grad:
+    fused = fused_allowed() and not pair_weight.requires_grad
+    if isinstance(i, slice) and scores.ndim == 2 and fused:
         return _TwoRowBradleyTerry.apply(scores, sign, pair_weight)
     margin, _, pair_weight = _ordered(scores, grades, mask, weight)
     return weighted_mean(F.softplus(-margin), pair_weight)

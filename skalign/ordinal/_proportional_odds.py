@@ -10,6 +10,7 @@ from torch import nn
 
 from .._docstrings import fill_doc
 from .._engine import Formulation, Problem, TorchEstimator
+from .._inference import LikelihoodInferenceMixin
 from .._loss.ordinal import cumulative_logit_loss
 from ..nn import LinearScorer
 from ..utils._groups import check_sample_weight
@@ -87,7 +88,10 @@ class CumulativeLogitModule(nn.Module):
 
 @fill_doc
 class ProportionalOddsClassifier(
-    CumulativeLogitClassifierMixin, ClassifierMixin, TorchEstimator
+    CumulativeLogitClassifierMixin,
+    ClassifierMixin,
+    LikelihoodInferenceMixin,
+    TorchEstimator,
 ):
     """Proportional odds model: a cumulative logit with ordered thresholds.
 
@@ -140,6 +144,7 @@ class ProportionalOddsClassifier(
         The linear scorer's intercept (0.0 without one); only with a
         :class:`~skalign.nn.LinearScorer`.
     {engine_attributes}
+    {likelihood_attributes}
 
     See Also
     --------
@@ -219,7 +224,15 @@ class ProportionalOddsClassifier(
             losses=(cumulative_logit_loss,),
             module=functools.partial(_cumulative_logit_module, n_classes=n_classes),
             convex=True,
+            likelihood=True,
         )
+
+    def _inference_parameters(self, module, criterion):
+        out = super()._inference_parameters(module, criterion)
+        classes = [str(c) for c in self.classes_]
+        for k, value in enumerate(module.thresholds()):
+            out[f"{classes[k]}|{classes[k + 1]}"] = value
+        return out
 
     def _problem(self, X, y, *, constants, sample_weight, order):
         weight = check_sample_weight(sample_weight, X.shape[0])

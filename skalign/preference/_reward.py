@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._docstrings import fill_doc
 from .._engine import Formulation, Problem, TorchEstimator
+from .._inference import LikelihoodInferenceMixin
 from .._loss.pairwise import (
     bradley_terry_loss,
     davidson_log_proba,
@@ -113,6 +114,7 @@ class PreferenceRewardRegressor(
     TransformerMixin,
     RegressorMixin,
     FairnessPenaltyMixin,
+    LikelihoodInferenceMixin,
     TorchEstimator,
 ):
     """Reward model learned from within-group preferences, ratings or both.
@@ -204,6 +206,7 @@ class PreferenceRewardRegressor(
         Names of the protected attributes seen in :meth:`fit` (empty when
         fitted without them).
     {engine_attributes}
+    {likelihood_attributes}
 
     See Also
     --------
@@ -330,7 +333,19 @@ class PreferenceRewardRegressor(
             shift_invariant=self.objective in _PAIRWISE
             and not self.reward_centering
             and penalty is None,
+            # Bradley–Terry (with or without a tie model) is a likelihood;
+            # the other objectives are not.
+            likelihood=self.objective == "bradley_terry"
+            and not self.reward_centering
+            and penalty is None,
         )
+
+    def _inference_parameters(self, module, criterion):
+        out = super()._inference_parameters(module, criterion)
+        if isinstance(criterion.loss, _TieLoss):
+            name = "log_theta" if criterion.loss.model == "rao_kupper" else "log_nu"
+            out[name] = criterion.loss.tie_log_parameter()
+        return out
 
     def _objective_loss(self, objective, penalty):
         if objective == "bradley_terry" and self.ties != "ignore":

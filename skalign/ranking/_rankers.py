@@ -13,6 +13,7 @@ from torch import nn
 
 from .._docstrings import fill_doc
 from .._engine import Formulation, Problem, TorchEstimator
+from .._inference import LikelihoodInferenceMixin
 from .._loss.listwise import (
     expected_exposure,
     exposure_disparity_penalty,
@@ -245,7 +246,7 @@ class _BaseRanker(TorchEstimator):
     scores="scores",
     once="Every row of the lists of a (mini-)batch counts once.",
 )
-class PlackettLuceRanker(FairnessPenaltyMixin, _BaseRanker):
+class PlackettLuceRanker(FairnessPenaltyMixin, LikelihoodInferenceMixin, _BaseRanker):
     """Plackett–Luce ranker of graded lists, with ties and partial rankings.
 
     Each row of ``X`` is an item; rows sharing a ``groups`` id form a list,
@@ -338,6 +339,7 @@ class PlackettLuceRanker(FairnessPenaltyMixin, _BaseRanker):
         Names of the protected attributes encoded for ``fairness_penalty``
         (empty without it).
     {engine_attributes}
+    {likelihood_attributes}
 
     See Also
     --------
@@ -457,7 +459,16 @@ class PlackettLuceRanker(FairnessPenaltyMixin, _BaseRanker):
             # Jointly convex in a linear scorer's weights and the log tie
             # weights; the exposure and dependence penalties are not convex.
             convex=not self.exposure_penalty and penalty is None,
+            likelihood=not self.exposure_penalty and penalty is None,
         )
+
+    def _inference_parameters(self, module, criterion):
+        out = super()._inference_parameters(module, criterion)
+        if isinstance(module, _TieModule):
+            orders = criterion.loss.tie_orders
+            for k, value in zip(orders, module.log_tie_weights):
+                out[f"log_delta_{k}"] = value
+        return out
 
     def _tie_orders(self, size, choice):
         """Sizes (>= 2) of the tied blocks that are choices."""

