@@ -110,7 +110,11 @@ parameters_ : ndarray of float
 covariance_ : ndarray of shape (n, n) or None
     Their covariance, the inverse observed information (exact Hessian by
     automatic differentiation); ``None`` when the parameters are not
-    identified or the problem was too large to compute it at fit time.""",
+    identified or the problem was too large to compute it at fit time.
+robust_covariance_ : ndarray of shape (n, n) or None
+    The cluster-robust (sandwich) covariance, clustered by ``groups`` (by
+    row for models without groups); ``None`` with fewer than two clusters or
+    when ``early_stopping`` held some out.""",
 }
 
 

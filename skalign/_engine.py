@@ -1097,7 +1097,9 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 f"the estimator is left as it was before this call. Lower lr "
                 f"(currently {net.lr}), raise alpha, or standardise X."
             )
-        statistics = self._likelihood_statistics(net, train, form, weight_scale)
+        statistics = self._likelihood_statistics(
+            net, train, form, weight_scale, split_group if train is data else None
+        )
         self.net_ = net
         self._fitted_objective_key = objective_key
         self._fitted_constants = problem.constants
@@ -1127,9 +1129,11 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             )
         return self
 
-    def _likelihood_statistics(self, net, train, form, weight_scale):
+    def _likelihood_statistics(self, net, train, form, weight_scale, unit_group):
         """:func:`~skalign._inference.likelihood_statistics` of this fit, or
-        ``None`` (not a likelihood, a nonlinear scorer, or ``alpha > 0``)."""
+        ``None`` (not a likelihood, a nonlinear scorer, or ``alpha > 0``).
+        ``unit_group``: the group of each training unit (clusters of the
+        sandwich covariance; ``None``: each unit its own cluster)."""
         if not (form.likelihood and isinstance(self, LikelihoodInferenceMixin)):
             return None
         if _linear_scorer(net.module_) is None or getattr(self, "alpha", 0.0):
@@ -1150,14 +1154,28 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         ]
         mask = targets["mask"]
         unit_weight = (targets["weight"] * mask).reshape(mask.shape[0], -1).sum(1)
+        if unit_group is None:
+            unit_group = np.arange(mask.shape[0])
+        unit_group = np.unique(np.asarray(unit_group), return_inverse=True)[1].ravel()
+        cluster = torch.as_tensor(unit_group, device=mask.device)
+        weight = targets["weight"]
+        shape = (-1,) + (1,) * (weight.ndim - 1)
+
+        def objective(multipliers):
+            weighted = dict(targets)
+            if multipliers is not None:
+                weighted["weight"] = weight * multipliers[cluster].view(shape)
+            return criterion(module(X), weighted, module)
+
         with torch.enable_grad():
             return likelihood_statistics(
-                lambda: criterion(module(X), targets, module),
+                objective,
                 params,
                 lambda: self._inference_parameters(module, criterion),
                 weight_scale=weight_scale,
                 n_obs=int((unit_weight > 0).sum()),
                 n_rows=max(X.shape[0], mask.numel()),
+                n_clusters=int(unit_group.max()) + 1 if unit_group.size else None,
             )
 
     def _inference_parameters(self, module, criterion):

@@ -60,14 +60,28 @@ def _jacobian(values, params):
     return torch.stack(rows) if rows else torch.zeros(0, sum(p.numel() for p in params))
 
 
-def likelihood_statistics(objective, params, named, *, weight_scale, n_obs, n_rows):
+def likelihood_statistics(
+    objective, params, named, *, weight_scale, n_obs, n_rows, n_clusters=None
+):
     """Log-likelihood, information criteria and covariance of a fitted model.
+
+    The cluster-robust (sandwich) covariance needs each cluster's score
+    (its gradient of the summed log-likelihood). They come with the Hessian,
+    at no extra pass: the objective is evaluated with each cluster's sample
+    weights multiplied by a multiplier ``c_g = 1`` that requires a gradient;
+    the weighted sum ``Σ_g c_g S_g(θ)`` then has ``∂²/∂θ ∂c_g = ∇S_g``, read
+    off each backward pass of the gradient. (Multiplying the weights of a
+    whole comparison or list by ``c`` scales its term by ``c``: a pair
+    weighs ``w_a w_b / w̄``, and a Plackett–Luce list, whose strengths move
+    by ``log c`` together, is unchanged otherwise.)
 
     Parameters
     ----------
     objective : callable
-        ``objective()`` evaluates the mean negative log-likelihood on the
-        training data (float64 parameters and data).
+        ``objective(multipliers)`` evaluates the mean negative log-likelihood
+        on the training data (float64 parameters and data), the sample
+        weights of cluster ``g`` multiplied by ``multipliers[g]`` (``None``:
+        unchanged).
     params : list of tensors
         The module's trainable parameters (leaves requiring grad).
     named : callable
@@ -79,6 +93,9 @@ def likelihood_statistics(objective, params, named, *, weight_scale, n_obs, n_ro
         Independent observations (units of positive weight), for BIC.
     n_rows : int
         Training rows times unit length, for the cost budget.
+    n_clusters : int or None
+        Clusters (groups) of the training units, for the sandwich; ``None``:
+        no sandwich.
 
     Returns
     -------
@@ -88,7 +105,7 @@ def likelihood_statistics(objective, params, named, *, weight_scale, n_obs, n_ro
         ``None`` with a ``reason`` when it was not computed.
     """
     with unfused() as normalisers:
-        value = objective()
+        value = objective(None)
     if len(normalisers) != 1:
         return None
     total = float(normalisers[0]) * weight_scale
@@ -103,6 +120,7 @@ def likelihood_statistics(objective, params, named, *, weight_scale, n_obs, n_ro
         "estimates": np.asarray(estimates, dtype=np.float64),
         "n_obs": int(n_obs),
         "covariance": None,
+        "robust_covariance": None,
         "reason": None,
     }
     n_raw = sum(p.numel() for p in params)
@@ -114,18 +132,27 @@ def likelihood_statistics(objective, params, named, *, weight_scale, n_obs, n_ro
             f"above {INFORMATION_BUDGET:.0e})"
         )
         return out
+    multipliers = None
+    if n_clusters is not None and n_clusters > 1:
+        multipliers = torch.ones(n_clusters, dtype=torch.float64, requires_grad=True)
     try:
-        with unfused():
-            value = objective()
+        with unfused() as normalisers:
+            # The weighted sum of the log-likelihood terms (in the engine's
+            # weight units): the mean times its own denominator.
+            value = objective(multipliers)
+            value = value * normalisers[0]
             grads = torch.autograd.grad(value, params, create_graph=True)
             gradient = _flat(grads, params)
-            hessian = _jacobian(gradient, params) if gradient.requires_grad else None
+            if not gradient.requires_grad:
+                out["reason"] = "the objective does not depend on the parameters"
+                return out
+            wrt = params if multipliers is None else [*params, multipliers]
+            rows = _jacobian(gradient, wrt)
     except RuntimeError as error:
         out["reason"] = f"the objective has no second derivative here ({error})"
         return out
-    if hessian is None:
-        out["reason"] = "the objective does not depend on the parameters"
-        return out
+    hessian = rows[:, :n_raw] / float(normalisers[0].detach())
+    cluster_scores = None if multipliers is None else rows[:, n_raw:] * weight_scale
     information = total * 0.5 * (hessian + hessian.T)
     diagonal = information.diagonal()
     keep = diagonal > _SINGULAR * float(diagonal.abs().max().clamp_min(1e-300))
@@ -161,6 +188,17 @@ def likelihood_statistics(objective, params, named, *, weight_scale, n_obs, n_ro
     out["estimates"] = out["estimates"][kept.numpy()]
     covariance = jacobian @ covariance_raw @ jacobian.T
     out["covariance"] = covariance.detach().numpy()
+    if cluster_scores is not None:
+        # H⁻¹ B H⁻¹ with B = c Σ_g s_g s_gᵀ, c = G / (G - 1) (n - 1) / (n - k)
+        # the small-sample factor of R's sandwich::vcovCL (type "HC1") and
+        # statsmodels' cluster covariance.
+        scores = cluster_scores[keep]
+        n_clusters, k = scores.shape[1], scores.shape[0]
+        factor = n_clusters / (n_clusters - 1) * (n_obs - 1) / max(n_obs - k, 1)
+        meat = scores @ scores.T * factor
+        robust_raw = covariance_raw @ meat @ covariance_raw
+        robust = jacobian @ robust_raw @ jacobian.T
+        out["robust_covariance"] = robust.detach().numpy()
     return out
 
 
@@ -189,6 +227,7 @@ class LikelihoodInferenceMixin:
             "parameter_names_",
             "parameters_",
             "covariance_",
+            "robust_covariance_",
         ):
             self.__dict__.pop(name, None)
         self._covariance_reason = None
@@ -204,11 +243,16 @@ class LikelihoodInferenceMixin:
         self.parameter_names_ = statistics["names"]
         self.parameters_ = statistics["estimates"]
         self.covariance_ = statistics["covariance"]
+        self.robust_covariance_ = statistics["robust_covariance"]
         self._covariance_reason = statistics["reason"]
 
-    def _checked_covariance(self):
+    def _checked_covariance(self, cov_type="observed"):
         from sklearn.utils.validation import check_is_fitted
 
+        if cov_type not in ("observed", "cluster"):
+            raise ValueError(
+                f"cov_type must be 'observed' or 'cluster', got {cov_type!r}."
+            )
         check_is_fitted(self)
         if not hasattr(self, "log_likelihood_"):
             raise ValueError(
@@ -220,18 +264,37 @@ class LikelihoodInferenceMixin:
             raise ValueError(
                 f"{type(self).__name__} has no covariance: {self._covariance_reason}."
             )
+        if cov_type == "cluster":
+            if self.robust_covariance_ is None:
+                raise ValueError(
+                    f"{type(self).__name__} has no cluster-robust covariance: "
+                    "it needs at least two groups, and every group in "
+                    "training (early_stopping holds some out)."
+                )
+            return self.robust_covariance_
         return self.covariance_
 
-    def summary(self, level=0.95):
+    def summary(self, level=0.95, cov_type="observed"):
         """The table of estimates, as R's ``summary`` and statsmodels print.
 
         Standard errors are the square roots of the diagonal of
-        ``covariance_``, the inverse observed information at the maximum.
+        ``covariance_``, the inverse observed information at the maximum,
+        or of ``robust_covariance_``.
 
         Parameters
         ----------
         level : float, default=0.95
             Confidence level of the Wald intervals.
+        cov_type : {"observed", "cluster"}, default="observed"
+            ``"observed"``: the inverse observed information, right when the
+            units (comparisons, lists, rows) are independent. ``"cluster"``:
+            the sandwich ``H⁻¹ B H⁻¹``, ``B`` the sum of the outer products
+            of each group's score times ``G / (G - 1) · (n - 1) / (n - k)``
+            (``G`` groups, ``n = nobs_``, ``k = n_params_``; as R's
+            ``sandwich::vcovCL`` and statsmodels), right when the units of a
+            group are not independent (the pairs drawn from one ranked list,
+            the comparisons of one prompt written as one group). Models
+            without groups cluster by row (Huber–White).
 
         Returns
         -------
@@ -248,7 +311,7 @@ class LikelihoodInferenceMixin:
                 f"{install_hint('inference')}"
             ) from error
         level = _check_level(level)
-        covariance = self._checked_covariance()
+        covariance = self._checked_covariance(cov_type)
         std_error = np.sqrt(np.diag(covariance))
         z = self.parameters_ / std_error
         half = stats.norm.ppf(0.5 + level / 2) * std_error
@@ -264,15 +327,16 @@ class LikelihoodInferenceMixin:
             index=pandas.Index(list(self.parameter_names_), name="parameter"),
         )
 
-    def confidence_intervals(self, level=0.95, kind="wald"):
+    def confidence_intervals(self, level=0.95, kind="wald", cov_type="observed"):
         """Confidence intervals of the parameters.
 
         Parameters
         ----------
         level : float, default=0.95
         kind : {"wald"}, default="wald"
-            ``"wald"``: estimate ± z · standard error from the observed
-            information.
+            ``"wald"``: estimate ± z · standard error.
+        cov_type : {"observed", "cluster"}, default="observed"
+            The covariance of the standard errors (see :meth:`summary`).
 
         Returns
         -------
@@ -284,4 +348,4 @@ class LikelihoodInferenceMixin:
                 f"kind must be 'wald' (profile-likelihood and bootstrap "
                 f"intervals are not available yet), got {kind!r}."
             )
-        return self.summary(level)[["lower", "upper"]]
+        return self.summary(level, cov_type)[["lower", "upper"]]

@@ -26,8 +26,9 @@ def fused_allowed():
 def unfused():
     """Evaluate losses twice differentiably, recording their denominators.
 
-    Yields a list that receives the denominator (``Σ_m n``, a tensor) of
-    every :func:`weighted_mean` computed inside the block, in this thread.
+    Yields a list that receives the denominator (``Σ_m n``, a tensor, with
+    its graph: the mean times it is the weighted sum) of every
+    :func:`weighted_mean` computed inside the block, in this thread.
     """
     previous = getattr(_mode, "normalisers", None)
     _mode.normalisers = recorded = []
@@ -69,5 +70,5 @@ def weighted_mean(values, weight=None, mask=None, *, normaliser=None):
     total = normaliser.sum()
     recorded = getattr(_mode, "normalisers", None)
     if recorded is not None:
-        recorded.append(total.detach())
+        recorded.append(total)
     return weighted.sum() / total.clamp_min(torch.finfo(total.dtype).tiny)
