@@ -33,7 +33,12 @@ from scipy import stats
 from ._loss._reduction import unfused
 from .utils._extras import install_hint
 
-__all__ = ["LikelihoodInferenceMixin", "likelihood_statistics"]
+__all__ = [
+    "LikelihoodInferenceMixin",
+    "LikelihoodRatioResult",
+    "likelihood_ratio_test",
+    "likelihood_statistics",
+]
 
 #: The Hessian costs one backward pass over the training data per
 #: parameter: computed at fit time when parameters × training rows stay
@@ -349,3 +354,88 @@ class LikelihoodInferenceMixin:
                 f"intervals are not available yet), got {kind!r}."
             )
         return self.summary(level, cov_type)[["lower", "upper"]]
+
+
+class LikelihoodRatioResult(tuple):
+    """``(statistic, df, pvalue)`` of :func:`likelihood_ratio_test`, also
+    readable by name."""
+
+    __slots__ = ()
+
+    def __new__(cls, statistic, df, pvalue):
+        return super().__new__(cls, (statistic, df, pvalue))
+
+    statistic = property(lambda self: self[0])
+    df = property(lambda self: self[1])
+    pvalue = property(lambda self: self[2])
+
+    def __repr__(self):
+        return (
+            f"LikelihoodRatioResult(statistic={self.statistic!r}, df={self.df!r}, "
+            f"pvalue={self.pvalue!r})"
+        )
+
+
+def likelihood_ratio_test(restricted, full):
+    """Likelihood-ratio test of a model against a larger one it is nested in.
+
+    ``2 (log L_full - log L_restricted)`` is referred to a chi-squared
+    distribution with ``n_params_`` of ``full`` minus those of
+    ``restricted`` degrees of freedom (Wilks, 1938), as R's ``anova`` and
+    ``lrtest`` do for nested fits. Both models must be fitted likelihood
+    models (see :ref:`inference`) on the same data, ``restricted`` a
+    special case of ``full`` (a covariate left out, ties not modelled...):
+    nesting itself cannot be checked from the fits.
+
+    Parameters
+    ----------
+    restricted, full : fitted estimators with ``log_likelihood_``
+
+    Returns
+    -------
+    LikelihoodRatioResult
+        ``(statistic, df, pvalue)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign.datasets import make_preferences
+    >>> from skalign.inference import likelihood_ratio_test
+    >>> from skalign.preference import PreferenceRewardRegressor
+    >>> X, y, groups, _ = make_preferences(n_groups=300, n_features=3, random_state=0)
+    >>> full = PreferenceRewardRegressor().fit(X, y, groups=groups)
+    >>> restricted = PreferenceRewardRegressor().fit(X[:, :2], y, groups=groups)
+    >>> result = likelihood_ratio_test(restricted, full)
+    >>> result.df, bool(result.pvalue < 0.001)
+    (1, True)
+    """
+    for name, model in (("restricted", restricted), ("full", full)):
+        if not hasattr(model, "log_likelihood_"):
+            raise ValueError(
+                f"{name} ({type(model).__name__}) has no log_likelihood_: it "
+                "must be a fitted likelihood model with a linear scorer and "
+                "alpha=0."
+            )
+    if restricted.nobs_ != full.nobs_:
+        raise ValueError(
+            f"restricted and full were fitted on different data: nobs_ "
+            f"{restricted.nobs_} and {full.nobs_}."
+        )
+    df = full.n_params_ - restricted.n_params_
+    if df <= 0:
+        raise ValueError(
+            f"full must have more parameters than restricted: n_params_ "
+            f"{full.n_params_} and {restricted.n_params_} (swap them?)."
+        )
+    statistic = 2.0 * (full.log_likelihood_ - restricted.log_likelihood_)
+    scale = max(1.0, abs(full.log_likelihood_))
+    if statistic < -1e-6 * scale:
+        raise ValueError(
+            f"full fits worse than restricted (log-likelihoods "
+            f"{full.log_likelihood_:.6g} and {restricted.log_likelihood_:.6g}): "
+            "restricted is not nested in full, or a fit did not converge."
+        )
+    statistic = max(statistic, 0.0)
+    return LikelihoodRatioResult(
+        statistic, int(df), float(stats.chi2.sf(statistic, df))
+    )

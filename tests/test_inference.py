@@ -316,3 +316,59 @@ def test_cluster_robust_intervals_cover_when_pairs_are_clustered():
     naive, robust = np.mean(naive), np.mean(robust)
     assert 0.93 <= robust <= 0.97, robust
     assert abs(robust - 0.95) < abs(naive - 0.95), (naive, robust)
+
+
+# ----------------------------------------------------------- likelihood ratio
+def test_likelihood_ratio_test_matches_statsmodels():
+    sm = pytest.importorskip("statsmodels.api")
+    from scipy import stats
+
+    from skalign.inference import likelihood_ratio_test
+
+    X, y, groups, D, a_wins = _pairs(400, 3, 7, beta=np.array([0.8, 0.02, 1.0]))
+    full = PreferenceRewardRegressor().fit(X, y, groups=groups)
+    restricted = PreferenceRewardRegressor().fit(X[:, [0, 2]], y, groups=groups)
+    result = likelihood_ratio_test(restricted, full)
+    big = sm.Logit(a_wins.astype(float), D).fit(disp=0, tol=1e-12)
+    small = sm.Logit(a_wins.astype(float), D[:, [0, 2]]).fit(disp=0, tol=1e-12)
+    statistic = 2 * (big.llf - small.llf)
+    np.testing.assert_allclose(result.statistic, statistic, rtol=1e-6, atol=1e-8)
+    assert result.df == 1
+    np.testing.assert_allclose(result.pvalue, stats.chi2.sf(statistic, 1), rtol=1e-5)
+    statistic_, df, pvalue = result
+    assert (statistic_, df, pvalue) == (result.statistic, result.df, result.pvalue)
+
+
+def test_likelihood_ratio_test_of_a_threshold_model_and_a_covariate():
+    """Proportional odds on the wine data: dropping contact (clm's
+    ``anova(fm2, fm1)`` compares the same two fits)."""
+    from scipy import stats
+
+    from skalign.inference import likelihood_ratio_test
+
+    from .published.test_ordinal_clm import wine_data
+
+    _, X, y = wine_data()
+    full = ProportionalOddsClassifier().fit(X, y)
+    restricted = ProportionalOddsClassifier().fit(X[:, :1], y)
+    result = likelihood_ratio_test(restricted, full)
+    assert result.df == 1
+    expected = 2 * (full.log_likelihood_ - restricted.log_likelihood_)
+    assert result.statistic == pytest.approx(expected)
+    assert result.pvalue == pytest.approx(stats.chi2.sf(expected, 1))
+
+
+def test_likelihood_ratio_test_refuses_what_it_cannot_compare():
+    from skalign.inference import likelihood_ratio_test
+
+    X, y, groups, _, _ = _pairs(200, 3, 8)
+    full = PreferenceRewardRegressor().fit(X, y, groups=groups)
+    restricted = PreferenceRewardRegressor().fit(X[:, :2], y, groups=groups)
+    with pytest.raises(ValueError, match="swap"):
+        likelihood_ratio_test(full, restricted)
+    other = PreferenceRewardRegressor().fit(X[:100, :2], y[:100], groups=groups[:100])
+    with pytest.raises(ValueError, match="different data"):
+        likelihood_ratio_test(other, full)
+    margin = PreferenceRewardRegressor(objective="margin").fit(X, y, groups=groups)
+    with pytest.raises(ValueError, match="restricted"):
+        likelihood_ratio_test(margin, full)
