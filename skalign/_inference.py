@@ -168,18 +168,27 @@ def likelihood_statistics(
     information = information[keep][:, keep]
     scale = information.diagonal().rsqrt()
     correlation = information * scale[:, None] * scale[None, :]
-    eigenvalues = torch.linalg.eigvalsh(correlation)
-    out["n_params"] = int(keep.sum())
-    if not bool(eigenvalues.min() > _SINGULAR * eigenvalues.max()):
+    eigenvalues, eigenvectors = torch.linalg.eigh(correlation)
+    positive = eigenvalues > _SINGULAR * eigenvalues.max()
+    out["n_params"] = int(positive.sum())
+    null_direction = None
+    if not bool(positive.all()):
         out["reason"] = (
             "the parameters are not identified: the information matrix is "
             "singular (collinear features, or one indicator column per item, "
-            "whose strengths are defined only up to a common shift: drop one "
-            "item's column to make it the reference)"
+            "whose strengths are defined only up to a common shift: pass "
+            "summary(reference=...) or drop one item's column)"
         )
-        out["n_params"] = int((eigenvalues > _SINGULAR * eigenvalues.max()).sum())
-        return out
-    covariance_raw = scale[:, None] * torch.linalg.inv(correlation) * scale[None, :]
+        if int((~positive).sum()) != 1:
+            return out
+        # One direction the likelihood cannot see (item strengths up to a
+        # shift): a generalised inverse gives every contrast orthogonal to
+        # it (a reference item, or sum to zero).
+        null_direction = scale * eigenvectors[:, ~positive][:, 0]
+    inverse = (eigenvectors[:, positive] / eigenvalues[positive]) @ eigenvectors[
+        :, positive
+    ].T
+    covariance_raw = scale[:, None] * inverse * scale[None, :]
     with torch.enable_grad():
         values = list(named().values())
         jacobian = _jacobian(values, params)
@@ -191,19 +200,26 @@ def likelihood_statistics(
     jacobian = jacobian[kept][:, keep]
     out["names"] = out["names"][kept.numpy()]
     out["estimates"] = out["estimates"][kept.numpy()]
-    covariance = jacobian @ covariance_raw @ jacobian.T
-    out["covariance"] = covariance.detach().numpy()
+    covariance = (jacobian @ covariance_raw @ jacobian.T).detach().numpy()
+    if null_direction is None:
+        out["covariance"] = covariance
+        key = "robust_covariance"
+    else:
+        direction = (jacobian @ null_direction).detach().numpy()
+        out["null_direction"] = direction / np.abs(direction).max()
+        out["pseudo_covariance"] = covariance
+        key = "pseudo_robust_covariance"
     if cluster_scores is not None:
         # H⁻¹ B H⁻¹ with B = c Σ_g s_g s_gᵀ, c = G / (G - 1) (n - 1) / (n - k)
         # the small-sample factor of R's sandwich::vcovCL (type "HC1") and
         # statsmodels' cluster covariance.
         scores = cluster_scores[keep]
-        n_clusters, k = scores.shape[1], scores.shape[0]
+        n_clusters, k = scores.shape[1], out["n_params"]
         factor = n_clusters / (n_clusters - 1) * (n_obs - 1) / max(n_obs - k, 1)
         meat = scores @ scores.T * factor
         robust_raw = covariance_raw @ meat @ covariance_raw
         robust = jacobian @ robust_raw @ jacobian.T
-        out["robust_covariance"] = robust.detach().numpy()
+        out[key] = robust.detach().numpy()
     return out
 
 
@@ -236,6 +252,8 @@ class LikelihoodInferenceMixin:
         ):
             self.__dict__.pop(name, None)
         self._covariance_reason = None
+        self._null_direction = None
+        self._pseudo_covariance = {}
         if statistics is None:
             return
         k = statistics["n_params"]
@@ -250,21 +268,19 @@ class LikelihoodInferenceMixin:
         self.covariance_ = statistics["covariance"]
         self.robust_covariance_ = statistics["robust_covariance"]
         self._covariance_reason = statistics["reason"]
+        self._null_direction = statistics.get("null_direction")
+        self._pseudo_covariance = {
+            "observed": statistics.get("pseudo_covariance"),
+            "cluster": statistics.get("pseudo_robust_covariance"),
+        }
 
     def _checked_covariance(self, cov_type="observed"):
-        from sklearn.utils.validation import check_is_fitted
 
         if cov_type not in ("observed", "cluster"):
             raise ValueError(
                 f"cov_type must be 'observed' or 'cluster', got {cov_type!r}."
             )
-        check_is_fitted(self)
-        if not hasattr(self, "log_likelihood_"):
-            raise ValueError(
-                f"{type(self).__name__} has no likelihood statistics: they "
-                "exist for a likelihood objective with a linear scorer "
-                "(LinearScorer) fitted unpenalised (alpha=0)."
-            )
+        self._checked_statistics()
         if self.covariance_ is None:
             raise ValueError(
                 f"{type(self).__name__} has no covariance: {self._covariance_reason}."
@@ -279,7 +295,18 @@ class LikelihoodInferenceMixin:
             return self.robust_covariance_
         return self.covariance_
 
-    def summary(self, level=0.95, cov_type="observed"):
+    def _checked_statistics(self):
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self)
+        if not hasattr(self, "log_likelihood_"):
+            raise ValueError(
+                f"{type(self).__name__} has no likelihood statistics: they "
+                "exist for a likelihood objective with a linear scorer "
+                "(LinearScorer) fitted unpenalised (alpha=0)."
+            )
+
+    def summary(self, level=0.95, cov_type="observed", reference=None):
         """The table of estimates, as R's ``summary`` and statsmodels print.
 
         Standard errors are the square roots of the diagonal of
@@ -300,6 +327,14 @@ class LikelihoodInferenceMixin:
             group are not independent (the pairs drawn from one ranked list,
             the comparisons of one prompt written as one group). Models
             without groups cluster by row (Huber–White).
+        reference : None, "sum" or str, default=None
+            For item strengths (one indicator column per item), which the
+            likelihood defines only up to a common shift: the name of the
+            reference item, whose strength is set to 0 and left out of the
+            table (as R's BradleyTerry2 and PlackettLuce), or ``"sum"``,
+            strengths summing to zero. Standard errors are then those of the
+            contrasts. ``None``: the parameters as fitted, which must be
+            identified.
 
         Returns
         -------
@@ -316,23 +351,71 @@ class LikelihoodInferenceMixin:
                 f"{install_hint('inference')}"
             ) from error
         level = _check_level(level)
-        covariance = self._checked_covariance(cov_type)
+        names, estimates, covariance = self._contrasts(cov_type, reference)
         std_error = np.sqrt(np.diag(covariance))
-        z = self.parameters_ / std_error
+        z = estimates / std_error
         half = stats.norm.ppf(0.5 + level / 2) * std_error
         return pandas.DataFrame(
             {
-                "estimate": self.parameters_,
+                "estimate": estimates,
                 "std_error": std_error,
                 "z": z,
                 "p_value": 2 * stats.norm.sf(np.abs(z)),
-                "lower": self.parameters_ - half,
-                "upper": self.parameters_ + half,
+                "lower": estimates - half,
+                "upper": estimates + half,
             },
-            index=pandas.Index(list(self.parameter_names_), name="parameter"),
+            index=pandas.Index(list(names), name="parameter"),
         )
 
-    def confidence_intervals(self, level=0.95, kind="wald", cov_type="observed"):
+    def _contrasts(self, cov_type, reference):
+        """Names, estimates and covariance of the reported parameters, or of
+        their contrasts under a ``reference`` convention."""
+        if reference is None:
+            covariance = self._checked_covariance(cov_type)
+            return self.parameter_names_, self.parameters_, covariance
+        self._checked_statistics()
+        names, estimates = self.parameter_names_, self.parameters_
+        if getattr(self, "_null_direction", None) is None:
+            raise ValueError(
+                f"reference={reference!r} sets the level of parameters the "
+                "likelihood sees only up to a common shift (one indicator "
+                "column per item); these parameters are identified as they "
+                "are: leave reference=None."
+            )
+        covariance = self._pseudo_covariance.get(cov_type)
+        if cov_type not in ("observed", "cluster"):
+            raise ValueError(
+                f"cov_type must be 'observed' or 'cluster', got {cov_type!r}."
+            )
+        if covariance is None:
+            raise ValueError(
+                f"{type(self).__name__} has no cluster-robust covariance: it "
+                "needs at least two groups, all in training."
+            )
+        direction = self._null_direction
+        support = np.abs(direction) > 1e-8
+        if isinstance(reference, str) and reference == "sum":
+            # Σ over the shifted parameters of β - t v is zero.
+            a = support / direction[support].sum()
+            keep = np.ones(len(names), dtype=bool)
+        elif isinstance(reference, str) and reference in set(names[support]):
+            r = int(np.flatnonzero(names == reference)[0])
+            a = np.zeros(len(names))
+            a[r] = 1.0 / direction[r]
+            keep = np.arange(len(names)) != r
+        else:
+            raise ValueError(
+                f"reference must be None, 'sum' or the name of a shifted "
+                f"parameter {list(names[support])[:10]}, got {reference!r}."
+            )
+        transform = np.eye(len(names)) - np.outer(direction, a)
+        estimates = transform @ estimates
+        covariance = transform @ covariance @ transform.T
+        return names[keep], estimates[keep], covariance[np.ix_(keep, keep)]
+
+    def confidence_intervals(
+        self, level=0.95, kind="wald", cov_type="observed", reference=None
+    ):
         """Confidence intervals of the parameters.
 
         Parameters
@@ -342,6 +425,8 @@ class LikelihoodInferenceMixin:
             ``"wald"``: estimate ± z · standard error.
         cov_type : {"observed", "cluster"}, default="observed"
             The covariance of the standard errors (see :meth:`summary`).
+        reference : None, "sum" or str, default=None
+            The convention for item strengths (see :meth:`summary`).
 
         Returns
         -------
@@ -353,7 +438,7 @@ class LikelihoodInferenceMixin:
                 f"kind must be 'wald' (profile-likelihood and bootstrap "
                 f"intervals are not available yet), got {kind!r}."
             )
-        return self.summary(level, cov_type)[["lower", "upper"]]
+        return self.summary(level, cov_type, reference)[["lower", "upper"]]
 
 
 class LikelihoodRatioResult(tuple):

@@ -372,3 +372,63 @@ def test_likelihood_ratio_test_refuses_what_it_cannot_compare():
     margin = PreferenceRewardRegressor(objective="margin").fit(X, y, groups=groups)
     with pytest.raises(ValueError, match="restricted"):
         likelihood_ratio_test(margin, full)
+
+
+# ------------------------------------------------------------ item strengths
+def _item_comparisons(n_items=6, n_comparisons=400, seed=0):
+    rng = np.random.default_rng(seed)
+    strength = np.linspace(-1.0, 1.0, n_items)
+    pairs = rng.integers(0, n_items, size=(n_comparisons, 2))
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    first_wins = rng.random(len(pairs)) < expit(
+        strength[pairs[:, 0]] - strength[pairs[:, 1]]
+    )
+    ordered = np.where(first_wins[:, None], pairs, pairs[:, ::-1])
+    names = [f"item{i}" for i in range(n_items)]
+    X = pandas.DataFrame(np.eye(n_items)[ordered.ravel()], columns=names)
+    y = np.tile([1.0, 0.0], len(ordered))
+    groups = np.repeat(np.arange(len(ordered)), 2)
+    return X, y, groups
+
+
+def test_reference_item_equals_dropping_its_column():
+    """Item strengths relative to a reference item: the estimates and
+    standard errors of the fit without that item's column (BradleyTerry2's
+    convention), from the fit with every column."""
+    X, y, groups = _item_comparisons()
+    model = PreferenceRewardRegressor().fit(X, y, groups=groups)
+    assert model.covariance_ is None and model.n_params_ == 5
+    table = model.summary(reference="item2")
+    dropped = PreferenceRewardRegressor().fit(X.drop(columns="item2"), y, groups=groups)
+    expected = dropped.summary()
+    assert list(table.index) == list(expected.index)
+    np.testing.assert_allclose(table["estimate"], expected["estimate"], atol=1e-6)
+    np.testing.assert_allclose(table["std_error"], expected["std_error"], rtol=1e-6)
+    # Cluster-robust too.
+    robust = model.summary(reference="item2", cov_type="cluster")
+    np.testing.assert_allclose(
+        robust["std_error"], dropped.summary(cov_type="cluster")["std_error"], rtol=1e-6
+    )
+
+
+def test_sum_to_zero_strengths():
+    X, y, groups = _item_comparisons(seed=1)
+    model = PreferenceRewardRegressor().fit(X, y, groups=groups)
+    table = model.summary(reference="sum")
+    assert list(table.index) == list(X.columns)
+    assert abs(table["estimate"].sum()) < 1e-9
+    # A contrast's variance is the same under any convention.
+    ref = model.summary(reference="item0")
+    centred_gap = table.loc["item3", "estimate"] - table.loc["item0", "estimate"]
+    assert centred_gap == pytest.approx(ref.loc["item3", "estimate"], abs=1e-9)
+
+
+def test_reference_is_refused_where_it_does_not_apply():
+    X, y, groups = _item_comparisons(seed=2)
+    model = PreferenceRewardRegressor().fit(X, y, groups=groups)
+    with pytest.raises(ValueError, match="reference must be"):
+        model.summary(reference="nonexistent")
+    Xc, yc, gc, _, _ = _pairs(200, 2, 9)
+    identified = PreferenceRewardRegressor().fit(Xc, yc, groups=gc)
+    with pytest.raises(ValueError, match="identified as they are"):
+        identified.summary(reference="sum")
