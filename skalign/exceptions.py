@@ -5,6 +5,7 @@ from sklearn.exceptions import ConvergenceWarning as _SklearnConvergenceWarning
 __all__ = [
     "ConvergenceWarning",
     "DeviceWarning",
+    "DisconnectedComparisonsWarning",
     "InconsistentVersionWarning",
     "MissingGroupsWarning",
     "SkalignWarning",
@@ -65,6 +66,19 @@ class MissingGroupsWarning(SkalignWarning):
     or not routed (scikit-learn passes ``groups`` to a splitter only, unless
     metadata routing is enabled). Pass ``groups``; to rank all rows together
     on purpose, pass one group id for every row.
+    """
+
+
+class DisconnectedComparisonsWarning(SkalignWarning):
+    """Items compared by indicator features fall into parts that no
+    comparison links in both directions.
+
+    With one indicator column per item, the maximum-likelihood strengths
+    exist only when the graph of comparisons (an edge from each item to
+    every item it beat, both ways for a tie) is strongly connected (Ford,
+    1957; Hunter, 2004): otherwise some part always won, or always lost,
+    against another, and its strengths run off to infinity. The warning
+    names the parts. Add comparisons, or fit with ``alpha > 0``.
     """
 
 

@@ -432,3 +432,31 @@ def test_reference_is_refused_where_it_does_not_apply():
     identified = PreferenceRewardRegressor().fit(Xc, yc, groups=gc)
     with pytest.raises(ValueError, match="identified as they are"):
         identified.summary(reference="sum")
+
+
+def test_disconnected_items_are_named_before_the_fit_diverges():
+    from skalign.exceptions import DisconnectedComparisonsWarning
+
+    # Items a, b only meet each other; c always beats d.
+    names = ["a", "b", "c", "d"]
+    rows = [0, 1, 1, 0, 2, 3, 2, 3]
+    X = pandas.DataFrame(np.eye(4)[rows], columns=names)
+    y = np.array([1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0])
+    groups = np.repeat(np.arange(4), 2)
+    with pytest.warns(DisconnectedComparisonsWarning, match=r"3 parts.*\{a, b\}"):
+        PreferenceRewardRegressor(max_epochs=2).fit(X, y, groups=groups)
+    with pytest.warns(DisconnectedComparisonsWarning, match="PlackettLuceRanker"):
+        PlackettLuceRanker(max_epochs=2).fit(X, y, groups=groups)
+    # A penalised fit has a finite optimum: no warning.
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DisconnectedComparisonsWarning)
+        PreferenceRewardRegressor(alpha=0.1).fit(X, y, groups=groups)
+        # Connected: d beats c once, a beats c and c beats b.
+        X2 = pandas.DataFrame(np.eye(4)[[*rows, 3, 2, 0, 2, 2, 1]], columns=names)
+        y2 = np.r_[y, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0]
+        model = PreferenceRewardRegressor().fit(
+            X2, y2, groups=np.repeat(np.arange(7), 2)
+        )
+    assert model.summary(reference="a").shape[0] == 3

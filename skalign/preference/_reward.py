@@ -30,7 +30,12 @@ from .._loss.pairwise import (
     scaled_bradley_terry_loss,
 )
 from ..metrics import pairwise_accuracy
-from ..utils._groups import check_sample_weight, warn_if_ungrouped
+from ..utils._groups import (
+    check_grades,
+    check_sample_weight,
+    warn_if_disconnected,
+    warn_if_ungrouped,
+)
 from ..utils._penalty import FairnessPenaltyMixin, fill_penalty_doc
 from ..utils._units import pair_units
 
@@ -388,6 +393,15 @@ class PreferenceRewardRegressor(
             max_pairs_per_group=self.max_pairs_per_group,
             random_state=self.random_state,
         )
+        if not self.alpha and self.objective == "bradley_terry":
+            warn_if_disconnected(
+                X,
+                check_grades(y),
+                units.index,
+                units.targets["mask"],
+                getattr(self, "feature_names_in_", None),
+                f"{type(self).__name__}.fit",
+            )
         attributes, penalty = self._penalty_targets(
             sensitive_features, X.shape[0], constants=constants
         )

@@ -25,7 +25,12 @@ from .._loss.listwise import (
 )
 from ..metrics import grouped_ndcg_score
 from ..metrics._listwise import _check_sensitive_features
-from ..utils._groups import check_grades, check_groups, warn_if_ungrouped
+from ..utils._groups import (
+    check_grades,
+    check_groups,
+    warn_if_disconnected,
+    warn_if_ungrouped,
+)
 from ..utils._penalty import FairnessPenaltyMixin, fill_penalty_doc
 from ..utils._sampling import gumbel_rankings, rank_within_groups
 from ..utils._units import list_pair_sample, list_targets, list_units
@@ -488,6 +493,15 @@ class PlackettLuceRanker(FairnessPenaltyMixin, LikelihoodInferenceMixin, _BaseRa
         packed, grades, weight = list_units(
             y, groups, sample_weight, X.shape[0], keep_all_tied=davidson_luce
         )
+        if not self.alpha:
+            warn_if_disconnected(
+                X,
+                grades,
+                packed.index,
+                packed.mask,
+                getattr(self, "feature_names_in_", None),
+                "PlackettLuceRanker.fit",
+            )
         # Tie blocks and choices are fixed by the grades: computed once here
         # rather than in every evaluation of the loss.
         start, size, choice = (

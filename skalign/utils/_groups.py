@@ -17,11 +17,13 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_array
 
 from .._loss.listwise import circulant_offsets
-from ..exceptions import MissingGroupsWarning
+from ..exceptions import DisconnectedComparisonsWarning, MissingGroupsWarning
 from ._validation import from_torch
 
 __all__ = [
@@ -468,3 +470,83 @@ def pair_weights(packed, weight, pairs, group):
     mean = group_weights(packed, weight)[group]
     product = weight[pairs[:, 0]] * weight[pairs[:, 1]]
     return np.divide(product, mean, out=np.zeros_like(product), where=mean > 0)
+
+
+def indicator_items(X):
+    """The item of each row when ``X`` has one indicator column per item
+    (every row a single 1, the rest 0), else ``None``."""
+    if sp.issparse(X):
+        X = X.tocsr()
+        if X.shape[0] == 0 or np.any(np.diff(X.indptr) != 1) or np.any(X.data != 1):
+            return None
+        return X.indices.astype(np.int64, copy=False)
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] < 2:
+        return None
+    if np.count_nonzero(X[0]) != 1:
+        return None
+    items = np.argmax(X != 0, axis=1)
+    if not np.array_equal(X[np.arange(X.shape[0]), items], np.ones(X.shape[0])):
+        return None
+    if np.count_nonzero(X) != X.shape[0]:
+        return None
+    return items
+
+
+def disconnected_items(X, grades, index, mask):
+    """Strongly connected parts of the comparison graph of indicator rows.
+
+    ``index`` and ``mask`` lay the rows out by group (``(n_units, length)``,
+    as :func:`pack_groups` or the pair units do), each unit sorted by grade.
+    An edge goes from each item to every item it beat in a unit (both ways
+    for a tie); consecutive rows of a sorted unit carry the same
+    reachability. Returns ``None`` when ``X`` is not one indicator column
+    per item, else a list of arrays of column indices, one per part (one
+    part: connected). Items that never appear in a unit are parts of their
+    own.
+    """
+    items = indicator_items(X)
+    if items is None:
+        return None
+    grades = np.asarray(grades)
+    first, second = index[:, :-1], index[:, 1:]
+    real = mask[:, :-1] & mask[:, 1:]
+    above = real & (grades[first] >= grades[second])
+    below = real & (grades[first] <= grades[second])
+    sources = np.concatenate([first[above], second[below]])
+    targets = np.concatenate([second[above], first[below]])
+    n_items = X.shape[1]
+    graph = sp.coo_matrix(
+        (np.ones(sources.size), (items[sources], items[targets])),
+        shape=(n_items, n_items),
+    )
+    _, labels = connected_components(graph, directed=True, connection="strong")
+    return [np.flatnonzero(labels == k) for k in np.unique(labels)]
+
+
+def warn_if_disconnected(X, grades, index, mask, names=None, where="fit"):
+    """Warn (:class:`~skalign.exceptions.DisconnectedComparisonsWarning`)
+    when indicator-coded items are not all strongly connected by the
+    comparisons (see :func:`disconnected_items`), naming the parts (the
+    first few items of each)."""
+    parts = disconnected_items(X, grades, index, mask)
+    if parts is None or len(parts) < 2:
+        return
+    names = np.asarray(
+        [f"x{j}" for j in range(X.shape[1])] if names is None else names, dtype=str
+    )
+    parts = sorted(parts, key=len, reverse=True)
+    shown = "; ".join(
+        "{" + ", ".join(names[part[:5]]) + (", ..." if part.size > 5 else "") + "}"
+        for part in parts[:4]
+    )
+    more = f" and {len(parts) - 4} more" if len(parts) > 4 else ""
+    warnings.warn(
+        f"{where}: the items (one indicator column each) fall into {len(parts)} "
+        f"parts that the comparisons do not link both ways: {shown}{more}. "
+        "Between such parts one side always won, so the maximum-likelihood "
+        "strengths do not exist (they diverge, and so does the fit); add "
+        "comparisons linking the parts, or fit with alpha > 0.",
+        DisconnectedComparisonsWarning,
+        stacklevel=3,
+    )
