@@ -1176,6 +1176,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 n_obs=int((unit_weight > 0).sum()),
                 n_rows=max(X.shape[0], mask.numel()),
                 n_clusters=int(unit_group.max()) + 1 if unit_group.size else None,
+                covariance=not getattr(self, "_estimates_only", False),
             )
 
     def _inference_parameters(self, module, criterion):

@@ -66,7 +66,15 @@ def _jacobian(values, params):
 
 
 def likelihood_statistics(
-    objective, params, named, *, weight_scale, n_obs, n_rows, n_clusters=None
+    objective,
+    params,
+    named,
+    *,
+    weight_scale,
+    n_obs,
+    n_rows,
+    n_clusters=None,
+    covariance=True,
 ):
     """Log-likelihood, information criteria and covariance of a fitted model.
 
@@ -101,6 +109,9 @@ def likelihood_statistics(
     n_clusters : int or None
         Clusters (groups) of the training units, for the sandwich; ``None``:
         no sandwich.
+    covariance : bool, default=True
+        ``False``: the log-likelihood and every named parameter only (the
+        refits of a bootstrap).
 
     Returns
     -------
@@ -130,6 +141,9 @@ def likelihood_statistics(
     }
     n_raw = sum(p.numel() for p in params)
     out["n_params"] = n_raw
+    if not covariance:
+        out["reason"] = "not computed (estimates only)"
+        return out
     if n_raw * n_rows > INFORMATION_BUDGET:
         out["reason"] = (
             f"the observed information of {n_raw} parameters over {n_rows} "
@@ -374,7 +388,7 @@ class LikelihoodInferenceMixin:
             covariance = self._checked_covariance(cov_type)
             return self.parameter_names_, self.parameters_, covariance
         self._checked_statistics()
-        names, estimates = self.parameter_names_, self.parameters_
+        estimates = self.parameters_
         if getattr(self, "_null_direction", None) is None:
             raise ValueError(
                 f"reference={reference!r} sets the level of parameters the "
@@ -392,6 +406,19 @@ class LikelihoodInferenceMixin:
                 f"{type(self).__name__} has no cluster-robust covariance: it "
                 "needs at least two groups, all in training."
             )
+        out_names, transform = self._contrast_transform(reference)
+        return (
+            out_names,
+            transform @ estimates,
+            transform @ covariance @ transform.T,
+        )
+
+    def _contrast_transform(self, reference):
+        """The reported names and the matrix mapping the parameters to their
+        contrasts under ``reference`` (identity for ``None``)."""
+        names = self.parameter_names_
+        if reference is None:
+            return names, np.eye(len(names))
         direction = self._null_direction
         support = np.abs(direction) > 1e-8
         if isinstance(reference, str) and reference == "sum":
@@ -409,36 +436,157 @@ class LikelihoodInferenceMixin:
                 f"parameter {list(names[support])[:10]}, got {reference!r}."
             )
         transform = np.eye(len(names)) - np.outer(direction, a)
-        estimates = transform @ estimates
-        covariance = transform @ covariance @ transform.T
-        return names[keep], estimates[keep], covariance[np.ix_(keep, keep)]
+        return names[keep], transform[keep]
 
     def confidence_intervals(
-        self, level=0.95, kind="wald", cov_type="observed", reference=None
+        self,
+        level=0.95,
+        kind="wald",
+        cov_type="observed",
+        reference=None,
+        *,
+        X=None,
+        y=None,
+        n_resamples=999,
+        n_jobs=None,
+        random_state=None,
+        **fit_params,
     ):
         """Confidence intervals of the parameters.
 
         Parameters
         ----------
         level : float, default=0.95
-        kind : {"wald"}, default="wald"
-            ``"wald"``: estimate ± z · standard error.
+        kind : {"wald", "bootstrap"}, default="wald"
+            ``"wald"``: estimate ± z · standard error (``cov_type``).
+            ``"bootstrap"``: percentile intervals of ``n_resamples`` refits on
+            resamples of the training data ``X, y, **fit_params`` (which must
+            be the data of the fit), drawn by group (the ``groups`` of
+            ``fit_params``; rows for models without groups): each resample
+            draws as many groups as there are, with replacement, as integer
+            sample weights. Each refit starts from the fitted parameters
+            (a continued fit), and they run in parallel through joblib
+            (``n_jobs``; under a Dask backend, on a cluster).
         cov_type : {"observed", "cluster"}, default="observed"
-            The covariance of the standard errors (see :meth:`summary`).
+            The covariance of Wald intervals (see :meth:`summary`).
         reference : None, "sum" or str, default=None
             The convention for item strengths (see :meth:`summary`).
+        X, y : array-like, default=None
+            The training data, for ``kind="bootstrap"``.
+        n_resamples : int, default=999
+        n_jobs : int, default=None
+            Parallel refits (joblib's ``n_jobs``).
+        random_state : int, RandomState instance or None, default=None
+            Seeds the resampling.
+        **fit_params
+            The fit's metadata (``groups``, ``sample_weight``, ...).
 
         Returns
         -------
         pandas.DataFrame
             ``lower`` and ``upper`` per parameter.
         """
-        if kind != "wald":
+        if kind == "wald":
+            return self.summary(level, cov_type, reference)[["lower", "upper"]]
+        if kind != "bootstrap":
             raise ValueError(
-                f"kind must be 'wald' (profile-likelihood and bootstrap "
+                f"kind must be 'wald' or 'bootstrap' (profile-likelihood "
                 f"intervals are not available yet), got {kind!r}."
             )
-        return self.summary(level, cov_type, reference)[["lower", "upper"]]
+        import pandas
+
+        level = _check_level(level)
+        self._checked_statistics()
+        if X is None or y is None:
+            raise ValueError(
+                "kind='bootstrap' refits the model: pass the training data "
+                "X=, y= and the fit's metadata (groups=, sample_weight=)."
+            )
+        names, transform = self._contrast_transform(reference)
+        draws = self.bootstrap_parameters(
+            X,
+            y,
+            n_resamples=n_resamples,
+            n_jobs=n_jobs,
+            random_state=random_state,
+            **fit_params,
+        ).to_numpy()
+        draws = draws @ transform.T
+        tail = (1 - level) / 2
+        lower, upper = np.quantile(draws, [tail, 1 - tail], axis=0)
+        return pandas.DataFrame(
+            {"lower": lower, "upper": upper},
+            index=pandas.Index(list(names), name="parameter"),
+        )
+
+    def bootstrap_parameters(
+        self, X, y, *, n_resamples=999, n_jobs=None, random_state=None, **fit_params
+    ):
+        """The parameters refitted on group-bootstrap resamples of the data.
+
+        See ``kind="bootstrap"`` of :meth:`confidence_intervals`.
+
+        Returns
+        -------
+        pandas.DataFrame of shape (n_resamples, len(parameter_names_))
+        """
+        import copy
+
+        import pandas
+        from joblib import Parallel, delayed
+        from sklearn.utils import check_random_state
+
+        self._checked_statistics()
+        if not isinstance(n_resamples, numbers.Integral) or n_resamples < 1:
+            raise ValueError(
+                f"n_resamples must be a positive int, got {n_resamples!r}."
+            )
+        n_rows = len(y)
+        groups = fit_params.get("groups")
+        codes = (
+            np.arange(n_rows)
+            if groups is None
+            else np.unique(np.asarray(groups), return_inverse=True)[1].ravel()
+        )
+        if codes.size != n_rows:
+            raise ValueError(
+                f"groups has {codes.size} entries but y has {n_rows}; pass the "
+                "data of the fit."
+            )
+        n_groups = int(codes.max()) + 1
+        base = fit_params.pop("sample_weight", None)
+        base = np.ones(n_rows) if base is None else np.asarray(base, dtype=float)
+        rng = check_random_state(random_state)
+        counts = rng.multinomial(
+            n_groups, np.full(n_groups, 1.0 / n_groups), n_resamples
+        )
+        start = copy.deepcopy(self).set_params(warm_start=True, verbose=0)
+        results = Parallel(n_jobs=n_jobs)(
+            delayed(_refit_parameters)(
+                start, X, y, base * count[codes], fit_params, self.parameter_names_
+            )
+            for count in counts
+        )
+        return pandas.DataFrame(np.array(results), columns=list(self.parameter_names_))
+
+
+def _refit_parameters(model, X, y, sample_weight, fit_params, names):
+    import copy
+    import warnings
+
+    model = copy.deepcopy(model)
+    model._estimates_only = True
+    with warnings.catch_warnings():
+        # A resample may drop a group the data needed to link items, or
+        # stop short of tol: percentile intervals tolerate either.
+        warnings.simplefilter("ignore")
+        model.fit(X, y, sample_weight=sample_weight, **fit_params)
+    return _parameters_by_name(model, names)
+
+
+def _parameters_by_name(model, names):
+    values = dict(zip(model.parameter_names_, model.parameters_))
+    return [values[name] for name in names]
 
 
 class LikelihoodRatioResult(tuple):
