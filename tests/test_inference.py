@@ -635,3 +635,97 @@ def test_baseball_standard_errors_match_bradleyterry2(home_advantage):
         }
     assert_matches_printed(errors, printed, what="BradleyTerry2 baseball")
     assert model.n_params_ == len(columns) - 1
+
+
+# --------------------------------------------------------------- leaderboard
+def _arena(n_items=12, n_comparisons=4000, seed=0, style=0.8, tie_rate=0.1):
+    """Arena-style battles: true strengths, and a length that some items
+    write longer and that judges reward (``style`` per unit of length)."""
+    rng = np.random.default_rng(seed)
+    strength = np.linspace(-1.5, 1.5, n_items)
+    verbosity = np.where(np.arange(n_items) % 3 == 0, 1.0, 0.0)
+    a = rng.integers(0, n_items, n_comparisons)
+    b = (a + rng.integers(1, n_items, n_comparisons)) % n_items
+    length_a = verbosity[a] + rng.normal(0, 0.5, n_comparisons)
+    length_b = verbosity[b] + rng.normal(0, 0.5, n_comparisons)
+    margin = strength[a] - strength[b] + style * (length_a - length_b)
+    p_a = expit(margin)
+    u = rng.random(n_comparisons)
+    winner = np.where(u < p_a * (1 - tie_rate), "model_a", "model_b")
+    winner = np.where(u > 1 - tie_rate, "tie", winner)
+    names = np.array([f"m{k:02d}" for k in range(n_items)])
+    frame = pandas.DataFrame(
+        {
+            "model_a": names[a],
+            "model_b": names[b],
+            "winner": winner,
+            "length_a": length_a,
+            "length_b": length_b,
+        }
+    )
+    return frame, dict(zip(names, strength - strength.mean()))
+
+
+def test_leaderboard_recovers_strengths_and_controls_style():
+    from skalign.inference import leaderboard
+
+    frame, truth = _arena()
+    table = leaderboard(frame, controls=[("length_a", "length_b")], random_state=0)
+    assert table["strength"].sum() == pytest.approx(0.0, abs=1e-9)
+    assert list(table.columns) == [
+        "strength",
+        "std_error",
+        "lower",
+        "upper",
+        "rank",
+        "rank_lower",
+        "rank_upper",
+        "n_comparisons",
+    ]
+    true = pandas.Series(truth).loc[table.index]
+    assert np.corrcoef(table["strength"], true)[0, 1] > 0.98
+    covered = (table["lower"] <= true) & (true <= table["upper"])
+    assert covered.mean() >= 0.8
+    true_rank = true.rank(ascending=False)
+    assert (
+        (table["rank_lower"] <= true_rank) & (true_rank <= table["rank_upper"])
+    ).mean() >= 0.8
+    assert table.attrs["controls"]["length_a-length_b"] == pytest.approx(0.8, abs=0.15)
+    assert table["n_comparisons"].sum() == 2 * len(frame)
+    # Without the control, the verbose items (every third) are inflated.
+    naive = leaderboard(frame, random_state=0)
+    verbose = [f"m{k:02d}" for k in range(0, 12, 3)]
+    inflation = (naive["strength"] - table["strength"]).loc[verbose]
+    assert inflation.mean() > 0.2
+
+
+def test_leaderboard_bootstrap_intervals_agree_with_wald():
+    from skalign.inference import leaderboard
+
+    frame, _ = _arena(n_items=6, n_comparisons=1500, seed=1)
+    wald = leaderboard(frame, random_state=0)
+    boot = leaderboard(frame, n_resamples=100, random_state=0)
+    np.testing.assert_allclose(
+        boot.loc[wald.index, "std_error"], wald["std_error"], rtol=0.3
+    )
+    np.testing.assert_allclose(boot.loc[wald.index, "strength"], wald["strength"])
+
+
+def test_leaderboard_refuses_bad_input():
+    from skalign.inference import leaderboard
+
+    frame, _ = _arena(n_items=4, n_comparisons=50, seed=2)
+    with pytest.raises(TypeError, match="DataFrame"):
+        leaderboard(frame.to_numpy())
+    with pytest.raises(ValueError, match="no column 'judge'"):
+        leaderboard(frame, outcome="judge")
+    bad = frame.copy()
+    bad.loc[3, "winner"] = "maybe"
+    with pytest.raises(ValueError, match="row 3"):
+        leaderboard(bad)
+    same = frame.copy()
+    same.loc[5, "model_b"] = same.loc[5, "model_a"]
+    with pytest.raises(ValueError, match="row 5 compares"):
+        leaderboard(same)
+    with pytest.raises(ValueError, match="empty"):
+        leaderboard(frame.iloc[:0])
