@@ -381,6 +381,18 @@ class _Net(skorch.NeuralNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         return self.criterion_(y_pred, y_true, self.module_)
 
+    def _set_training(self, training=True):
+        # skorch sets the mode before every step; ``Module.train`` assigns
+        # ``training`` on every submodule through ``Module.__setattr__``,
+        # whose isinstance checks cost more than a small full-batch
+        # evaluation. Modules already in the mode are left alone.
+        for name in self._modules + self._criteria:
+            module = getattr(self, name + "_")
+            if isinstance(module, torch.nn.Module) and any(
+                part.training != training for part in module.modules()
+            ):
+                module.train(training)
+
     def train_step(self, batch, **fit_params):
         if not isinstance(self.optimizer_, FullBatchLBFGS):
             return super().train_step(batch, **fit_params)

@@ -1,10 +1,13 @@
 """Leaderboards from pairwise outcomes: Bradley–Terry strengths with
 intervals, rank intervals, ties and style control."""
 
-import numbers
+import copy
 
 import numpy as np
+from joblib import Parallel, delayed
+from scipy import stats
 
+from ._inference import _refit_parameters
 from .preference import PreferenceRewardRegressor
 from .utils._extras import install_hint
 
@@ -17,28 +20,24 @@ _TIES = ("tie", "draw", "0.5", "tie (bothbad)", "both_bad")
 
 def _outcome_codes(values):
     """1 (a won), 0 (b won) or 0.5 (tie) per comparison."""
-    out = np.empty(len(values))
-    for k, value in enumerate(values):
-        if isinstance(value, numbers.Real) and not isinstance(value, bool):
-            if value not in (0, 0.5, 1):
-                break
-            out[k] = float(value)
-            continue
-        text = str(value).strip().lower()
-        if text in _A_WINS:
-            out[k] = 1.0
-        elif text in _B_WINS:
-            out[k] = 0.0
-        elif text in _TIES:
-            out[k] = 0.5
-        else:
-            break
+    values = np.asarray(values)
+    if values.dtype.kind in "biuf":
+        out = values.astype(float)
+        bad = ~np.isin(out, (0.0, 0.5, 1.0))
     else:
-        return out
-    raise ValueError(
-        f"outcome must be 1 / 'a' (the first item won), 0 / 'b' (the second "
-        f"won) or 0.5 / 'tie', got {values[k]!r} in row {k}."
-    )
+        text = np.char.lower(np.char.strip(values.astype(str)))
+        out = np.full(text.shape, np.nan)
+        out[np.isin(text, _A_WINS)] = 1.0
+        out[np.isin(text, _B_WINS)] = 0.0
+        out[np.isin(text, _TIES)] = 0.5
+        bad = np.isnan(out)
+    if np.any(bad):
+        k = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"outcome must be 1 / 'a' (the first item won), 0 / 'b' (the "
+            f"second won) or 0.5 / 'tie', got {values[k]!r} in row {k}."
+        )
+    return out
 
 
 def leaderboard(
@@ -145,49 +144,67 @@ def leaderboard(
         row = int(np.flatnonzero(a == b)[0])
         raise ValueError(f"row {row} compares {a[row]!r} with itself.")
     result = _outcome_codes(comparisons[outcome].to_numpy())
-    items = np.unique(np.concatenate([a, b]))
-    code = {item: k for k, item in enumerate(items)}
-    ia = np.fromiter((code[v] for v in a), dtype=np.int64, count=len(a))
-    ib = np.fromiter((code[v] for v in b), dtype=np.int64, count=len(b))
+    items, codes = np.unique(np.concatenate([a, b]), return_inverse=True)
     n, n_items = len(a), len(items)
+    ia, ib = codes[:n], codes[n:]
     control_names = [f"{first}-{second}" for first, second in controls]
-    X = np.zeros((2 * n, n_items + len(controls)))
-    X[2 * np.arange(n), ia] = 1.0
-    X[2 * np.arange(n) + 1, ib] = 1.0
+    if controls or cov_type == "cluster":
+        # Every comparison its own row (distinct controls; per-comparison
+        # clusters).
+        cell_of, first_of = np.arange(n), np.arange(n)
+    else:
+        # Identical battles (same items, same order, same outcome) become
+        # one weighted row: the likelihood is the same, and the bootstrap
+        # refits run on the distinct battles only.
+        key = (ia * n_items + ib) * 3 + np.rint(2 * result).astype(np.int64)
+        _, first_of, cell_of = np.unique(key, return_index=True, return_inverse=True)
+    n_cells = first_of.size
+    count = np.bincount(cell_of, minlength=n_cells).astype(float)
+    X = np.zeros((2 * n_cells, n_items + len(controls)))
+    X[2 * np.arange(n_cells), ia[first_of]] = 1.0
+    X[2 * np.arange(n_cells) + 1, ib[first_of]] = 1.0
     for j, (first, second) in enumerate(controls):
         X[0::2, n_items + j] = comparisons[first].to_numpy(dtype=float)
         X[1::2, n_items + j] = comparisons[second].to_numpy(dtype=float)
     if not np.all(np.isfinite(X)):
         raise ValueError("the controls hold NaN or infinite values.")
-    y = np.column_stack([result, 1.0 - result]).ravel()
-    groups = np.repeat(np.arange(n), 2)
+    cell_result = result[first_of]
+    y = np.column_stack([cell_result, 1.0 - cell_result]).ravel()
+    groups = np.repeat(np.arange(n_cells), 2)
     ties = "davidson" if np.any(result == 0.5) else "ignore"
     X = pandas.DataFrame(X, columns=[*items, *control_names])
-    model = PreferenceRewardRegressor(ties=ties).fit(X, y, groups=groups)
+    model = PreferenceRewardRegressor(ties=ties).fit(
+        X, y, groups=groups, sample_weight=np.repeat(count, 2)
+    )
     names, transform = model._contrast_transform("sum")
     shown = np.isin(names, items)
     estimates = transform @ model.parameters_
     rng = check_random_state(random_state)
     if n_resamples:
-        draws = (
-            model.bootstrap_parameters(
-                X,
-                y,
-                groups=groups,
-                n_resamples=n_resamples,
-                n_jobs=n_jobs,
-                random_state=rng,
-            ).to_numpy()
-            @ transform.T
+        # Resample comparisons (not cells): each resample's multinomial
+        # counts, summed per cell, are the refit's weights.
+        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_resamples)
+        start = copy.deepcopy(model).set_params(warm_start=True)
+        draws = np.array(
+            Parallel(n_jobs=n_jobs)(
+                delayed(_refit_parameters)(
+                    start,
+                    X,
+                    y,
+                    np.repeat(np.bincount(cell_of, draw, minlength=n_cells), 2),
+                    {"groups": groups},
+                    model.parameter_names_,
+                )
+                for draw in counts
+            )
         )
+        draws = draws @ transform.T
         std_error = draws.std(axis=0, ddof=1)
         tail = (1 - level) / 2
         lower, upper = np.quantile(draws, [tail, 1 - tail], axis=0)
     else:
         _, _, covariance = model._contrasts(cov_type, "sum")
         std_error = np.sqrt(np.diag(covariance))
-        from scipy import stats
-
         half = stats.norm.ppf(0.5 + level / 2) * std_error
         lower, upper = estimates - half, estimates + half
         # The covariance of sum-to-zero strengths is singular: eigh draws.
@@ -210,7 +227,7 @@ def leaderboard(
             "rank": point_rank,
             "rank_lower": np.floor(rank_lower).astype(int),
             "rank_upper": np.ceil(rank_upper).astype(int),
-            "n_comparisons": counts[[code[i] for i in names[shown]]],
+            "n_comparisons": counts[np.searchsorted(items, names[shown])],
         },
         index=pandas.Index([str(name) for name in names[shown]], name="item"),
     ).sort_values("strength", ascending=False)

@@ -711,6 +711,19 @@ def test_leaderboard_bootstrap_intervals_agree_with_wald():
     np.testing.assert_allclose(boot.loc[wald.index, "strength"], wald["strength"])
 
 
+def test_leaderboard_weights_identical_battles():
+    """Identical battles are fitted as one weighted row: the strengths of
+    the per-comparison fit (used for cluster-robust intervals)."""
+    from skalign.inference import leaderboard
+
+    frame, _ = _arena(n_items=5, n_comparisons=800, seed=3)
+    pooled = leaderboard(frame, random_state=0)
+    single = leaderboard(frame, cov_type="cluster", random_state=0)
+    np.testing.assert_allclose(
+        pooled["strength"], single.loc[pooled.index, "strength"], atol=1e-6
+    )
+
+
 def test_leaderboard_refuses_bad_input():
     from skalign.inference import leaderboard
 
