@@ -40,8 +40,8 @@ one-line verdict computed from the printed numbers:
 ``--n-students N`` adds InstEval lecture ratings
 (:func:`~skalign.datasets.load_inst_eval`, ``N`` students), where absolute
 ratings are observed too and ridge on the ratings is a fair competitor;
-``--full`` adds it with all students, a longer fairness path, a neural
-choice model and HL-Gauss regression.
+``--full`` adds it with all students, a longer fairness path and a neural
+choice model.
 
 It prints one block of the results table per family on stdout and writes one
 plot per family to ``--out`` (a new temporary directory by default). Every
@@ -103,7 +103,7 @@ from .metrics import (
     unfairness_ratio,
 )
 from .nn import LinearScorer, MLPScorer
-from .ordinal import HLGaussRegressor, ProportionalOddsClassifier
+from .ordinal import ProportionalOddsClassifier
 from .preference import PreferenceRewardRegressor
 from .ranking import PlackettLuceRanker
 from .utils import pairs_to_long
@@ -956,8 +956,6 @@ def _ordinal(tour):
             prediction="median", dtype="float64"
         ),
     }
-    if tour.full:
-        models["HLGaussRegressor, rounded"] = HLGaussRegressor(random_state=_SEED)
     cv = GroupKFold(n_splits=5)
     rows, predictions, distributions = [], {}, {}
     for name, estimator in models.items():
@@ -1375,7 +1373,7 @@ def run_tour(*, n_students=None, out=None, full=False, ratings=None, progress=Tr
         Folder for the plots; ``None`` makes a new temporary directory.
     full : bool, default=False
         The larger runs: the ratings block, a fairness path over four
-        strengths, a neural choice model and HL-Gauss regression.
+        strengths and a neural choice model.
     ratings : bool, default=None
         Run the InstEval ratings block; ``None`` runs it with ``full`` or
         when ``n_students`` is given.
@@ -1432,7 +1430,7 @@ def main(argv=None):
         "--full",
         action="store_true",
         help="the larger runs: InstEval ratings (all 2,972 students), a longer "
-        "fairness path, a neural choice model, HL-Gauss regression",
+        "fairness path, a neural choice model",
     )
     parser.add_argument(
         "--n-students",
