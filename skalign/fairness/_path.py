@@ -126,7 +126,9 @@ class FairnessPath:
         ax_path.set_xlabel("fairness_strength λ")
         ax_path.set_ylabel(f"relative to λ = {lam[0]:g}")
         ax_path.set_title("Dependence on the protected attributes")
-        ax_path.legend()
+        # Ratios to the first strength: from zero, so a halving looks like one.
+        ax_path.set_ylim(0, None)
+        _legend_below(ax_path)
 
         x, y = self.fairness[self.knee_metric], self.loss.mean(axis=1)
         ax_trade.errorbar(
@@ -154,8 +156,20 @@ class FairnessPath:
         ax_trade.set_xlabel(f"{self.knee_metric.replace('_', ' ')} (out of fold)")
         ax_trade.set_ylabel(f"held-out {self.loss_name.replace('_', ' ')}")
         ax_trade.set_title("Loss against unfairness")
-        ax_trade.legend()
+        ax_trade.set_xlim(0, None)
+        _legend_below(ax_trade)
         return np.asarray([ax_path, ax_trade])
+
+
+def _legend_below(ax):
+    """The axes' legend under its x label, where it hides no data."""
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.18),
+        ncols=2,
+        fontsize=8,
+        frameon=False,
+    )
 
 
 def _knee(x, y):

@@ -9,11 +9,14 @@ import warnings
 
 from .. import __version__
 from ..exceptions import InconsistentVersionWarning
+from ._doc_link import DocumentationLinkMixin
 
 __all__ = ["VersionedStateMixin"]
 
 
-class VersionedStateMixin:
+# Every public estimator has this mixin before BaseEstimator, so it also
+# carries the HTML repr's documentation link.
+class VersionedStateMixin(DocumentationLinkMixin):
     """Records the skalign version on save; warns or fails on load.
 
     ``_required_fitted_state`` names the keys a fitted estimator's state must
