@@ -742,3 +742,40 @@ def test_leaderboard_refuses_bad_input():
         leaderboard(same)
     with pytest.raises(ValueError, match="empty"):
         leaderboard(frame.iloc[:0])
+
+
+def test_quasi_standard_errors_reproduce_every_contrast_variance():
+    """Quasi-variances q_i with q_i + q_j ≈ Var(β_i - β_j) for every pair
+    of items, whatever the reference: on a balanced round robin the
+    approximation is close (Firth & de Menezes, 2004), and the contrast
+    variances are those of the reference-item fit."""
+    rng = np.random.default_rng(5)
+    n_items = 6
+    strength = np.linspace(-1.0, 1.0, n_items)
+    pairs = np.array([(i, j) for i in range(n_items) for j in range(n_items) if i != j])
+    pairs = np.repeat(pairs, 40, axis=0)
+    first_wins = rng.random(len(pairs)) < expit(
+        strength[pairs[:, 0]] - strength[pairs[:, 1]]
+    )
+    ordered = np.where(first_wins[:, None], pairs, pairs[:, ::-1])
+    names = [f"t{i}" for i in range(n_items)]
+    X = pandas.DataFrame(np.eye(n_items)[ordered.ravel()], columns=names)
+    y = np.tile([1.0, 0.0], len(ordered))
+    groups = np.repeat(np.arange(len(ordered)), 2)
+    model = PreferenceRewardRegressor().fit(X, y, groups=groups)
+    quasi = model.quasi_standard_errors()
+    assert list(quasi.index) == names
+    assert quasi.attrs["relative_error"] < 0.1
+    reference = model.summary(reference="t0")
+    # Var(β_i - β_0) is the reference fit's squared standard error.
+    approx = quasi["t0"] ** 2 + quasi[reference.index] ** 2
+    np.testing.assert_allclose(approx, reference["std_error"] ** 2, rtol=0.1)
+    # Items of about equal strength met equally often: every contrast has
+    # about the same variance, which quasi-variances represent closely.
+    balanced = np.tile([1.0, 0.0, 0.0, 1.0], len(pairs) // 2)
+    fair = PreferenceRewardRegressor().fit(X, balanced, groups=groups)
+    exact = fair.quasi_standard_errors()
+    assert exact.attrs["relative_error"] < 0.01
+    with pytest.raises(ValueError, match="identified"):
+        Xc, yc, gc, _, _ = _pairs(100, 2, 10)
+        PreferenceRewardRegressor().fit(Xc, yc, groups=gc).quasi_standard_errors()
