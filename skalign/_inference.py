@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from scipy import stats
 
-from ._loss._reduction import unfused
+from ._loss._reduction import recording, unfused
 from .utils._extras import install_hint
 
 __all__ = [
@@ -120,7 +120,7 @@ def likelihood_statistics(
         a plain likelihood). Otherwise the statistics; ``covariance`` is
         ``None`` with a ``reason`` when it was not computed.
     """
-    with unfused() as normalisers:
+    with torch.no_grad(), recording() as normalisers:
         value = objective(None)
     if len(normalisers) != 1:
         return None

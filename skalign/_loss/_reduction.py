@@ -1,10 +1,10 @@
 """The one reduction of the loss layer: a weighted mean over masked entries.
 
-Also the loss layer's evaluation mode (thread-local): :func:`unfused` turns
-off the fused value-and-gradient shortcuts (which have no second
-derivative) and records the denominator of every :func:`weighted_mean`, so
-that likelihood inference can differentiate a loss twice and turn its mean
-back into a sum.
+Also the loss layer's evaluation mode (thread-local), for likelihood
+inference: :func:`recording` collects the denominator of every mean a loss
+computes (so that the mean can be turned back into a sum), and
+:func:`unfused` also turns off the fused value-and-gradient shortcuts,
+which have no second derivative.
 """
 
 import contextlib
@@ -12,30 +12,54 @@ import threading
 
 import torch
 
-__all__ = ["fused_allowed", "unfused", "weighted_mean"]
+__all__ = [
+    "fused_allowed",
+    "record_normaliser",
+    "recording",
+    "unfused",
+    "weighted_mean",
+]
 
 _mode = threading.local()
 
 
 def fused_allowed():
     """Whether losses may take their fused, once-differentiable shortcuts."""
-    return getattr(_mode, "normalisers", None) is None
+    return not getattr(_mode, "unfused", False)
+
+
+def record_normaliser(total):
+    """Record a mean's denominator (a tensor), inside :func:`recording`."""
+    recorded = getattr(_mode, "normalisers", None)
+    if recorded is not None:
+        recorded.append(total)
 
 
 @contextlib.contextmanager
-def unfused():
-    """Evaluate losses twice differentiably, recording their denominators.
-
-    Yields a list that receives the denominator (``Σ_m n``, a tensor, with
-    its graph: the mean times it is the weighted sum) of every
-    :func:`weighted_mean` computed inside the block, in this thread.
-    """
+def recording():
+    """Yield a list that receives the denominator (``Σ_m n``, a tensor, with
+    its graph: the mean times it is the weighted sum) of every mean a loss
+    computes inside the block, in this thread (:func:`weighted_mean`, and
+    the fused losses' own)."""
     previous = getattr(_mode, "normalisers", None)
     _mode.normalisers = recorded = []
     try:
         yield recorded
     finally:
         _mode.normalisers = previous
+
+
+@contextlib.contextmanager
+def unfused():
+    """:func:`recording`, with every loss twice differentiable (no fused
+    shortcut)."""
+    previous = getattr(_mode, "unfused", False)
+    _mode.unfused = True
+    try:
+        with recording() as recorded:
+            yield recorded
+    finally:
+        _mode.unfused = previous
 
 
 def weighted_mean(values, weight=None, mask=None, *, normaliser=None):
@@ -68,7 +92,5 @@ def weighted_mean(values, weight=None, mask=None, *, normaliser=None):
         weighted = torch.where(mask, weighted, 0.0)
         normaliser = torch.where(mask, normaliser, 0.0)
     total = normaliser.sum()
-    recorded = getattr(_mode, "normalisers", None)
-    if recorded is not None:
-        recorded.append(total)
+    record_normaliser(total)
     return weighted.sum() / total.clamp_min(torch.finfo(total.dtype).tiny)

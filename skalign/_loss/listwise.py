@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._reduction import fused_allowed, weighted_mean
+from ._reduction import fused_allowed, record_normaliser, weighted_mean
 from .pairwise import (
     _BlockedPairLoss,
     _dense_fits,
@@ -143,6 +143,7 @@ class _BreslowPlackettLuce(torch.autograd.Function):
         full, log_weight, chosen, at_start, total, last = _breslow_constants(
             mask, weight, start, choice, dtype
         )
+        record_normaliser(total)
         x = scores.detach().to(dtype)
         if log_weight is not None:
             x = x + log_weight

@@ -10,7 +10,7 @@ No scikit-learn, no skorch.
 import torch
 import torch.nn.functional as F
 
-from ._reduction import fused_allowed, weighted_mean
+from ._reduction import fused_allowed, record_normaliser, weighted_mean
 
 __all__ = [
     "binary_feedback_loss",
@@ -237,6 +237,7 @@ class _TwoRowBradleyTerry(torch.autograd.Function):
         ctx.scores_dtype = scores.dtype
         sign, weight = sign.to(dtype), weight.to(dtype)
         total = weight.sum().clamp_min(torch.finfo(dtype).tiny)
+        record_normaliser(total)
         negative_margin = (scores[:, :1] - scores[:, 1:2]).to(dtype)
         negative_margin.mul_(sign).neg_()
         value = torch.dot(F.softplus(negative_margin).view(-1), weight.view(-1))
