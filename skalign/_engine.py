@@ -41,7 +41,11 @@ from skorch.helper import predefined_split
 from skorch.history import History
 
 from ._config import torch_threads
-from ._inference import LikelihoodInferenceMixin, likelihood_statistics
+from ._inference import (
+    INFORMATION_BUDGET,
+    LikelihoodInferenceMixin,
+    likelihood_statistics,
+)
 from ._loss._reduction import fused_allowed
 from ._solver import FullBatchLBFGS
 from .exceptions import ConvergenceWarning, DeviceWarning
@@ -1166,10 +1170,17 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         ]
         mask = targets["mask"]
         unit_weight = (targets["weight"] * mask).reshape(mask.shape[0], -1).sum(1)
-        if unit_group is None:
-            unit_group = np.arange(mask.shape[0])
-        unit_group = np.unique(np.asarray(unit_group), return_inverse=True)[1].ravel()
-        cluster = torch.as_tensor(unit_group, device=mask.device)
+        n_rows = max(X.shape[0], mask.numel())
+        covariance = not getattr(self, "_estimates_only", False) and (
+            sum(p.numel() for p in params) * n_rows <= INFORMATION_BUDGET
+        )
+        n_clusters = cluster = None
+        if covariance:
+            if unit_group is None:
+                unit_group = np.arange(mask.shape[0])
+            unit_group = np.unique(np.asarray(unit_group), return_inverse=True)[1]
+            n_clusters = int(unit_group.max()) + 1 if unit_group.size else None
+            cluster = torch.as_tensor(unit_group.ravel(), device=mask.device)
         weight = targets["weight"]
         shape = (-1,) + (1,) * (weight.ndim - 1)
 
@@ -1186,9 +1197,9 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 lambda: self._inference_parameters(module, criterion),
                 weight_scale=weight_scale,
                 n_obs=int((unit_weight > 0).sum()),
-                n_rows=max(X.shape[0], mask.numel()),
-                n_clusters=int(unit_group.max()) + 1 if unit_group.size else None,
-                covariance=not getattr(self, "_estimates_only", False),
+                n_rows=n_rows,
+                n_clusters=n_clusters,
+                covariance=covariance,
             )
 
     def _inference_parameters(self, module, criterion):

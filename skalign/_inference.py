@@ -34,6 +34,7 @@ from ._loss._reduction import recording, unfused
 from .utils._extras import install_hint
 
 __all__ = [
+    "INFORMATION_BUDGET",
     "LikelihoodInferenceMixin",
     "LikelihoodRatioResult",
     "likelihood_ratio_test",
@@ -141,15 +142,15 @@ def likelihood_statistics(
     }
     n_raw = sum(p.numel() for p in params)
     out["n_params"] = n_raw
-    if not covariance:
-        out["reason"] = "not computed (estimates only)"
-        return out
     if n_raw * n_rows > INFORMATION_BUDGET:
         out["reason"] = (
             f"the observed information of {n_raw} parameters over {n_rows} "
             f"training rows was not computed at fit time (parameters x rows "
             f"above {INFORMATION_BUDGET:.0e})"
         )
+        return out
+    if not covariance:
+        out["reason"] = "not computed (estimates only)"
         return out
     multipliers = None
     if n_clusters is not None and n_clusters > 1:

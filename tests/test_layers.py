@@ -27,7 +27,7 @@ LAYERS = [
     {"_loss"},
     {"nn"},
     {"utils", "exceptions", "_docstrings", "_config"},
-    {"_engine", "_solver"},
+    {"_engine", "_solver", "_inference"},
     FAMILIES,
 ]
 
@@ -46,6 +46,10 @@ for _family in FAMILIES:
 ALLOWED["datasets"] = _layered(4) | {"metrics"}
 ALLOWED["testing"] = ALLOWED["datasets"] | {"datasets"}
 ALLOWED["demo"] = ALLOWED["datasets"] | {"datasets"}
+# Inference across families: the leaderboard fits a preference model, and the
+# public ``skalign.inference`` re-exports it with the engine-level functions.
+ALLOWED["_leaderboard"] = _layered(4) | {"metrics"}
+ALLOWED["inference"] = ALLOWED["_leaderboard"] | {"_leaderboard"}
 
 #: Outside skalign, the loss layer imports only these and the standard library.
 LOSS_THIRD_PARTY = {"torch", "numpy"}
