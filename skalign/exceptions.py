@@ -77,8 +77,10 @@ class DisconnectedComparisonsWarning(SkalignWarning):
     exist only when the graph of comparisons (an edge from each item to
     every item it beat, both ways for a tie) is strongly connected (Ford,
     1957; Hunter, 2004): otherwise some part always won, or always lost,
-    against another, and its strengths run off to infinity. The warning
-    names the parts. Add comparisons, or fit with ``alpha > 0``.
+    against another, and its strengths run off to infinity. An unpenalised
+    Bradley–Terry or Plackett–Luce fit whose strengths spread by more than
+    15 checks the graph, and the warning names the parts. Add comparisons,
+    or fit with ``alpha > 0``.
     """
 
 

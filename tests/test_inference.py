@@ -448,7 +448,7 @@ def test_reference_is_refused_where_it_does_not_apply():
         identified.summary(reference="sum")
 
 
-def test_disconnected_items_are_named_before_the_fit_diverges():
+def test_disconnected_items_are_named_when_the_fit_diverges():
     from skalign.exceptions import DisconnectedComparisonsWarning
 
     # Items a, b only meet each other; c always beats d.
@@ -458,9 +458,9 @@ def test_disconnected_items_are_named_before_the_fit_diverges():
     y = np.array([1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0])
     groups = np.repeat(np.arange(4), 2)
     with pytest.warns(DisconnectedComparisonsWarning, match=r"3 parts.*\{a, b\}"):
-        PreferenceRewardRegressor(max_epochs=2).fit(X, y, groups=groups)
+        PreferenceRewardRegressor().fit(X, y, groups=groups)
     with pytest.warns(DisconnectedComparisonsWarning, match="PlackettLuceRanker"):
-        PlackettLuceRanker(max_epochs=2).fit(X, y, groups=groups)
+        PlackettLuceRanker().fit(X, y, groups=groups)
     # A penalised fit has a finite optimum: no warning.
     import warnings
 

@@ -31,9 +31,8 @@ from .._loss.pairwise import (
 )
 from ..metrics import pairwise_accuracy
 from ..utils._groups import (
-    check_grades,
     check_sample_weight,
-    warn_if_disconnected,
+    warn_if_diverged_items,
     warn_if_ungrouped,
 )
 from ..utils._penalty import FairnessPenaltyMixin, fill_penalty_doc
@@ -393,15 +392,6 @@ class PreferenceRewardRegressor(
             max_pairs_per_group=self.max_pairs_per_group,
             random_state=self.random_state,
         )
-        if not self.alpha and self.objective == "bradley_terry":
-            warn_if_disconnected(
-                X,
-                check_grades(y),
-                units.index,
-                units.targets["mask"],
-                getattr(self, "feature_names_in_", None),
-                f"{type(self).__name__}.fit",
-            )
         attributes, penalty = self._penalty_targets(
             sensitive_features, X.shape[0], constants=constants
         )
@@ -466,13 +456,15 @@ class PreferenceRewardRegressor(
         -------
         self : PreferenceRewardRegressor
         """
-        return self._fit(
+        self._fit(
             X,
             y,
             groups=groups,
             sample_weight=sample_weight,
             sensitive_features=sensitive_features,
         )
+        warn_if_diverged_items(self, X, y, groups, f"{type(self).__name__}.fit")
+        return self
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(

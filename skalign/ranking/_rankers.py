@@ -28,7 +28,7 @@ from ..metrics._listwise import _check_sensitive_features
 from ..utils._groups import (
     check_grades,
     check_groups,
-    warn_if_disconnected,
+    warn_if_diverged_items,
     warn_if_ungrouped,
 )
 from ..utils._penalty import FairnessPenaltyMixin, fill_penalty_doc
@@ -493,15 +493,6 @@ class PlackettLuceRanker(FairnessPenaltyMixin, LikelihoodInferenceMixin, _BaseRa
         packed, grades, weight = list_units(
             y, groups, sample_weight, X.shape[0], keep_all_tied=davidson_luce
         )
-        if not self.alpha:
-            warn_if_disconnected(
-                X,
-                grades,
-                packed.index,
-                packed.mask,
-                getattr(self, "feature_names_in_", None),
-                "PlackettLuceRanker.fit",
-            )
         # Tie blocks and choices are fixed by the grades: computed once here
         # rather than in every evaluation of the loss.
         start, size, choice = (
@@ -616,6 +607,7 @@ or (n_samples, n_columns), default=None
             sample_weight=sample_weight,
             sensitive_features=sensitive_features,
         )
+        warn_if_diverged_items(self, X, y, groups, "PlackettLuceRanker.fit")
         return self._set_tie_weights()
 
     @_fit_context(prefer_skip_nested_validation=True)

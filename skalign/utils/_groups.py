@@ -550,3 +550,37 @@ def warn_if_disconnected(X, grades, index, mask, names=None, where="fit"):
         DisconnectedComparisonsWarning,
         stacklevel=3,
     )
+
+
+#: Parameter spread beyond which a fit is checked for disconnected items:
+#: along a direction with no finite optimum, the convergence test stops only
+#: once the objective stops moving (``tol³``), some 20 or more apart.
+DIVERGED_SPREAD = 15.0
+
+
+def warn_if_diverged_items(estimator, X, y, groups, where):
+    """After an unpenalised likelihood fit whose parameters spread beyond
+    :data:`DIVERGED_SPREAD` (well-posed item strengths rarely do), name the
+    disconnected parts of indicator-coded items, if any
+    (:func:`warn_if_disconnected`). Costs nothing on well-posed fits."""
+    if not hasattr(estimator, "log_likelihood_"):
+        return
+    # The scorer's own weights: parameters_ leaves out those whose curvature
+    # vanished, which diverging strengths are.
+    module = estimator.net_.module_
+    scorer = module if hasattr(module, "linear") else getattr(module, "scorer", None)
+    weight = getattr(getattr(scorer, "linear", None), "weight", None)
+    if weight is None or weight.numel() < 2:
+        return
+    if float((weight.max() - weight.min()).detach()) <= DIVERGED_SPREAD:
+        return
+    X = check_array(from_torch(X, "X"), accept_sparse="csr", dtype=None)
+    if X.dtype.kind not in "biuf":
+        return
+    grades = check_grades(y)
+    try:
+        packed = pack_groups(grades, groups, keep_tied_groups=True)
+    except ValueError:
+        return
+    names = getattr(estimator, "feature_names_in_", None)
+    warn_if_disconnected(X, grades, packed.index, packed.mask, names, where)
