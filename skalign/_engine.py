@@ -1203,17 +1203,18 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             )
 
     def _inference_parameters(self, module, criterion):
-        """The reported parameters, by name, as functions of the module's:
-        the linear scorer's coefficients (named by ``feature_names_in_``) and
-        intercept. Families add their loss's parameters."""
+        """The reported parameters as functions of the module's, in blocks
+        ``(names, 1-d tensor)``: the linear scorer's coefficients (named by
+        ``feature_names_in_``) and intercept. Families add their loss's
+        parameters."""
         linear = _linear_scorer(module).linear
         names = getattr(self, "feature_names_in_", None)
         if names is None:
             names = [f"x{j}" for j in range(linear.weight.shape[1])]
-        out = {str(name): w for name, w in zip(names, linear.weight[0])}
+        blocks = [([str(name) for name in names], linear.weight[0])]
         if linear.bias is not None:
-            out["intercept"] = linear.bias[0]
-        return out
+            blocks.append((["intercept"], linear.bias.reshape(1)))
+        return blocks
 
     def _train_phases(self, net, train, phases, epochs, solve_dtype):
         """Train the first phase, then each later one from its weights.

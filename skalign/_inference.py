@@ -66,6 +66,14 @@ def _jacobian(values, params):
     return torch.stack(rows) if rows else torch.zeros(0, sum(p.numel() for p in params))
 
 
+def _flat_named(blocks):
+    """Names (an array of str) and one flat tensor of ``(names, tensor)``
+    blocks."""
+    names = [name for block_names, _ in blocks for name in block_names]
+    values = torch.cat([tensor.reshape(-1) for _, tensor in blocks])
+    return np.asarray(names, dtype=str), values
+
+
 def likelihood_statistics(
     objective,
     params,
@@ -99,8 +107,8 @@ def likelihood_statistics(
     params : list of tensors
         The module's trainable parameters (leaves requiring grad).
     named : callable
-        ``named()`` returns a dict of the reported parameters (name ->
-        0-d tensor), computed from ``params``.
+        ``named()`` returns the reported parameters, computed from
+        ``params``, as a list of blocks ``(names, 1-d tensor)``.
     weight_scale : float
         The factor the engine divided the sample weights by.
     n_obs : int
@@ -127,14 +135,11 @@ def likelihood_statistics(
         return None
     total = float(normalisers[0]) * weight_scale
     log_likelihood = -total * float(value.detach())
-    names, estimates = [], []
-    for name, tensor in named().items():
-        names.append(name)
-        estimates.append(float(tensor.detach()))
+    names, values = _flat_named(named())
     out = {
         "log_likelihood": log_likelihood,
-        "names": np.asarray(names, dtype=str),
-        "estimates": np.asarray(estimates, dtype=np.float64),
+        "names": names,
+        "estimates": values.detach().to("cpu", torch.float64).numpy(),
         "n_obs": int(n_obs),
         "covariance": None,
         "robust_covariance": None,
@@ -205,7 +210,7 @@ def likelihood_statistics(
     ].T
     covariance_raw = scale[:, None] * inverse * scale[None, :]
     with torch.enable_grad():
-        values = list(named().values())
+        _, values = _flat_named(named())
         jacobian = _jacobian(values, params)
     # A reported parameter that moves only parameters the likelihood does
     # not see (an intercept cancelling within comparisons) is not identified.

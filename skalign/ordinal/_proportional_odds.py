@@ -1,6 +1,7 @@
 """The proportional odds (cumulative logit) classifier."""
 
 import functools
+import itertools
 
 import numpy as np
 import torch
@@ -230,8 +231,8 @@ class ProportionalOddsClassifier(
     def _inference_parameters(self, module, criterion):
         out = super()._inference_parameters(module, criterion)
         classes = [str(c) for c in self.classes_]
-        for k, value in enumerate(module.thresholds()):
-            out[f"{classes[k]}|{classes[k + 1]}"] = value
+        names = [f"{a}|{b}" for a, b in itertools.pairwise(classes)]
+        out.append((names, module.thresholds()))
         return out
 
     def _problem(self, X, y, *, constants, sample_weight, order):

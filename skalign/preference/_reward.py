@@ -348,7 +348,7 @@ class PreferenceRewardRegressor(
         out = super()._inference_parameters(module, criterion)
         if isinstance(criterion.loss, _TieLoss):
             name = "log_theta" if criterion.loss.model == "rao_kupper" else "log_nu"
-            out[name] = criterion.loss.tie_log_parameter()
+            out.append(([name], criterion.loss.tie_log_parameter().reshape(1)))
         return out
 
     def _objective_loss(self, objective, penalty):

@@ -470,9 +470,8 @@ class PlackettLuceRanker(FairnessPenaltyMixin, LikelihoodInferenceMixin, _BaseRa
     def _inference_parameters(self, module, criterion):
         out = super()._inference_parameters(module, criterion)
         if isinstance(module, _TieModule):
-            orders = criterion.loss.tie_orders
-            for k, value in zip(orders, module.log_tie_weights):
-                out[f"log_delta_{k}"] = value
+            names = [f"log_delta_{k}" for k in criterion.loss.tie_orders]
+            out.append((names, module.log_tie_weights))
         return out
 
     def _tie_orders(self, size, choice):
