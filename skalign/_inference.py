@@ -243,6 +243,11 @@ def likelihood_statistics(
     return out
 
 
+def _check_cov_type(cov_type):
+    if cov_type not in ("observed", "cluster"):
+        raise ValueError(f"cov_type must be 'observed' or 'cluster', got {cov_type!r}.")
+
+
 def _check_level(level):
     if not isinstance(level, numbers.Real) or not 0 < level < 1:
         raise ValueError(f"level must be a number in (0, 1), got {level!r}.")
@@ -296,10 +301,7 @@ class LikelihoodInferenceMixin:
 
     def _checked_covariance(self, cov_type="observed"):
 
-        if cov_type not in ("observed", "cluster"):
-            raise ValueError(
-                f"cov_type must be 'observed' or 'cluster', got {cov_type!r}."
-            )
+        _check_cov_type(cov_type)
         self._checked_statistics()
         if self.covariance_ is None:
             raise ValueError(
@@ -403,10 +405,7 @@ class LikelihoodInferenceMixin:
                 "are: leave reference=None."
             )
         covariance = self._pseudo_covariance.get(cov_type)
-        if cov_type not in ("observed", "cluster"):
-            raise ValueError(
-                f"cov_type must be 'observed' or 'cluster', got {cov_type!r}."
-            )
+        _check_cov_type(cov_type)
         if covariance is None:
             raise ValueError(
                 f"{type(self).__name__} has no cluster-robust covariance: it "
@@ -476,10 +475,7 @@ class LikelihoodInferenceMixin:
                 "to a common shift (one indicator column per item); these "
                 "parameters are identified: use summary()."
             )
-        if cov_type not in ("observed", "cluster"):
-            raise ValueError(
-                f"cov_type must be 'observed' or 'cluster', got {cov_type!r}."
-            )
+        _check_cov_type(cov_type)
         covariance = self._pseudo_covariance.get(cov_type)
         if covariance is None:
             raise ValueError(
