@@ -250,6 +250,8 @@ def test_bad_level_and_kind_are_refused():
         model.summary(level=1.5)
     with pytest.raises(ValueError, match="kind"):
         model.confidence_intervals(kind="profile")
+    with pytest.raises(ValueError, match="cov_type"):
+        model.summary(cov_type="hc3")
 
 
 def test_a_refit_without_a_likelihood_drops_the_old_statistics():
