@@ -597,7 +597,8 @@ class LikelihoodInferenceMixin:
 
         Returns
         -------
-        pandas.DataFrame of shape (n_resamples, len(parameter_names_))
+        pandas.DataFrame of shape (n_resamples, n_parameters)
+            One row per resample, one column per ``parameter_names_``.
         """
         import copy
 
