@@ -179,6 +179,9 @@ def likelihood_statistics(
     hessian = rows[:, :n_raw] / float(normalisers[0].detach())
     cluster_scores = None if multipliers is None else rows[:, n_raw:] * weight_scale
     information = total * 0.5 * (hessian + hessian.T)
+    if not bool(torch.isfinite(information).all()):
+        out["reason"] = "the information matrix is not finite at the fitted weights"
+        return out
     diagonal = information.diagonal()
     keep = diagonal > _SINGULAR * float(diagonal.abs().max().clamp_min(1e-300))
     if not bool(keep.any()):
@@ -188,7 +191,11 @@ def likelihood_statistics(
     information = information[keep][:, keep]
     scale = information.diagonal().rsqrt()
     correlation = information * scale[:, None] * scale[None, :]
-    eigenvalues, eigenvectors = torch.linalg.eigh(correlation)
+    try:
+        eigenvalues, eigenvectors = torch.linalg.eigh(correlation)
+    except torch.linalg.LinAlgError as error:
+        out["reason"] = f"the information matrix could not be decomposed ({error})"
+        return out
     positive = eigenvalues > _SINGULAR * eigenvalues.max()
     out["n_params"] = int(positive.sum())
     null_direction = None
@@ -221,6 +228,9 @@ def likelihood_statistics(
     out["names"] = out["names"][kept.numpy()]
     out["estimates"] = out["estimates"][kept.numpy()]
     covariance = (jacobian @ covariance_raw @ jacobian.T).detach().numpy()
+    if not np.all(np.isfinite(covariance)):
+        out["reason"] = "the covariance is not finite at the fitted weights"
+        return out
     if null_direction is None:
         out["covariance"] = covariance
         key = "robust_covariance"

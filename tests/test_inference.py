@@ -781,3 +781,26 @@ def test_quasi_standard_errors_reproduce_every_contrast_variance():
     with pytest.raises(ValueError, match="identified"):
         Xc, yc, gc, _, _ = _pairs(100, 2, 10)
         PreferenceRewardRegressor().fit(Xc, yc, groups=gc).quasi_standard_errors()
+
+
+def test_a_non_finite_information_is_reported_not_raised(monkeypatch):
+    """Statistics never make a fit fail: a non-finite information matrix
+    leaves covariance_ None, with the reason in summary's error."""
+    import skalign._inference as inference
+
+    real = inference._jacobian
+
+    X, y, groups, _, _ = _pairs(100, 2, 11)
+    # The Hessian's rows (with the groups' multipliers: more columns than
+    # rows), then the delta method's Jacobian (square here).
+    for hit in (lambda r: r.shape[1] > r.shape[0], lambda r: r.shape[1] == r.shape[0]):
+
+        def poisoned(values, params, hit=hit):
+            rows = real(values, params)
+            return rows * float("nan") if hit(rows) else rows
+
+        monkeypatch.setattr(inference, "_jacobian", poisoned)
+        model = PreferenceRewardRegressor().fit(X, y, groups=groups)
+        assert model.covariance_ is None and np.isfinite(model.log_likelihood_)
+        with pytest.raises(ValueError, match="not finite"):
+            model.summary()
