@@ -23,11 +23,13 @@ Jacobian (the delta method, exact for a reparametrisation at the maximum).
 loss layer only.
 """
 
+import copy
 import math
 import numbers
 
 import numpy as np
 import torch
+from joblib import Parallel, delayed
 from scipy import stats
 
 from ._loss._reduction import recording, unfused
@@ -310,7 +312,6 @@ class LikelihoodInferenceMixin:
         }
 
     def _checked_covariance(self, cov_type="observed"):
-
         _check_cov_type(cov_type)
         self._checked_statistics()
         if self.covariance_ is None:
@@ -318,14 +319,35 @@ class LikelihoodInferenceMixin:
                 f"{type(self).__name__} has no covariance: {self._covariance_reason}."
             )
         if cov_type == "cluster":
-            if self.robust_covariance_ is None:
-                raise ValueError(
-                    f"{type(self).__name__} has no cluster-robust covariance: "
-                    "it needs at least two groups, and every group in "
-                    "training (early_stopping holds some out)."
-                )
-            return self.robust_covariance_
+            return self._cluster_or_raise(self.robust_covariance_)
         return self.covariance_
+
+    def _cluster_or_raise(self, covariance):
+        if covariance is None:
+            raise ValueError(
+                f"{type(self).__name__} has no cluster-robust covariance: "
+                "it needs at least two groups, and every group in "
+                "training (early_stopping holds some out)."
+            )
+        return covariance
+
+    def _covariance_up_to_shift(self, cov_type, use):
+        """The covariance, through a generalised inverse, of parameters the
+        likelihood sees only up to a common shift; ``use`` names the caller
+        in the error when there are none."""
+        _check_cov_type(cov_type)
+        self._checked_statistics()
+        if getattr(self, "_null_direction", None) is None:
+            raise ValueError(
+                f"{use} is for parameters the likelihood sees only up to a "
+                "common shift (one indicator column per item); these "
+                "parameters are identified as they are: use summary() "
+                "without a reference."
+            )
+        covariance = self._pseudo_covariance.get(cov_type)
+        return (
+            covariance if cov_type == "observed" else self._cluster_or_raise(covariance)
+        )
 
     def _checked_statistics(self):
         from sklearn.utils.validation import check_is_fitted
@@ -405,26 +427,11 @@ class LikelihoodInferenceMixin:
         if reference is None:
             covariance = self._checked_covariance(cov_type)
             return self.parameter_names_, self.parameters_, covariance
-        self._checked_statistics()
-        estimates = self.parameters_
-        if getattr(self, "_null_direction", None) is None:
-            raise ValueError(
-                f"reference={reference!r} sets the level of parameters the "
-                "likelihood sees only up to a common shift (one indicator "
-                "column per item); these parameters are identified as they "
-                "are: leave reference=None."
-            )
-        covariance = self._pseudo_covariance.get(cov_type)
-        _check_cov_type(cov_type)
-        if covariance is None:
-            raise ValueError(
-                f"{type(self).__name__} has no cluster-robust covariance: it "
-                "needs at least two groups, all in training."
-            )
+        covariance = self._covariance_up_to_shift(cov_type, f"reference={reference!r}")
         out_names, transform = self._contrast_transform(reference)
         return (
             out_names,
-            transform @ estimates,
+            transform @ self.parameters_,
             transform @ covariance @ transform.T,
         )
 
@@ -478,20 +485,7 @@ class LikelihoodInferenceMixin:
         import pandas
         from scipy.optimize import minimize
 
-        self._checked_statistics()
-        if getattr(self, "_null_direction", None) is None:
-            raise ValueError(
-                "quasi-standard errors are for item strengths, defined only up "
-                "to a common shift (one indicator column per item); these "
-                "parameters are identified: use summary()."
-            )
-        _check_cov_type(cov_type)
-        covariance = self._pseudo_covariance.get(cov_type)
-        if covariance is None:
-            raise ValueError(
-                f"{type(self).__name__} has no cluster-robust covariance: it "
-                "needs at least two groups, all in training."
-            )
+        covariance = self._covariance_up_to_shift(cov_type, "quasi_standard_errors()")
         items = np.flatnonzero(np.abs(self._null_direction) > 1e-8)
         sub = covariance[np.ix_(items, items)]
         i, j = np.triu_indices(items.size, k=1)
@@ -610,10 +604,7 @@ class LikelihoodInferenceMixin:
         pandas.DataFrame of shape (n_resamples, n_parameters)
             One row per resample, one column per ``parameter_names_``.
         """
-        import copy
-
         import pandas
-        from joblib import Parallel, delayed
         from sklearn.utils import check_random_state
 
         self._checked_statistics()
@@ -640,18 +631,27 @@ class LikelihoodInferenceMixin:
         counts = rng.multinomial(
             n_groups, np.full(n_groups, 1.0 / n_groups), n_resamples
         )
-        start = copy.deepcopy(self).set_params(warm_start=True, verbose=0)
-        results = Parallel(n_jobs=n_jobs)(
-            delayed(_refit_parameters)(
-                start, X, y, base * count[codes], fit_params, self.parameter_names_
-            )
-            for count in counts
+        results = self._refits(
+            X, y, (base * count[codes] for count in counts), n_jobs, fit_params
         )
-        return pandas.DataFrame(np.array(results), columns=list(self.parameter_names_))
+        return pandas.DataFrame(results, columns=list(self.parameter_names_))
+
+    def _refits(self, X, y, sample_weights, n_jobs, fit_params):
+        """``parameters_`` refitted once per sample-weight vector, each refit
+        continued from this fit (estimates only), in parallel through
+        joblib; an array of shape (n_refits, len(parameter_names_))."""
+        start = copy.deepcopy(self).set_params(warm_start=True, verbose=0)
+        return np.array(
+            Parallel(n_jobs=n_jobs)(
+                delayed(_refit_parameters)(
+                    start, X, y, weight, fit_params, self.parameter_names_
+                )
+                for weight in sample_weights
+            )
+        )
 
 
 def _refit_parameters(model, X, y, sample_weight, fit_params, names):
-    import copy
     import warnings
 
     model = copy.deepcopy(model)

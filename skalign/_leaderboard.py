@@ -1,13 +1,9 @@
 """Leaderboards from pairwise outcomes: Bradley–Terry strengths with
 intervals, rank intervals, ties and style control."""
 
-import copy
-
 import numpy as np
-from joblib import Parallel, delayed
 from scipy import stats
 
-from ._inference import _refit_parameters
 from .preference import PreferenceRewardRegressor
 from .utils._extras import install_hint
 
@@ -184,20 +180,11 @@ def leaderboard(
         # Resample comparisons (not cells): each resample's multinomial
         # counts, summed per cell, are the refit's weights.
         counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_resamples)
-        start = copy.deepcopy(model).set_params(warm_start=True)
-        draws = np.array(
-            Parallel(n_jobs=n_jobs)(
-                delayed(_refit_parameters)(
-                    start,
-                    X,
-                    y,
-                    np.repeat(np.bincount(cell_of, draw, minlength=n_cells), 2),
-                    {"groups": groups},
-                    model.parameter_names_,
-                )
-                for draw in counts
-            )
+        weights = (
+            np.repeat(np.bincount(cell_of, draw, minlength=n_cells), 2)
+            for draw in counts
         )
+        draws = model._refits(X, y, weights, n_jobs, {"groups": groups})
         draws = draws @ transform.T
         std_error = draws.std(axis=0, ddof=1)
         tail = (1 - level) / 2
