@@ -852,29 +852,14 @@ PREDICTIONS = {
 }
 
 
-def penalised_loss(
-    scores,
-    *,
-    target,
-    weight,
-    mask,
-    sensitive=None,
-    penalty_weight=None,
-    loss,
-    strength,
-    kind,
-    sizes,
-    categorical,
-    statistic,
-    c,
-):
-    """Data loss plus ``strength`` times the dependence penalty of the batch.
+def penalised_loss(scores, *, target, weight, mask, loss, penalty=None, **targets):
+    """Data loss plus the dependence penalty of the batch's predictions.
 
-    ``L(s, y) + λ · P(ŷ(s), S)``, with ``P`` one of the dCov-type penalties of
-    :func:`~skalign.fairness.dependence_penalty` (Székely et al., 2007;
-    Chakraborty & Zhang, 2019) computed on the mini-batch. With
-    ``strength == 0`` the penalty is not evaluated at all, so the fit is the
-    unpenalised one.
+    ``L(s, y) + penalty(ŷ(s), ...)`` where ``ŷ`` is the prediction on the
+    scale of ``predict`` or ``predict_proba`` (``PREDICTIONS[loss]``) and
+    ``penalty`` is :func:`unit_dependence_penalty` with the penalty's
+    configuration bound (``None``: the data loss alone, the penalty not
+    evaluated).
 
     Parameters
     ----------
@@ -882,28 +867,25 @@ def penalised_loss(
     target, weight, mask : tensors of shape (n, 1)
         Targets, row weights of the data loss, and the engine's mask (every
         row is real for row-wise objectives).
-    sensitive : tensor of shape (n, 1, n_columns), default=None
-        Encoded protected attributes.
-    penalty_weight : tensor of shape (n, 1), default=None
-        Row weights of the penalty (``None``: equal).
     loss : str
         A key of ``DATA_LOSSES``.
-    strength : float
-        ``λ``.
-    kind, sizes, categorical, statistic, c
-        As in :func:`~skalign.fairness.dependence_penalty`.
+    penalty : callable, default=None
+        ``penalty(pred, attributes, weight, mask, strata=...)``.
+    **targets
+        ``attributes`` (n, 1, n_columns), ``attribute_weight`` (n, 1) and,
+        for separation, ``strata`` (n, 1): the penalty's per-row targets.
     """
     value = DATA_LOSSES[loss](scores, target, mask, weight)
-    # The U-statistic needs four rows; a smaller last mini-batch adds nothing.
-    if strength and (statistic == "v" or scores.shape[0] >= 4):
+    if penalty is not None:
         pred = PREDICTIONS[loss](scores)
         if pred.ndim == 1:
             pred = pred[:, None]
-        w = None
-        if penalty_weight is not None and statistic == "v":
-            w = _normalise(penalty_weight[:, 0])
-        value = value + strength * _penalty(
-            pred, sensitive[:, 0], kind, sizes, categorical, statistic, c, w
+        value = value + penalty(
+            pred[:, None],
+            targets["attributes"],
+            targets["attribute_weight"],
+            mask,
+            strata=targets.get("strata"),
         )
     return value
 
@@ -922,33 +904,87 @@ def _first_occurrence(row, mask):
     return torch.empty_like(first).scatter_(0, order, first).view(row.shape) & mask
 
 
+def _distance_std(x, statistic, weight):
+    """``dVar(x) = sqrt(dCov²(x, x))`` of a batch, kept away from zero."""
+    dvar = _attribute_dcov(x, x, False, statistic, weight).clamp_min(0.0)
+    # A floor relative to the values: constant predictions (a zero-initialised
+    # scorer) give a finite value and gradient rather than 0 / 0.
+    floor = torch.finfo(x.dtype).eps * (1.0 + x.detach().abs().max())
+    return (dvar + floor**2).sqrt()
+
+
+def _scaled_penalty(
+    pred, attributes, weight, *, kind, sizes, categorical, statistic, c, normalize
+):
+    """The penalty of ``(n, k)`` predictions; with ``normalize`` every
+    variable is first divided by its distance standard deviation on the
+    batch, which makes ``"dcov"`` a sum of squared distance correlations,
+    ``"ccdcov"`` the squared distance correlation with the concatenated
+    attributes, and ``"jdcov"`` the scale-invariant JdCov² of Chakraborty &
+    Zhang (2019)."""
+    if normalize:
+        pred = pred / _distance_std(pred, statistic, weight)
+        parts = torch.split(attributes, sizes, dim=1)
+        if kind == "ccdcov" and len(parts) > 1:
+            attributes = attributes / _distance_std(attributes, statistic, weight)
+        else:
+            attributes = torch.cat(
+                [
+                    part / _distance_std(part, statistic, weight).detach()
+                    for part in parts
+                ],
+                dim=1,
+            )
+    return _penalty(pred, attributes, kind, sizes, categorical, statistic, c, weight)
+
+
 def unit_dependence_penalty(
-    scores,
+    pred,
     attributes,
     weight,
     mask,
     row=None,
+    strata=None,
     *,
     strength,
     kind,
     sizes,
     categorical,
-    c,
+    c=1.0,
+    statistic="v",
+    normalize=False,
+    scale=1.0,
+    n_strata=0,
 ):
     """``strength`` times the dependence penalty of the rows of a batch of units.
 
-    For objectives whose training units are pairs or lists of rows, a row
-    may fill several positions (a response compared with several others):
-    the penalty ``λ · P(s, S)`` is the weighted V-statistic of
-    :func:`~skalign.fairness.dependence_penalty` over the *distinct* rows
-    of the batch, each counted once with its own weight (repeated positions
-    and padding get weight zero), so it measures the dependence between a
-    row's score and its protected attributes whatever the row's number of
+    The one penalty term of every skalign estimator that takes a
+    :class:`~skalign.fairness.DependencePenalty`. Training units are rows
+    (regression, classification), pairs or lists of rows; a row may fill
+    several positions (a response compared with several others): the
+    penalty ``λ · P(ŷ, S)`` is the weighted V-statistic of
+    :func:`~skalign.fairness.dependence_penalty` over the *distinct* rows of
+    the batch, each counted once with its own weight (repeated positions and
+    padding get weight zero), so it measures the dependence between a row's
+    prediction and its protected attributes whatever the row's number of
     comparisons.
+
+    With ``normalize``, each variable is divided by its distance standard
+    deviation on the batch (a scale-free penalty: squared distance
+    correlations) and the result is multiplied by ``scale`` (the loss of
+    the best constant prediction, so that ``strength`` weighs dependence
+    against the fraction of that loss). With ``n_strata > 0`` the penalty is
+    *conditional* on the target (separation, equalised odds): the
+    stratum-weighted mean ``Σ_b p_b P_b`` of the penalty within each
+    stratum ``b`` of ``strata``, which is zero exactly when the prediction
+    is independent of the attributes within every stratum (the conditional
+    distance covariance of Wang et al., 2015, with the target discrete or
+    discretised).
 
     Parameters
     ----------
-    scores : tensor of shape (n_units, unit_len)
+    pred : tensor of shape (n_units, unit_len) or (n_units, unit_len, k)
+        Predictions (rewards, scores, probabilities) at each position.
     attributes : tensor of shape (n_units, unit_len, n_columns)
         Encoded protected attributes of the row at each position.
     weight : tensor of shape (n_units, unit_len)
@@ -957,22 +993,53 @@ def unit_dependence_penalty(
         ``True`` on real positions.
     row : int tensor of shape (n_units, unit_len), default=None
         Row id at each position; ``None`` when no row fills two positions.
+    strata : int tensor of shape (n_units, unit_len), default=None
+        Stratum of the row at each position (separation only).
     strength : float
         ``λ``.
-    kind, sizes, categorical, c
-        As in :func:`~skalign.fairness.dependence_penalty`.
+    kind, sizes, categorical, c, statistic
+        As in :func:`~skalign.fairness.dependence_penalty`; the U-statistic
+        ignores the weights and needs four rows (a smaller batch adds 0).
+    normalize : bool, default=False
+    scale : float, default=1.0
+        Multiplies the penalty when ``normalize``.
+    n_strata : int, default=0
+        Number of strata; 0 for the unconditional penalty (independence).
     """
+    k = pred.shape[-1] if pred.ndim == 3 else 1
+    pred = pred.reshape(-1, k)
+    attributes = attributes.reshape(-1, attributes.shape[-1])
     weight = torch.where(mask, weight, torch.zeros_like(weight))
     if row is not None:
         weight = weight * _first_occurrence(row, mask)
-    weight = _normalise(weight.reshape(-1))
-    return strength * _penalty(
-        scores.reshape(-1, 1),
-        attributes.reshape(-1, attributes.shape[-1]),
-        kind,
-        sizes,
-        categorical,
-        "v",
-        c,
-        weight,
+    weight = weight.reshape(-1)
+    options = dict(
+        kind=kind,
+        sizes=sizes,
+        categorical=categorical,
+        statistic=statistic,
+        c=c,
+        normalize=normalize,
     )
+    factor = strength * (scale if normalize else 1.0)
+    if statistic == "u":
+        if pred.shape[0] < 4:
+            return pred.new_zeros(())
+        if n_strata:
+            raise ValueError("the U-statistic has no conditional (stratified) form")
+        return factor * _scaled_penalty(pred, attributes, None, **options)
+    if not n_strata:
+        return factor * _scaled_penalty(pred, attributes, _normalise(weight), **options)
+    strata = strata.reshape(-1)
+    total = weight.sum().clamp_min(torch.finfo(weight.dtype).tiny)
+    value = pred.new_zeros(())
+    for b in range(n_strata):
+        within = torch.where(strata == b, weight, torch.zeros_like(weight))
+        share = within.sum() / total
+        # A stratum absent from the batch has share 0; it is evaluated with
+        # all rows' weights so that its (unused) value stays finite.
+        within = torch.where(share > 0, within, weight)
+        value = value + share * _scaled_penalty(
+            pred, attributes, _normalise(within), **options
+        )
+    return factor * value

@@ -15,10 +15,12 @@ from .._loss.dependence import (
     joint_distance_covariance,
 )
 from ..utils._encoding import encode_sensitive_features
+from ..utils._penalty import DependencePenalty
 from ._estimators import FairClassifier, FairRegressor
 from ._path import FairnessPath, fairness_path
 
 __all__ = [
+    "DependencePenalty",
     "FairClassifier",
     "FairRegressor",
     "FairnessPath",

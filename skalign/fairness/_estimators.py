@@ -3,79 +3,91 @@
 import functools
 
 import numpy as np
+from scipy import special
 from scipy.special import expit, softmax
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _num_samples, check_array
+from sklearn.utils.validation import check_array
 
 from .._docstrings import fill_doc
 from .._engine import Formulation, Problem, TorchEstimator
 from .._loss.dependence import KINDS, penalised_loss
-from ..nn import LinearScorer, Scorer
+from ..nn import Scorer
 from ..utils._groups import check_sample_weight
-from ..utils._penalty import SHARED_CONSTRAINTS, encode_for_penalty, unpenalised_state
+from ..utils._penalty import DependencePenalty, FairnessPenaltyMixin, _deprecated
 from ..utils._units import row_units
 
 __all__ = ["FairClassifier", "FairRegressor"]
 
-#: Up to this many rows, ``optimizer="auto"`` fits a penalised linear model
-#: by full-batch L-BFGS (distance matrices of at most 4096² entries).
-_LBFGS_PENALTY_ROWS = 4096
 #: FairRegressor refuses, for a mini-batch optimiser, targets whose spread
 #: around their mean is beyond this factor from 1.
 _MAX_TARGET_SPREAD = 1e6
 
 _FAIRNESS_DOC = """\
-penalty : {"dcov", "ccdcov", "jdcov"}, default="dcov"
-    The dependence measure between the predictions and the protected
-    attributes (see :func:`~skalign.fairness.dependence_penalty`): the sum of
-    one dCov² per attribute (``"dcov"``), dCov² with all attributes
-    concatenated (``"ccdcov"``, intersectional), or JdCov² (``"jdcov"``,
-    intersectional, with ``jdcov_c``).
-fairness_strength : float, default=0.0
-    λ, the weight of the penalty. The default 0 fits the *unpenalised* model
+fairness_penalty : DependencePenalty or None, default=None
+    The penalty on the dependence between the predictions and the
+    protected attributes (see :class:`~skalign.fairness.DependencePenalty`:
+    the measure, its strength, independence or separation, the attributes'
+    encoding). ``None`` (the default) fits the *unpenalised* model
     (exactly: the penalty is not even evaluated), so that ``Estimator()`` is
     a plain, valid scikit-learn model whose ``sensitive_features`` are
-    optional; any λ > 0 requires ``sensitive_features`` in :meth:`fit`. The
-    penalty's scale depends on that of the predictions, so choose λ with
-    :func:`~skalign.fairness.fairness_path`.
-statistic : {"v", "u"}, default="v"
-    Estimator of the penalty on each mini-batch: the V-statistic
-    (non-negative; honours ``sample_weight``) or the unbiased U-statistic
-    (needs at least 4 rows per batch; ignores ``sample_weight``).
-jdcov_c : float, default=1.0
-    The constant ``c`` of JdCov² (``penalty="jdcov"`` only): larger values
-    weigh pairwise dependence more than higher-order dependence.
-categorical_features : "auto", "all" or array-like, default="auto"
-    Which columns of ``sensitive_features`` are categorical (one-hot
-    encoded); the others are continuous (standardised). String, boolean and
-    pandas categorical columns always are; list numeric columns (names,
-    indices or a mask) that hold category codes. See
-    :func:`~skalign.fairness.encode_sensitive_features`.
-scale_continuous : bool, default=True
-    Standardise continuous protected attributes."""
+    optional; an active penalty requires ``sensitive_features`` in
+    :meth:`fit`. Choose its strength with
+    :func:`~skalign.fairness.fairness_path` or a search over
+    ``fairness_penalty__strength``.
+penalty, fairness_strength, statistic, jdcov_c, categorical_features, \
+scale_continuous : deprecated
+    Deprecated in 0.3 and removed in 0.4: set ``kind``, ``strength``,
+    ``statistic``, ``c``, ``categorical_features`` and
+    ``scale_continuous`` of the ``DependencePenalty``. Given, they build the
+    penalty with ``normalize=False`` (their former, raw-dCov² meaning) and
+    warn."""
 
 _FAIRNESS_NOTES = """\
 The penalty is computed on each mini-batch from the batch's predictions and
 protected attributes: through ``batch_size x batch_size`` distance matrices
 in general, and in ``O(n log n)`` without them for a univariate prediction
 and categorical (or, from 1024 rows, continuous) attributes with
-``penalty="dcov"``. With ``fairness_strength > 0`` the objective is no
-longer convex. ``optimizer="lbfgs"`` optimises the exact, whole-data
-penalty at full batch, starting from the unpenalised fit (at the constant
-predictions of a zero-initialised scorer the penalty has no useful
-gradient). ``optimizer="auto"`` does so too for a linear scorer, a smooth
-loss and at most 4096 rows (where the whole-data distance matrices are
-small); otherwise it is Adam on mini-batches of ``batch_size`` rows, which
-for a linear scorer and a smooth loss also starts from the unpenalised fit.
-``predict`` never needs the protected attributes.
+``kind="dcov"`` (or a single attribute). With an active penalty the
+objective is no longer convex. ``optimizer="lbfgs"`` optimises the exact,
+whole-data penalty at full batch, starting from the unpenalised fit (at the
+constant predictions of a zero-initialised scorer the penalty has no useful
+gradient). ``optimizer="auto"`` does so too for a linear scorer and a smooth
+loss, at any size when the penalty has the ``O(n log n)`` path and up to
+4096 rows otherwise (where the whole-data distance matrices stay small);
+otherwise it is Adam on mini-batches of ``batch_size`` rows, which for a
+linear scorer also starts from the unpenalised fit. ``predict`` never needs
+the protected attributes.
 
 References: Székely, Rizzo & Bakirov (2007), Ann. Statist. 35(6) (distance
 covariance); Chakraborty & Zhang (2019), JASA 114(528) (JdCov); the penalised
 objective follows "Machine Learning with Multitype Protected Attributes:
 Intersectional Fairness through Regularisation"."""
+
+
+def _null_loss(loss, y, weight):
+    """The loss of the best constant prediction: the scale of a normalised
+    penalty (see :class:`~skalign.fairness.DependencePenalty`)."""
+    if not weight.sum() > 0:
+        return 1.0
+    if loss == "log_loss":
+        share = np.bincount(y, weights=weight) / weight.sum()
+        share = share[share > 0]
+        return float(-(share * np.log(share)).sum())
+    mean = float(np.average(y, weights=weight))
+    if loss == "squared_error":
+        return 0.5 * float(np.average((y - mean) ** 2, weights=weight))
+    if loss == "poisson":
+        if mean <= 0:
+            return 1.0
+        deviance = mean - y * np.log(mean) + special.xlogy(y, y) - y
+        return float(np.average(deviance, weights=weight))
+    order = np.argsort(y)
+    cumulative = np.cumsum(weight[order])
+    median = y[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])]
+    return float(np.average(np.abs(y - median), weights=weight))
 
 
 def _fairness_doc(cls):
@@ -89,93 +101,73 @@ def _indent(text):
     return "\n".join("    " + line if line else line for line in text.splitlines())
 
 
-class _FairMixin:
-    """Parameters, sensitive-feature handling and loss shared by both models."""
+class _FairMixin(FairnessPenaltyMixin):
+    """The penalty option of both models, with their deprecated parameters."""
 
     _fairness_constraints = {
-        "penalty": [StrOptions(set(KINDS))],
-        "statistic": [StrOptions({"v", "u"})],
-        **SHARED_CONSTRAINTS,
+        **FairnessPenaltyMixin._penalty_constraints,
+        "fairness_penalty": [None, DependencePenalty],
+        "penalty": _deprecated([StrOptions(set(KINDS))]),
+        "statistic": _deprecated([StrOptions({"v", "u"})]),
     }
+    _deprecated_penalty = {
+        "penalty": "kind",
+        **FairnessPenaltyMixin._deprecated_penalty,
+        "statistic": "statistic",
+    }
+    _penalised = "predictions"
+    _penalty_row_units = True
 
-    def _encode_sensitive(self, sensitive_features, X):
-        """Validate and encode the protected attributes (``None`` if absent)."""
-        return encode_for_penalty(
-            sensitive_features,
-            _num_samples(X),
-            strength=self.fairness_strength,
-            categorical_features=self.categorical_features,
-            scale_continuous=self.scale_continuous,
+    def _penalty_from_old(self, old):
+        # The former defaults: penalty="dcov", fairness_strength=0.
+        return DependencePenalty(
+            old.pop("penalty", "dcov"),
+            normalize=False,
+            **{self._deprecated_penalty[k]: v for k, v in old.items()},
         )
 
-    def _sensitive_targets(self, sensitive_features, X, sample_weight, constants):
-        """The encoded protected attributes as training targets, and the
-        problem's constants: the encoding's block sizes and kinds, and the
-        number of rows of the fit (which decides the solver)."""
-        encoded = self._encode_sensitive(sensitive_features, X)
-        n_samples = _num_samples(X)
-        if constants is None:
-            self.sensitive_attributes_ = () if encoded is None else encoded.names
-        fitted = {
-            "sizes": () if encoded is None else tuple(int(k) for k in encoded.sizes),
-            "categorical": ()
-            if encoded is None
-            else tuple(bool(c) for c in encoded.categorical),
-            # A continued fit keeps the solver of the first.
-            "n_rows": n_samples if constants is None else constants["n_rows"],
-        }
-        if encoded is None or not self.fairness_strength:
-            return {}, fitted
-        targets = {"sensitive": encoded.values}
-        if sample_weight is not None:
-            targets["penalty_weight"] = np.array(
-                check_sample_weight(sample_weight, n_samples)
-            )
-        return targets, fitted
-
-    def _fair_problem(self, units, constants, X, y, **metadata):
-        """The :class:`Problem` of ``units``: a penalised fit starts at the
-        unpenalised optimum when L-BFGS is used, or the mini-batch optimiser
-        that ``"auto"`` picks for a large linear problem (see
-        :func:`~skalign.utils._penalty.unpenalised_state`); it then moves
-        from the accurate model towards fairness."""
+    def _fair_problem(self, X, y, weight, targets, penalty, fitted, **metadata):
+        """The :class:`Problem` of the row units; a penalised fit starts at
+        the unpenalised optimum (see :meth:`_unpenalised_start`) and then
+        moves from the accurate model towards fairness."""
+        rows = {}
+        if penalty is not None:
+            rows = {**targets, "attribute_weight": weight}
+        constants = {**fitted, "penalty": penalty}
         formulation = self._formulation(**constants)
-        initial_state = None
-        if self.fairness_strength > 0 and (
-            self._uses_full_batch_solver(formulation)
-            or (
-                self.optimizer == "auto"
-                and self._smooth_linear(self._resolved_scorer())
-            )
-        ):
-            initial_state = functools.partial(unpenalised_state, self, X, y, **metadata)
-        return Problem(units, formulation, constants, initial_state=initial_state)
+        return Problem(
+            row_units(X, weight, target=y, **rows),
+            formulation,
+            constants,
+            initial_state=self._unpenalised_start(
+                formulation, penalty, X, metadata.pop("y_raw"), **metadata
+            ),
+        )
 
     def _smooth(self):
         # |y - s| is convex but not smooth, which L-BFGS handles badly.
         return getattr(self, "loss", None) != "absolute_error"
 
-    def _smooth_linear(self, scorer):
-        return isinstance(scorer, LinearScorer) and self._smooth()
-
-    def _lbfgs(self, convex, n_rows):
-        """``optimizer="auto"``'s choice of full-batch L-BFGS (for a linear
-        scorer). The penalised objective is not convex, but from the
-        unpenalised optimum L-BFGS reaches a far better point than a few
-        hundred Adam steps, as long as the n x n distance matrices of the
-        whole-data penalty stay small."""
-        return convex or (self._smooth() and n_rows <= _LBFGS_PENALTY_ROWS)
-
-    def _penalised(self, loss, sizes, categorical):
-        return functools.partial(
-            penalised_loss,
-            loss=loss,
-            strength=float(self.fairness_strength),
-            kind=self.penalty,
-            sizes=sizes,
-            categorical=categorical,
-            statistic=self.statistic,
-            c=float(self.jdcov_c),
+    def _penalised_formulation(self, loss, penalty, n_rows, n_outputs=1):
+        """The :class:`Formulation` of the data loss ``loss`` plus the
+        penalty of configuration ``penalty``. The penalised objective is
+        not convex, but from the unpenalised optimum L-BFGS reaches a far
+        better point than a few hundred Adam steps (see
+        :meth:`_penalty_lbfgs`)."""
+        convex = penalty is None and self._smooth()
+        return Formulation(
+            losses=(
+                functools.partial(
+                    penalised_loss, loss=loss, penalty=self._penalty_term(penalty)
+                ),
+            ),
+            n_outputs=n_outputs,
+            convex=convex,
+            lbfgs=convex
+            or (
+                self._smooth()
+                and self._penalty_lbfgs(penalty, n_rows, univariate=n_outputs == 1)
+            ),
         )
 
 
@@ -184,7 +176,7 @@ class FairRegressor(_FairMixin, RegressorMixin, TorchEstimator):
     """Regressor with a distance-covariance penalty on protected attributes.
 
     Minimises ``L(y, ŷ) + λ · P(ŷ, S)``: a regression loss plus
-    ``fairness_strength`` times a dependence measure ``P`` between the
+    the strength of ``fairness_penalty`` times a dependence measure ``P`` between the
     predictions ``ŷ`` and the protected attributes ``S`` (distance
     covariance or one of its multi-attribute forms), so that the predictions
     approach *demographic parity* (independence of ``S``), for categorical
@@ -228,19 +220,20 @@ class FairRegressor(_FairMixin, RegressorMixin, TorchEstimator):
     See Also
     --------
     FairClassifier : The classification counterpart.
-    fairness_path : Fit a path of ``fairness_strength`` values and pick one.
+    DependencePenalty : The penalty and its options.
+    fairness_path : Fit a path of penalty strengths and pick one.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from skalign.fairness import FairRegressor
+    >>> from skalign.fairness import DependencePenalty, FairRegressor
     >>> rng = np.random.default_rng(0)
     >>> group = rng.integers(0, 2, size=300)
     >>> X = np.column_stack([rng.normal(size=300), group + rng.normal(size=300)])
     >>> y = X[:, 0] + 2 * group
     >>> plain = FairRegressor().fit(X, y)
-    >>> fair = FairRegressor(fairness_strength=5.0, optimizer="lbfgs",
-    ...                      random_state=0).fit(X, y, sensitive_features=group)
+    >>> fair = FairRegressor(fairness_penalty=DependencePenalty(strength=5.0))
+    >>> fair = fair.fit(X, y, sensitive_features=group)
     >>> gap = lambda pred: abs(pred[group == 1].mean() - pred[group == 0].mean())
     >>> bool(gap(fair.predict(X)) < gap(plain.predict(X)) / 2)
     True
@@ -256,12 +249,13 @@ class FairRegressor(_FairMixin, RegressorMixin, TorchEstimator):
         self,
         loss="squared_error",
         *,
-        penalty="dcov",
-        fairness_strength=0.0,
-        statistic="v",
-        jdcov_c=1.0,
-        categorical_features="auto",
-        scale_continuous=True,
+        fairness_penalty=None,
+        penalty="deprecated",
+        fairness_strength="deprecated",
+        statistic="deprecated",
+        jdcov_c="deprecated",
+        categorical_features="deprecated",
+        scale_continuous="deprecated",
         scorer=None,
         alpha=0.0,
         optimizer="auto",
@@ -280,6 +274,7 @@ class FairRegressor(_FairMixin, RegressorMixin, TorchEstimator):
         random_state=None,
     ):
         self.loss = loss
+        self.fairness_penalty = fairness_penalty
         self.penalty = penalty
         self.fairness_strength = fairness_strength
         self.statistic = statistic
@@ -303,14 +298,9 @@ class FairRegressor(_FairMixin, RegressorMixin, TorchEstimator):
         self.verbose = verbose
         self.random_state = random_state
 
-    def _formulation(self, sizes=(), categorical=(), n_rows=0, y_offset=0.0):
+    def _formulation(self, penalty=None, n_rows=0, y_offset=0.0):
         # y_offset is applied outside the net (see _problem and predict).
-        convex = self.fairness_strength == 0 and self._smooth()
-        return Formulation(
-            losses=(self._penalised(self.loss, sizes, categorical),),
-            convex=convex,
-            lbfgs=self._lbfgs(convex, n_rows),
-        )
+        return self._penalised_formulation(self.loss, penalty, n_rows)
 
     def _problem(self, X, y, *, constants, sensitive_features, sample_weight, exposure):
         n, y_raw = X.shape[0], y
@@ -346,9 +336,15 @@ class FairRegressor(_FairMixin, RegressorMixin, TorchEstimator):
             raise ValueError(
                 f"exposure is only used with loss='poisson'; got loss={self.loss!r}."
             )
-        targets, fitted = self._sensitive_targets(
-            sensitive_features, X, sample_weight, constants
+        targets, penalty = self._penalty_targets(
+            sensitive_features,
+            n,
+            constants=constants,
+            target=y,
+            scale=_null_loss(self.loss, y, weight),
         )
+        # A continued fit keeps the solver of the first.
+        fitted = {"n_rows": n if constants is None else constants["n_rows"]}
         y_offset = 0.0
         scorer = self._resolved_scorer()
         if (
@@ -366,15 +362,19 @@ class FairRegressor(_FairMixin, RegressorMixin, TorchEstimator):
             elif weight.sum() > 0:
                 y_offset = float(np.average(y, weights=weight))
             y = y - y_offset
-            self._check_target_scale(y, weight, fitted["n_rows"])
+            self._check_target_scale(y, weight, penalty, fitted["n_rows"])
         fitted["y_offset"] = y_offset
         return self._fair_problem(
-            row_units(X, weight, target=y, **targets),
-            fitted,
             X,
-            y_raw,
+            y,
+            weight,
+            targets,
+            penalty,
+            fitted,
+            y_raw=y_raw,
             sample_weight=sample_weight,
             exposure=exposure,
+            sensitive_features=sensitive_features,
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -411,10 +411,10 @@ class FairRegressor(_FairMixin, RegressorMixin, TorchEstimator):
             exposure=exposure,
         )
 
-    def _check_target_scale(self, y, weight, n_rows):
+    def _check_target_scale(self, y, weight, penalty, n_rows):
         """A mini-batch optimiser moves weights by about ``lr`` per step; it
         cannot reach the scale of targets far from 1. Refuse them."""
-        formulation = self._formulation(n_rows=n_rows)
+        formulation = self._formulation(penalty, n_rows=n_rows)
         if self._uses_full_batch_solver(formulation):
             return
         kept = weight > 0
@@ -486,18 +486,19 @@ class FairClassifier(_FairMixin, ClassifierMixin, TorchEstimator):
     See Also
     --------
     FairRegressor : The regression counterpart.
-    fairness_path : Fit a path of ``fairness_strength`` values and pick one.
+    DependencePenalty : The penalty and its options.
+    fairness_path : Fit a path of penalty strengths and pick one.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from skalign.fairness import FairClassifier
+    >>> from skalign.fairness import DependencePenalty, FairClassifier
     >>> rng = np.random.default_rng(0)
     >>> group = rng.integers(0, 2, size=400)
     >>> X = np.column_stack([rng.normal(size=400), 2 * group + rng.normal(size=400)])
     >>> y = (X[:, 0] + X[:, 1] + rng.logistic(size=400) > 1).astype(int)
-    >>> clf = FairClassifier(fairness_strength=10.0, optimizer="lbfgs",
-    ...                      random_state=0).fit(X, y, sensitive_features=group)
+    >>> clf = FairClassifier(fairness_penalty=DependencePenalty(strength=10.0))
+    >>> clf = clf.fit(X, y, sensitive_features=group)
     >>> proba = clf.predict_proba(X)[:, 1]
     >>> plain = FairClassifier().fit(X, y).predict_proba(X)[:, 1]
     >>> gap = lambda p: abs(p[group == 1].mean() - p[group == 0].mean())
@@ -513,12 +514,13 @@ class FairClassifier(_FairMixin, ClassifierMixin, TorchEstimator):
     def __init__(
         self,
         *,
-        penalty="dcov",
-        fairness_strength=0.0,
-        statistic="v",
-        jdcov_c=1.0,
-        categorical_features="auto",
-        scale_continuous=True,
+        fairness_penalty=None,
+        penalty="deprecated",
+        fairness_strength="deprecated",
+        statistic="deprecated",
+        jdcov_c="deprecated",
+        categorical_features="deprecated",
+        scale_continuous="deprecated",
         scorer=None,
         alpha=0.0,
         optimizer="auto",
@@ -536,6 +538,7 @@ class FairClassifier(_FairMixin, ClassifierMixin, TorchEstimator):
         verbose=0,
         random_state=None,
     ):
+        self.fairness_penalty = fairness_penalty
         self.penalty = penalty
         self.fairness_strength = fairness_strength
         self.statistic = statistic
@@ -562,15 +565,11 @@ class FairClassifier(_FairMixin, ClassifierMixin, TorchEstimator):
     def _binary(self):
         return len(self.classes_) == 2
 
-    def _formulation(self, n_classes=2, sizes=(), categorical=(), n_rows=0):
+    def _formulation(self, n_classes=2, penalty=None, n_rows=0):
         binary = n_classes == 2
         loss = "binary_log_loss" if binary else "multinomial_log_loss"
-        convex = self.fairness_strength == 0
-        return Formulation(
-            losses=(self._penalised(loss, sizes, categorical),),
-            n_outputs=1 if binary else n_classes,
-            convex=convex,
-            lbfgs=self._lbfgs(convex, n_rows),
+        return self._penalised_formulation(
+            loss, penalty, n_rows, n_outputs=1 if binary else n_classes
         )
 
     def _problem(self, X, y, *, constants, sensitive_features, sample_weight):
@@ -586,15 +585,29 @@ class FairClassifier(_FairMixin, ClassifierMixin, TorchEstimator):
         target = codes.astype(np.float64) if self._binary() else codes
         n = X.shape[0]
         weight = check_sample_weight(sample_weight, n)
-        targets, fitted = self._sensitive_targets(
-            sensitive_features, X, sample_weight, constants
+        targets, penalty = self._penalty_targets(
+            sensitive_features,
+            n,
+            constants=constants,
+            target=codes,
+            discrete_target=True,
+            scale=_null_loss("log_loss", codes, weight),
         )
+        fitted = {
+            "n_classes": len(self.classes_),
+            # A continued fit keeps the solver of the first.
+            "n_rows": n if constants is None else constants["n_rows"],
+        }
         return self._fair_problem(
-            row_units(X, weight, target=target, **targets),
-            {"n_classes": len(self.classes_), **fitted},
             X,
-            y,
+            target,
+            weight,
+            targets,
+            penalty,
+            fitted,
+            y_raw=y,
             sample_weight=sample_weight,
+            sensitive_features=sensitive_features,
         )
 
     @_fit_context(prefer_skip_nested_validation=True)

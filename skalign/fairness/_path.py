@@ -21,6 +21,7 @@ from ..metrics._fairness import (
 )
 from ..utils._encoding import encode_sensitive_features
 from ..utils._extras import install_hint
+from ..utils._penalty import DependencePenalty
 
 __all__ = ["FairnessPath", "fairness_path"]
 
@@ -290,11 +291,11 @@ def fairness_path(
     y,
     *,
     sensitive_features,
-    strengths,
+    strengths="auto",
     cv=5,
     groups=None,
     params=None,
-    param_name="fairness_strength",
+    param_name="fairness_penalty__strength",
     continuous_bins=4,
     knee_metric="js_divergence",
     n_jobs=None,
@@ -302,7 +303,8 @@ def fairness_path(
     """Cross-validated accuracy–fairness path over the fairness strength λ.
 
     For every λ in ``strengths`` and every cross-validation fold, a clone of
-    ``estimator`` with ``fairness_strength=λ`` is fitted on the training part
+    ``estimator`` with its penalty's strength (``param_name``) set to λ is
+    fitted on the training part
     and predicts the held-out part. Per fold, the held-out predictive loss
     and ``score``; on the out-of-fold predictions of all rows (probabilities
     for classifiers), three measures of their dependence on the protected
@@ -326,16 +328,23 @@ def fairness_path(
 
     Parameters
     ----------
-    estimator : FairRegressor or FairClassifier
-        Or any estimator with a ``param_name`` parameter whose ``fit`` takes
+    estimator : FairRegressor, FairClassifier, or any estimator with a penalty
+        Any estimator with a ``param_name`` parameter whose ``fit`` takes
         ``sensitive_features`` (a pipeline with metadata routing enabled).
+        With the default ``param_name``, an estimator whose
+        ``fairness_penalty`` is ``None`` is given
+        :class:`~skalign.fairness.DependencePenalty` ``()``.
     X : {array-like, sparse matrix} of shape (n_samples, n_features)
     y : array-like of shape (n_samples,)
     sensitive_features : array-like or DataFrame of shape (n_samples,) or \
             (n_samples, n_attributes)
         Protected attributes, as in :meth:`FairRegressor.fit`.
-    strengths : array-like of float
+    strengths : "auto" or array-like of float, default="auto"
         The λ values (non-negative), evaluated in increasing order.
+        ``"auto"``: 0 and 12 values from 0.01 to 1000, log-spaced, which
+        cover the front of the scale-free penalty
+        (``DependencePenalty(normalize=True)``, the default) from the
+        unpenalised model to near independence on any data set.
     cv : int, cross-validation generator or iterable, default=5
         As in :func:`sklearn.model_selection.cross_val_predict` (stratified
         for classifiers); the test sets must partition the rows.
@@ -346,9 +355,9 @@ def fairness_path(
         per fold where they have one value per row; ``sample_weight`` and
         ``exposure`` also weight the held-out loss and score (the fairness
         metrics count every row once).
-    param_name : str, default="fairness_strength"
+    param_name : str, default="fairness_penalty__strength"
         The parameter set to each λ (e.g.
-        ``"fairregressor__fairness_strength"`` for a pipeline).
+        ``"fairregressor__fairness_penalty__strength"`` for a pipeline).
     continuous_bins : int, default=4
         Quantile bins of each continuous attribute for the group metrics.
     knee_metric : {"js_divergence", "unfairness_ratio", \
@@ -373,10 +382,10 @@ def fairness_path(
     >>> X = np.column_stack([rng.normal(size=600), group + rng.normal(size=600)])
     >>> y = X[:, 0] + 2 * group + rng.normal(size=600)
     >>> path = fairness_path(
-    ...     FairRegressor(optimizer="lbfgs", random_state=0), X, y,
-    ...     sensitive_features=group, strengths=[0.0, 1.0, 10.0], cv=3)
+    ...     FairRegressor(), X, y, sensitive_features=group,
+    ...     strengths=[0.0, 1.0, 10.0], cv=3)
     >>> path.fairness["distance_correlation"].round(2)
-    array([0.23, 0.2 , 0.09])
+    array([0.23, 0.17, 0.05])
     >>> path.knee_strength
     1.0
     """
@@ -384,11 +393,21 @@ def fairness_path(
         raise ValueError(
             f"knee_metric must be one of {_FAIRNESS_METRICS}; got {knee_metric!r}."
         )
+    final = _final_step(estimator)
+    if (
+        param_name == "fairness_penalty__strength"
+        and "fairness_penalty" in estimator.get_params()
+        and estimator.get_params()["fairness_penalty"] is None
+    ):
+        estimator = clone(estimator).set_params(fairness_penalty=DependencePenalty())
+        final = estimator
     if param_name not in estimator.get_params():
         raise ValueError(
             f"{type(estimator).__name__} has no parameter {param_name!r}; pass "
             "param_name= naming its fairness strength."
         )
+    if isinstance(strengths, str) and strengths == "auto":
+        strengths = np.r_[0.0, np.logspace(-2, 3, 12)]
     strengths = np.sort(np.asarray(strengths, dtype=np.float64).ravel())
     if strengths.size == 0 or not np.all(np.isfinite(strengths) & (strengths >= 0)):
         raise ValueError(
@@ -397,9 +416,14 @@ def fairness_path(
         )
     X, y, groups = indexable(X, y, groups)
     n = len(y)
+    penalty = final.get_params().get("fairness_penalty")
     categorical = (
-        _final_step(estimator).get_params().get("categorical_features", "auto")
+        penalty.categorical_features
+        if isinstance(penalty, DependencePenalty)
+        else final.get_params().get("categorical_features", "auto")
     )
+    if isinstance(categorical, str) and categorical == "deprecated":
+        categorical = "auto"
     encoded = encode_sensitive_features(
         sensitive_features, n_samples=n, categorical_features=categorical
     )

@@ -103,6 +103,7 @@ class _RegularisedLoss(torch.nn.Module):
                 penalty_targets["attribute_weight"],
                 mask,
                 row=penalty_targets["row"],
+                strata=penalty_targets.get("strata"),
             )
         return value
 
@@ -272,10 +273,10 @@ class PreferenceRewardRegressor(
         reward_centering=0.0,
         max_pairs_per_group="auto",
         fairness_penalty=None,
-        fairness_strength=1.0,
-        jdcov_c=1.0,
-        categorical_features="auto",
-        scale_continuous=True,
+        fairness_strength="deprecated",
+        jdcov_c="deprecated",
+        categorical_features="deprecated",
+        scale_continuous="deprecated",
         scorer=None,
         alpha=0.0,
         optimizer="auto",
@@ -322,9 +323,10 @@ class PreferenceRewardRegressor(
         self.random_state = random_state
 
     # ----------------------------------------------------------- objective
-    def _formulation(self, penalty=None):
+    def _formulation(self, penalty=None, n_rows=0):
         """``penalty``: the fairness penalty's configuration (a constant of
-        the problem, see :meth:`_penalty_targets`), ``None`` when off."""
+        the problem, see :meth:`_penalty_targets`), ``None`` when off;
+        ``n_rows``: the rows of the first fit (the penalty's solver)."""
         term = self._penalty_term(penalty)
         if self.objective == "regression_then_scaled":
             objectives = ("regression", "scaled")
@@ -334,6 +336,7 @@ class PreferenceRewardRegressor(
             losses=tuple(self._objective_loss(o, term) for o in objectives),
             # The dependence penalty is not convex in the weights.
             convex=penalty is None,
+            lbfgs=None if penalty is None else self._penalty_lbfgs(penalty, n_rows),
             shift_invariant=self.objective in _PAIRWISE
             and not self.reward_centering
             and penalty is None,
@@ -392,22 +395,27 @@ class PreferenceRewardRegressor(
             max_pairs_per_group=self.max_pairs_per_group,
             random_state=self.random_state,
         )
-        attributes, penalty = self._penalty_targets(
-            sensitive_features, X.shape[0], constants=constants
+        rows, penalty = self._penalty_targets(
+            sensitive_features,
+            X.shape[0],
+            constants=constants,
+            target=np.asarray(y, dtype=np.float64),
         )
-        if attributes is not None:
+        if rows is not None:
             # A row is in as many pair units as it has comparisons: the
             # penalty counts it once, by its id (see unit_dependence_penalty).
             index, targets = units.index, units.targets
             weight = check_sample_weight(sample_weight, X.shape[0])
             targets["row"] = index
-            targets["attributes"] = attributes[index]
             targets["attribute_weight"] = np.where(targets["mask"], weight[index], 0.0)
-        formulation = self._formulation(penalty)
+            for name, values in rows.items():
+                targets[name] = values[index]
+        n_rows = X.shape[0] if constants is None else constants.get("n_rows", 0)
+        formulation = self._formulation(penalty, n_rows)
         return Problem(
             units,
             formulation,
-            constants={"penalty": penalty},
+            constants={"penalty": penalty, "n_rows": n_rows},
             initial_state=self._unpenalised_start(
                 formulation,
                 penalty,

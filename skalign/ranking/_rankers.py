@@ -90,6 +90,7 @@ class _PlackettLuceObjective:
         choice,
         sensitive=None,
         attributes=None,
+        strata=None,
     ):
         log_tie_weights = None
         if scores.ndim == 3:
@@ -114,7 +115,7 @@ class _PlackettLuceObjective:
             )
         if self.fairness is not None:
             # Every row is in one list once: no row ids to deduplicate.
-            loss = loss + self.fairness(scores, attributes, weight, mask)
+            loss = loss + self.fairness(scores, attributes, weight, mask, strata=strata)
         return loss
 
 
@@ -392,10 +393,10 @@ class PlackettLuceRanker(FairnessPenaltyMixin, LikelihoodInferenceMixin, _BaseRa
         exposure_penalty=0.0,
         exposure_samples=32,
         fairness_penalty=None,
-        fairness_strength=1.0,
-        jdcov_c=1.0,
-        categorical_features="auto",
-        scale_continuous=True,
+        fairness_strength="deprecated",
+        jdcov_c="deprecated",
+        categorical_features="deprecated",
+        scale_continuous="deprecated",
         ndcg_k=10,
         scorer=None,
         alpha=0.0,
@@ -442,7 +443,7 @@ class PlackettLuceRanker(FairnessPenaltyMixin, LikelihoodInferenceMixin, _BaseRa
         self.verbose = verbose
         self.random_state = random_state
 
-    def _formulation(self, penalty=None, tie_orders=()):
+    def _formulation(self, penalty=None, tie_orders=(), n_rows=0):
         """``penalty``: the fairness penalty's configuration; ``tie_orders``:
         the Davidson–Luce tie orders with a learned weight (constants of the
         problem)."""
@@ -464,6 +465,9 @@ class PlackettLuceRanker(FairnessPenaltyMixin, LikelihoodInferenceMixin, _BaseRa
             # Jointly convex in a linear scorer's weights and the log tie
             # weights; the exposure and dependence penalties are not convex.
             convex=not self.exposure_penalty and penalty is None,
+            lbfgs=None
+            if penalty is None or self.exposure_penalty
+            else self._penalty_lbfgs(penalty, n_rows),
             likelihood=not self.exposure_penalty and penalty is None,
         )
 
@@ -527,26 +531,28 @@ class PlackettLuceRanker(FairnessPenaltyMixin, LikelihoodInferenceMixin, _BaseRa
         # categorical and continuous columns. Given attributes are validated
         # even when neither penalty is on.
         if self.exposure_penalty or (
-            sensitive_features is not None and self.fairness_penalty is None
+            sensitive_features is not None and self._resolved_penalty() is None
         ):
             codes = _check_sensitive_features(sensitive_features, X.shape[0])
             if self.exposure_penalty:
                 targets["sensitive"] = _within_list_codes(
                     packed.take(codes), packed.mask
                 )
-        attributes, penalty = self._penalty_targets(
+        rows, penalty = self._penalty_targets(
             sensitive_features,
             X.shape[0],
             constants=constants,
+            target=np.asarray(y, dtype=np.float64),
             validate_unused=False,
         )
-        if attributes is not None:
-            targets["attributes"] = packed.take(attributes)
-        formulation = self._formulation(penalty, orders)
+        for name, values in (rows or {}).items():
+            targets[name] = packed.take(values)
+        n_rows = X.shape[0] if constants is None else constants.get("n_rows", 0)
+        formulation = self._formulation(penalty, orders, n_rows)
         return Problem(
             list_targets(X, packed, **targets),
             formulation,
-            constants={"penalty": penalty, "tie_orders": orders},
+            constants={"penalty": penalty, "tie_orders": orders, "n_rows": n_rows},
             initial_state=self._unpenalised_start(
                 formulation,
                 penalty,

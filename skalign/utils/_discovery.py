@@ -35,6 +35,7 @@ def all_estimators():
             if (
                 inspect.isclass(obj)
                 and issubclass(obj, BaseEstimator)
+                and hasattr(obj, "fit")
                 and not inspect.isabstract(obj)
             ):
                 found[name] = obj

@@ -12,7 +12,13 @@ from sklearn.model_selection import KFold, ShuffleSplit, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skalign.fairness import FairClassifier, FairnessPath, FairRegressor, fairness_path
+from skalign.fairness import (
+    DependencePenalty,
+    FairClassifier,
+    FairnessPath,
+    FairRegressor,
+    fairness_path,
+)
 from skalign.fairness._path import _knee
 from skalign.metrics import distance_correlation
 
@@ -53,7 +59,11 @@ def test_regression_path():
     assert path.knee_strength in path.strengths
     # The pooled predictions are the out-of-fold ones.
     train, test = next(KFold(n_splits=3).split(X))
-    model = FairRegressor(optimizer="lbfgs", random_state=0, fairness_strength=1.0)
+    model = FairRegressor(
+        optimizer="lbfgs",
+        random_state=0,
+        fairness_penalty=DependencePenalty(strength=1.0),
+    )
     model.fit(X[train], y[train], sensitive_features=sensitive.iloc[train])
     assert_allclose(path.predictions[1, test], model.predict(X[test]))
     assert path.fairness["distance_correlation"][1] == pytest.approx(
@@ -84,7 +94,11 @@ def test_binary_classifier_path_reports_fairlearn_metrics():
     # Refit every fold by hand and ask fairlearn about the pooled labels.
     pred = np.empty(len(target), dtype=int)
     for fold, (train, test) in enumerate(cv.split(X, target)):
-        model = FairClassifier(optimizer="lbfgs", random_state=0, fairness_strength=5.0)
+        model = FairClassifier(
+            optimizer="lbfgs",
+            random_state=0,
+            fairness_penalty=DependencePenalty(strength=5.0),
+        )
         model.fit(X[train], target[train], sensitive_features=sensitive["group"][train])
         pred[test] = model.predict(X[test])
         assert path.score[1, fold] == pytest.approx(model.score(X[test], target[test]))
@@ -101,9 +115,9 @@ def test_multiclass_path_and_pipeline():
     X, y, sensitive = _data(n=180)
     target = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
     with sklearn.config_context(enable_metadata_routing=True):
-        model = FairClassifier(optimizer="lbfgs").set_fit_request(
-            sensitive_features=True
-        )
+        model = FairClassifier(
+            optimizer="lbfgs", fairness_penalty=DependencePenalty()
+        ).set_fit_request(sensitive_features=True)
         path = fairness_path(
             make_pipeline(StandardScaler(), model),
             X,
@@ -111,7 +125,7 @@ def test_multiclass_path_and_pipeline():
             sensitive_features=sensitive["group"],
             strengths=[0.0, 1.0],
             cv=2,
-            param_name="fairclassifier__fairness_strength",
+            param_name="fairclassifier__fairness_penalty__strength",
         )
     assert "demographic_parity_difference" not in path.fairness
     assert path.predictions.shape == (2, len(y), 3)

@@ -24,6 +24,10 @@ from skalign.metrics import distance_correlation, group_js_divergence
 from skalign.nn import MLPScorer
 from skalign.preference import PreferenceRewardRegressor
 
+# The parameters before DependencePenalty: deprecated, and tested here until
+# they are removed (tests/fairness/test_penalty.py tests the object).
+pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
+
 
 def _planted(n_groups=150, group_size=3, seed=0):
     """Preferences whose grades follow a feature that tracks the authors'
