@@ -23,6 +23,7 @@ Tests use :func:`names`, :func:`entry`, :func:`make`, :func:`instances`,
 
 from dataclasses import dataclass, field
 
+from skalign.fairness import DependencePenalty
 from skalign.nn import MLPScorer
 from skalign.utils import all_estimators
 
@@ -270,9 +271,13 @@ _ENTRIES = (
     Entry(
         "FairRegressor",
         "fair",
-        {**_ENGINE, "fairness_strength": 1.0},
+        {**_ENGINE, "fairness_penalty": DependencePenalty(strength=1.0)},
     ),
-    Entry("FairClassifier", "fair_classes", {**_ENGINE, "fairness_strength": 1.0}),
+    Entry(
+        "FairClassifier",
+        "fair_classes",
+        {**_ENGINE, "fairness_penalty": DependencePenalty(strength=1.0)},
+    ),
     # ------------------------------------------------------------- ordinal
     Entry(
         "HLGaussRegressor",

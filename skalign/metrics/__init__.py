@@ -7,19 +7,29 @@ from ._calibration import (
     negative_log_likelihood,
     smooth_ece,
 )
-from ._fairness import distance_correlation, group_js_divergence, unfairness_ratio
+from ._fairness import (
+    best_under_fairness_bound,
+    conditional_distance_correlation,
+    distance_correlation,
+    group_js_divergence,
+    make_fairness_scorer,
+    unfairness_ratio,
+)
 from ._listwise import exposure_disparity, grouped_ndcg_score, make_grouped_scorer
 from ._ordinal import ordinal_mae, ranked_probability_score
 from ._ranking import pairwise_accuracy, preference_log_loss
 
 __all__ = [
+    "best_under_fairness_bound",
     "brier_score",
     "calibration_report",
+    "conditional_distance_correlation",
     "distance_correlation",
     "expected_calibration_error",
     "exposure_disparity",
     "group_js_divergence",
     "grouped_ndcg_score",
+    "make_fairness_scorer",
     "make_grouped_scorer",
     "negative_log_likelihood",
     "ordinal_mae",

@@ -11,17 +11,29 @@ equalised-odds differences of binary decisions, use fairlearn's
 """
 
 import numbers
+import warnings
 
 import numpy as np
 import torch
 from scipy.signal import fftconvolve
+from sklearn import config_context
+from sklearn.metrics import make_scorer
 from sklearn.utils.validation import check_array
 
 from .._loss.dependence import blockwise_dcov_stats, fast_distance_covariance
 from ..utils._encoding import encode_sensitive_features
+from ..utils._penalty import strata
 from ..utils._validation import accepts_tensors
 
-__all__ = ["distance_correlation", "group_js_divergence", "unfairness_ratio"]
+__all__ = [
+    "best_under_fairness_bound",
+    "conditional_distance_correlation",
+    "distance_correlation",
+    "fairness_score",
+    "group_js_divergence",
+    "make_fairness_scorer",
+    "unfairness_ratio",
+]
 
 # Grid points per bandwidth of the binned KDE, and bounds on the grid size.
 _POINTS_PER_BANDWIDTH = 4
@@ -343,17 +355,272 @@ def distance_correlation(
     return _distance_correlation(values, encoded)
 
 
-def _distance_correlation(values, encoded):
-    """dCor of ``(n, k)`` predictions and ``(n, d)`` encoded attributes."""
+def _dcov_stats(values, encoded):
+    """``dCov²(x, s)``, ``dVar²(x)``, ``dVar²(s)`` of ``(n, k)`` predictions
+    and ``(n, d)`` encoded attributes (V-statistics)."""
     x, s = torch.from_numpy(values), torch.from_numpy(encoded)
     if x.shape[1] == 1 and s.shape[1] == 1:
         x, s = x[:, 0], s[:, 0]
-        dcov, dvar_x, dvar_s = (
+        return tuple(
             float(fast_distance_covariance(a, b)) for a, b in ((x, s), (x, x), (s, s))
         )
-    else:
-        dcov, dvar_x, dvar_s = blockwise_dcov_stats(x, s)
+    return blockwise_dcov_stats(x, s)
+
+
+def _distance_correlation(values, encoded):
+    """dCor of ``(n, k)`` predictions and ``(n, d)`` encoded attributes."""
+    dcov, dvar_x, dvar_s = _dcov_stats(values, encoded)
     denominator = dvar_x * dvar_s
     if denominator <= 0:
         return 0.0
     return float(np.sqrt(max(dcov, 0.0) / np.sqrt(denominator)))
+
+
+@accepts_tensors
+def conditional_distance_correlation(
+    y_true,
+    y_pred,
+    sensitive_features,
+    *,
+    n_bins=5,
+    categorical_features="auto",
+    scale_continuous=True,
+):
+    """Distance correlation of predictions and attributes *given the target*.
+
+    The separation (equalised-odds) counterpart of
+    :func:`distance_correlation`: the rows are split into strata of
+    ``y_true`` (its classes when it holds labels or integers, else its
+    distinct values when there are at most ``n_bins``, else ``n_bins``
+    quantile bins) and
+
+    ``cdCor² = Σ_b p_b dCov²_b(ŷ, S) / sqrt(Σ_b p_b dVar²_b(ŷ) · Σ_b p_b dVar²_b(S))``
+
+    with ``p_b`` the share of rows in stratum ``b`` and the V-statistics
+    within each stratum. By the Cauchy–Schwarz inequality it lies in
+    ``[0, 1]``; it is zero exactly when every stratum's distance covariance
+    is, i.e. (in the population) when the predictions are independent of
+    the attributes given the target: the conditional distance covariance
+    of Wang et al. (2015), "Conditional distance correlation", JASA
+    110(512), with a uniform kernel on the strata. This is what
+    ``DependencePenalty(criterion="separation")`` penalises.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Targets or class labels.
+    y_pred : array-like of shape (n_samples,) or (n_samples, n_outputs)
+    sensitive_features : array-like or DataFrame of shape (n_samples,) or \
+            (n_samples, n_attributes)
+    n_bins : int, default=5
+        Quantile strata of a continuous ``y_true``.
+    categorical_features : "auto", "all" or array-like, default="auto"
+    scale_continuous : bool, default=True
+        As in :func:`distance_correlation`.
+
+    Returns
+    -------
+    cdcor : float
+        The conditional distance correlation (not squared); 0 when the
+        predictions are constant within every stratum.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign.metrics import (
+    ...     conditional_distance_correlation, distance_correlation)
+    >>> rng = np.random.default_rng(0)
+    >>> group = rng.integers(0, 2, size=2000)
+    >>> y = (rng.random(2000) < 0.3 + 0.4 * group).astype(int)
+    >>> y_pred = y + 0.1 * rng.normal(size=2000)   # depends on group through y
+    >>> round(distance_correlation(y_pred, group), 2)
+    0.4
+    >>> round(conditional_distance_correlation(y, y_pred, group), 2)
+    0.04
+    """
+    values, _ = _check_predictions(y_pred)
+    n = values.shape[0]
+    if not (isinstance(n_bins, numbers.Integral) and n_bins >= 1):
+        raise ValueError(f"n_bins must be a positive integer; got {n_bins!r}.")
+    target = np.asarray(y_true)
+    if target.ndim != 1 or target.shape[0] != n:
+        raise ValueError(
+            f"y_true must be 1-D with one value per row of y_pred ({n}); got "
+            f"shape {target.shape}."
+        )
+    discrete = target.dtype.kind in "biuOUS"
+    if discrete:
+        _, codes = np.unique(target, return_inverse=True)
+    else:
+        target = check_array(
+            target, ensure_2d=False, dtype=np.float64, input_name="y_true"
+        )
+        codes, _, _ = strata(target, n_bins, False)
+    encoded = encode_sensitive_features(
+        sensitive_features,
+        n_samples=n,
+        categorical_features=categorical_features,
+        scale_continuous=scale_continuous,
+    ).values
+    totals = np.zeros(3)
+    for b in np.unique(codes):
+        rows = codes.ravel() == b
+        if rows.sum() < 2:
+            continue
+        totals += rows.mean() * np.asarray(_dcov_stats(values[rows], encoded[rows]))
+    dcov, dvar_x, dvar_s = totals
+    if dvar_x * dvar_s <= 0:
+        return 0.0
+    return float(np.sqrt(max(dcov, 0.0) / np.sqrt(dvar_x * dvar_s)))
+
+
+_FAIRNESS_SCORES = {
+    "distance_correlation": (distance_correlation, False),
+    "conditional_distance_correlation": (conditional_distance_correlation, True),
+    "unfairness_ratio": (unfairness_ratio, False),
+    "group_js_divergence": (group_js_divergence, False),
+}
+
+
+def fairness_score(y_true, y_pred, *, sensitive_features, metric, **kwargs):
+    """``metric`` (a name of :func:`make_fairness_scorer`) of a prediction."""
+    function, needs_target = _FAIRNESS_SCORES[metric]
+    if needs_target:
+        return function(y_true, y_pred, sensitive_features, **kwargs)
+    return function(y_pred, sensitive_features, **kwargs)
+
+
+def make_fairness_scorer(
+    metric="distance_correlation", *, response_method="predict", **kwargs
+):
+    """A scorer of a fairness metric that receives ``sensitive_features``.
+
+    The scorer requests ``sensitive_features`` through scikit-learn's
+    metadata routing, so that with ``sklearn.set_config(
+    enable_metadata_routing=True)`` a search passes each fold's protected
+    attributes to it (and, with ``set_fit_request``, to the estimator's
+    ``fit``); combined with other scorers in a dict and with
+    :func:`best_under_fairness_bound` as ``refit``, ``GridSearchCV`` picks
+    the most accurate model whose held-out dependence stays under a bound.
+    The metrics are lower-is-better, so the scorer returns their negative
+    (``greater_is_better=False``): ``cv_results_`` holds ``-metric``.
+    scikit-learn passes extra arguments to a scorer only with metadata
+    routing enabled, also when it is called directly.
+
+    Parameters
+    ----------
+    metric : {"distance_correlation", "conditional_distance_correlation", \
+            "unfairness_ratio", "group_js_divergence"}, \
+            default="distance_correlation"
+        :func:`distance_correlation`, :func:`conditional_distance_correlation`
+        (separation: also reads the fold's targets),
+        :func:`unfairness_ratio` or :func:`group_js_divergence`.
+    response_method : str or tuple of str, default="predict"
+        The estimator's method whose output is scored, e.g.
+        ``"predict_proba"`` for a classifier's probabilities (the positive
+        class's for two classes).
+    **kwargs
+        Further arguments of the metric (``categorical_features``,
+        ``n_bins``, ...).
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y, sensitive_features=...)``.
+
+    See Also
+    --------
+    best_under_fairness_bound : The ``refit`` of a search under a bound.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sklearn
+    >>> from sklearn.linear_model import Ridge
+    >>> from sklearn.model_selection import cross_validate
+    >>> from skalign.metrics import make_fairness_scorer
+    >>> rng = np.random.default_rng(0)
+    >>> group = rng.integers(0, 2, size=200)
+    >>> X = np.column_stack([rng.normal(size=200), group + rng.normal(size=200)])
+    >>> y = X[:, 0] + X[:, 1]
+    >>> with sklearn.config_context(enable_metadata_routing=True):
+    ...     scores = cross_validate(
+    ...         Ridge(), X, y, cv=2, params={"sensitive_features": group},
+    ...         scoring={"r2": "r2", "dcor": make_fairness_scorer()})
+    >>> bool(np.all(scores["test_dcor"] < 0))
+    True
+    """
+    if metric not in _FAIRNESS_SCORES:
+        raise ValueError(
+            f"metric must be one of {sorted(_FAIRNESS_SCORES)}; got {metric!r}."
+        )
+    scorer = make_scorer(
+        fairness_score,
+        response_method=response_method,
+        greater_is_better=False,
+        metric=metric,
+        **kwargs,
+    )
+    # The request is stored on the scorer whatever the configuration when it
+    # is used; searches route only with metadata routing enabled.
+    with config_context(enable_metadata_routing=True):
+        return scorer.set_score_request(sensitive_features=True)
+
+
+def best_under_fairness_bound(score, fairness, bound):
+    """A ``refit`` callable: the best ``score`` with ``fairness`` within ``bound``.
+
+    For a multi-metric search (``GridSearchCV(scoring={score: ...,
+    fairness: make_fairness_scorer(...)}, refit=...)``): among the
+    candidates whose mean held-out fairness metric is at most ``bound``,
+    the index of the one with the highest mean ``score``. When no
+    candidate meets the bound it warns and returns the fairest candidate.
+
+    Parameters
+    ----------
+    score : str
+        The name of the accuracy scorer in ``scoring`` (higher is better).
+    fairness : str
+        The name of a scorer of :func:`make_fairness_scorer` (stored
+        negated by scikit-learn).
+    bound : float
+        The largest acceptable mean value of the fairness metric.
+
+    Returns
+    -------
+    refit : callable
+        ``refit(cv_results) -> int``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign.metrics import best_under_fairness_bound
+    >>> cv_results = {"mean_test_r2": np.array([0.9, 0.8, 0.6]),
+    ...               "mean_test_dcor": -np.array([0.4, 0.15, 0.05])}
+    >>> best_under_fairness_bound("r2", "dcor", 0.2)(cv_results)
+    1
+    """
+    if not (isinstance(bound, numbers.Real) and np.isfinite(bound)):
+        raise ValueError(f"bound must be a finite number; got {bound!r}.")
+
+    def refit(cv_results):
+        for name in (score, fairness):
+            if f"mean_test_{name}" not in cv_results:
+                raise ValueError(
+                    f"The search has no scorer named {name!r}; pass scoring= "
+                    f"a dict with the keys {score!r} and {fairness!r}."
+                )
+        dependence = -np.asarray(cv_results[f"mean_test_{fairness}"], dtype=float)
+        accuracy = np.asarray(cv_results[f"mean_test_{score}"], dtype=float)
+        allowed = dependence <= bound
+        if not allowed.any():
+            warnings.warn(
+                f"No candidate has mean {fairness} <= {bound}; the fairest "
+                f"({np.nanmin(dependence):.4g}) is refitted.",
+                UserWarning,
+                stacklevel=2,
+            )
+            return int(np.nanargmin(dependence))
+        return int(np.nanargmax(np.where(allowed, accuracy, -np.inf)))
+
+    return refit

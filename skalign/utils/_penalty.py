@@ -28,6 +28,7 @@ __all__ = [
     "FairnessPenaltyMixin",
     "encode_for_penalty",
     "fill_penalty_doc",
+    "strata",
     "unpenalised_state",
 ]
 
@@ -225,7 +226,7 @@ def unpenalised_state(estimator, X, y, **fit_params):
     return {k: v.detach().clone() for k, v in plain.scorer_.state_dict().items()}
 
 
-def _strata(values, n_bins, discrete, edges=None):
+def strata(values, n_bins, discrete, edges=None):
     """Stratum codes of the target for separation, and the bin edges.
 
     ``discrete`` values (class codes) are their own strata; otherwise the
@@ -464,7 +465,7 @@ class FairnessPenaltyMixin:
                         f"{type(self).__name__} has no target to condition on; "
                         "use criterion='independence'."
                     )
-                codes, edges, n_strata = _strata(
+                codes, edges, n_strata = strata(
                     target,
                     penalty.n_bins,
                     discrete_target,

@@ -30,11 +30,15 @@ def _qualname(cls):
 
 
 def trusted_types(name):
-    """The skops types to trust for a default-configured estimator: its own
-    class, plus the default calibrator inside a CalibratedEstimator."""
+    """The skops types to trust for a registry instance: its own class, plus
+    the default calibrator inside a CalibratedEstimator and the class of a
+    fairness penalty (a parameter that is an object adds its type)."""
     types = [_qualname(registry.entry(name).estimator)]
     if name == "CalibratedEstimator":
         types.append(_qualname(registry.entry("TemperatureScaling").estimator))
+    penalty = registry.make(name).get_params().get("fairness_penalty")
+    if penalty is not None:
+        types.append(_qualname(type(penalty)))
     return sorted(types)
 
 
