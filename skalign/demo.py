@@ -91,7 +91,7 @@ from . import config_context as skalign_config_context
 from .calibration import CalibratedEstimator, ReliabilityDiagramDisplay
 from .datasets import load_cps1985, load_fishing, load_inst_eval, load_resume
 from .datasets._base import _fetch_rdataset
-from .fairness import FairRegressor
+from .fairness import DependencePenalty, FairRegressor
 from .metrics import (
     distance_correlation,
     expected_calibration_error,
@@ -762,8 +762,7 @@ def _fairness(tour):
     models = {"LinearRegression": LinearRegression(), residualised: None}
     for strength in _FAIRNESS_PATH[tour.full]:
         models[f"FairRegressor (JdCov, λ={strength:g})"] = FairRegressor(
-            penalty="jdcov",
-            fairness_strength=strength,
+            fairness_penalty=DependencePenalty("jdcov", strength, normalize=False),
             optimizer="lbfgs",
             random_state=_SEED,
         )

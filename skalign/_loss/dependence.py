@@ -418,9 +418,9 @@ def dependence_penalty(
 ):
     """The fairness penalty of a (mini-)batch: how much ``pred`` depends on attributes.
 
-    This is the function every skalign estimator adds, times
-    ``fairness_strength``, to its loss; other models can call it on their
-    own predictions. It checks shapes and options but never reads the
+    This is the function every skalign estimator adds, times the strength
+    of its :class:`~skalign.fairness.DependencePenalty`, to its loss;
+    other models can call it on their own predictions. It checks shapes and options but never reads the
     values (no host-device synchronisation), so it is safe inside a training
     loop on a GPU. ``attributes`` are protected attributes encoded (and
     validated, once) by :func:`~skalign.fairness.encode_sensitive_features`:

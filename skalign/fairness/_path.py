@@ -88,9 +88,7 @@ class FairnessPath:
             "score_std": self.score.std(axis=1),
             **self.fairness,
         }
-        return pd.DataFrame(
-            columns, index=pd.Index(self.strengths, name="fairness_strength")
-        )
+        return pd.DataFrame(columns, index=pd.Index(self.strengths, name="strength"))
 
     def plot(self, axes=None):
         """Plot the path: fairness metrics against λ, and loss against unfairness.
@@ -124,7 +122,7 @@ class FairnessPath:
         if positive.size:
             ax_path.set_xscale("symlog", linthresh=float(positive.min()))
             ax_path.set_xlim(lam[0], lam[-1] * 1.2)
-        ax_path.set_xlabel("fairness_strength λ")
+        ax_path.set_xlabel("penalty strength λ")
         ax_path.set_ylabel(f"relative to λ = {lam[0]:g}")
         ax_path.set_title("Dependence on the protected attributes")
         # Ratios to the first strength: from zero, so a halving looks like one.

@@ -149,16 +149,19 @@ class PreferenceRewardRegressor(
     one row or only tied grades (tie models keep the tied ones); regression
     uses every row.
 
-    With ``fairness_penalty`` set, ``fairness_strength`` times a distance
-    covariance between the rewards and the protected attributes
+    With ``fairness_penalty`` (a
+    :class:`~skalign.fairness.DependencePenalty`) set, its strength times a
+    distance covariance between the rewards and the protected attributes
     (``fit(..., sensitive_features=...)``) of the person or source behind
     each row is added to the loss, so that the rewards approach independence
     of those attributes (demographic parity of the rewards), for categorical
     and continuous attributes alike. Each row counts once in the penalty,
     however many pairs it is part of. The objective is then not convex:
-    ``optimizer="auto"`` is Adam on mini-batches (the penalty estimated on
-    each batch's rows); ``optimizer="lbfgs"`` optimises the whole-data
-    penalty, starting from the unpenalised fit. See
+    ``optimizer="auto"`` (with the default linear scorer) optimises the
+    whole-data penalty by L-BFGS, starting from the unpenalised fit, when
+    the penalty has its exact ``O(n log n)`` path or the data have at most
+    4096 rows, and is otherwise Adam on mini-batches (the penalty estimated
+    on each batch's rows). See
     :ref:`fair_reward_models`.
 
     With ``scorer=LinearScorer(fit_intercept=False)`` and ``alpha=0``,
@@ -237,9 +240,9 @@ class PreferenceRewardRegressor(
     each response, although the grades (and feature 0) do:
 
     >>> author = (X[:, 0] + rng.normal(size=200) > 0).astype(int)
+    >>> from skalign.fairness import DependencePenalty
     >>> fair = PreferenceRewardRegressor(
-    ...     fairness_penalty="dcov", fairness_strength=10.0, optimizer="lbfgs",
-    ...     random_state=0,
+    ...     fairness_penalty=DependencePenalty(strength=10.0)
     ... ).fit(X, y, groups=groups, sensitive_features=author)
     >>> gap = lambda r: abs(r[author == 1].mean() - r[author == 0].mean())
     >>> bool(gap(fair.predict(X)) < gap(model.predict(X)) / 2)
@@ -455,8 +458,8 @@ class PreferenceRewardRegressor(
                 or (n_samples, n_attributes), default=None
             Protected attributes of the person or source behind each row (the
             author of a response, the candidate of a profile), used only by
-            ``fairness_penalty`` and required when it is set with
-            ``fairness_strength > 0``; categorical and continuous columns may
+            ``fairness_penalty`` and required when it is set with a
+            positive strength; categorical and continuous columns may
             be mixed. Missing values are an error. :meth:`predict` never
             needs them.
 

@@ -283,14 +283,17 @@ class PlackettLuceRanker(FairnessPenaltyMixin, LikelihoodInferenceMixin, _BaseRa
     or together. ``exposure_penalty`` equalises, within each list, the
     expected exposure of groups of rows: its groups are the distinct
     combinations of the attributes' values, so it wants categorical
-    attributes. ``fairness_penalty`` adds ``fairness_strength`` times a
+    attributes. ``fairness_penalty`` (a
+    :class:`~skalign.fairness.DependencePenalty`) adds its strength times a
     distance covariance between the scores and the protected attributes of
     every row (not list by list), towards scores that do not depend on them
     at all; it encodes categorical and continuous attributes, several at
     once (see :ref:`fair_reward_models`). Either makes the objective
-    non-convex, so ``optimizer="auto"`` is then Adam on mini-batches; with
-    ``optimizer="lbfgs"`` a dependence-penalised fit starts from the
-    unpenalised one.
+    non-convex. With the exposure penalty ``optimizer="auto"`` is Adam on
+    mini-batches; with the dependence penalty alone and the default linear
+    scorer it is full-batch L-BFGS (when the penalty has its exact
+    ``O(n log n)`` path or the data have at most 4096 rows) and otherwise
+    Adam, a dependence-penalised fit starting from the unpenalised one.
 
     Parameters
     ----------
