@@ -422,8 +422,9 @@ def dependence_penalty(
     of its :class:`~skalign.fairness.DependencePenalty`, to its loss;
     other models can call it on their own predictions. It checks shapes
     and options but never reads the values (no host-device
-    synchronisation), so it is safe inside a training loop on a GPU. ``attributes`` are protected attributes encoded (and
-    validated, once) by :func:`~skalign.fairness.encode_sensitive_features`:
+    synchronisation), so it is safe inside a training loop on a GPU.
+    ``attributes`` are protected attributes encoded (and validated, once)
+    by :func:`~skalign.fairness.encode_sensitive_features`:
     ``sizes`` splits its columns into the attributes, e.g. ``(3, 1)`` for a
     three-level categorical (one-hot) followed by a continuous attribute.
 
