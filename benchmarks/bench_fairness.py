@@ -61,6 +61,7 @@ from sklearn.utils.class_weight import compute_sample_weight  # noqa: E402
 
 import skalign  # noqa: E402
 from skalign.fairness import (  # noqa: E402
+    DependencePenalty,
     FairClassifier,
     dependence_penalty,
     distance_covariance,
@@ -225,8 +226,12 @@ def resume_data():
 
 
 def fit_skalign(X, y, groups, weight, strength):
+    # normalize=False: the raw dCov², on the strength grid of SIZES.
     return FairClassifier(
-        optimizer="lbfgs", alpha=1e-3, fairness_strength=strength, random_state=0
+        optimizer="lbfgs",
+        alpha=1e-3,
+        fairness_penalty=DependencePenalty(strength=strength, normalize=False),
+        random_state=0,
     ).fit(X, y, sensitive_features=groups, sample_weight=weight)
 
 

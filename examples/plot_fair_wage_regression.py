@@ -36,7 +36,12 @@ from sklearn.metrics import mean_squared_error
 from sklearn.model_selection import KFold
 
 from skalign.datasets import load_cps1985
-from skalign.fairness import FairRegressor, encode_sensitive_features, fairness_path
+from skalign.fairness import (
+    DependencePenalty,
+    FairRegressor,
+    encode_sensitive_features,
+    fairness_path,
+)
 from skalign.metrics import distance_correlation, group_js_divergence, unfairness_ratio
 
 cps = load_cps1985(log_wage=True)
@@ -51,7 +56,8 @@ sensitive.describe(include="all")
 # %%
 # The fairness path
 # -----------------
-# ``penalty="jdcov"`` is the joint distance covariance of the prediction,
+# ``DependencePenalty("jdcov")`` is the joint distance covariance of the
+# prediction,
 # gender, ethnicity and age (Chakraborty & Zhang, 2019): zero only when the
 # prediction is independent of the three *jointly*, so no intersection of
 # groups can hide a dependence. Gender and ethnicity are one-hot encoded and
@@ -67,7 +73,12 @@ sensitive.describe(include="all")
 cv = KFold(n_splits=5, shuffle=True, random_state=0)
 strengths = [0.0, 0.1, 0.3, 1.0, 3.0, 10.0]
 path = fairness_path(
-    FairRegressor(penalty="jdcov", optimizer="lbfgs", random_state=0),
+    # normalize=False: the raw JdCov², on the strength grid below.
+    FairRegressor(
+        fairness_penalty=DependencePenalty("jdcov", normalize=False),
+        optimizer="lbfgs",
+        random_state=0,
+    ),
     X,
     y,
     sensitive_features=sensitive,
