@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import sklearn
 import torch
 from sklearn.dummy import DummyRegressor
 
@@ -237,6 +238,12 @@ def test_converters_take_tensors():
 
 
 # ------------------------------------------------------------------ metrics
+def _routed(scorer, *args, **kwargs):
+    """A scorer called with metadata, which needs routing enabled."""
+    with sklearn.config_context(enable_metadata_routing=True):
+        return scorer(*args, **kwargs)
+
+
 _RNG = np.random.default_rng(0)
 _N = 40
 _GROUPS = np.arange(_N) // 4
@@ -295,6 +302,22 @@ METRICS = {
     "distance_correlation": lambda t: metrics.distance_correlation(
         t(_SCORES), t(_SENSITIVE)
     ),
+    "conditional_distance_correlation": (
+        lambda t: metrics.conditional_distance_correlation(
+            t(_LABELS), t(_SCORES), t(_SENSITIVE)
+        )
+    ),
+    "make_fairness_scorer": lambda t: _routed(
+        metrics.make_fairness_scorer(),
+        DummyRegressor().fit(_X, _SCORES),
+        t(_X),
+        t(_SCORES),
+        sensitive_features=t(_SENSITIVE),
+    ),
+    # A refit reads scikit-learn's cv_results_ (NumPy arrays), never tensors.
+    "best_under_fairness_bound": lambda t: metrics.best_under_fairness_bound(
+        "r2", "dcor", 0.5
+    )({"mean_test_r2": _SCORES[:4], "mean_test_dcor": -_PROBA[:4]}),
     "ordinal_mae": lambda t: metrics.ordinal_mae(
         t(_ORDINAL), t(_ORDINAL_PRED), labels=t(np.arange(3)), sample_weight=t(_WEIGHT)
     ),
