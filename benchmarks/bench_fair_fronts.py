@@ -240,7 +240,7 @@ def reduction_points(task, X, y, S, train, test, y_sd):
             LogisticRegression(), DemographicParity(), grid_size=size
         ).fit(X[train], y[train], sensitive_features=groups[train])
         seconds = time.process_time() - start
-        best = mitigator.predictor_
+        best = mitigator.predictors_[mitigator.best_idx_]
         out = _evaluate(
             task,
             y[test],
