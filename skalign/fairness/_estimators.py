@@ -16,7 +16,12 @@ from .._engine import Formulation, Problem, TorchEstimator
 from .._loss.dependence import KINDS, penalised_loss
 from ..nn import Scorer
 from ..utils._groups import check_sample_weight
-from ..utils._penalty import DependencePenalty, FairnessPenaltyMixin, _deprecated
+from ..utils._penalty import (
+    DependencePenalty,
+    FairnessPenaltyMixin,
+    _deprecated,
+    fill_penalty_doc,
+)
 from ..utils._units import row_units
 
 __all__ = ["FairClassifier", "FairRegressor"]
@@ -24,26 +29,6 @@ __all__ = ["FairClassifier", "FairRegressor"]
 #: FairRegressor refuses, for a mini-batch optimiser, targets whose spread
 #: around their mean is beyond this factor from 1.
 _MAX_TARGET_SPREAD = 1e6
-
-_FAIRNESS_DOC = """\
-fairness_penalty : DependencePenalty or None, default=None
-    The penalty on the dependence between the predictions and the
-    protected attributes (see :class:`~skalign.fairness.DependencePenalty`:
-    the measure, its strength, independence or separation, the attributes'
-    encoding). ``None`` (the default) fits the *unpenalised* model
-    (exactly: the penalty is not even evaluated), so that ``Estimator()`` is
-    a plain, valid scikit-learn model whose ``sensitive_features`` are
-    optional; an active penalty requires ``sensitive_features`` in
-    :meth:`fit`. Choose its strength with
-    :func:`~skalign.fairness.fairness_path` or a search over
-    ``fairness_penalty__strength``.
-penalty, fairness_strength, statistic, jdcov_c, categorical_features, \
-scale_continuous : deprecated
-    Deprecated in 0.3 and removed in 0.4: set ``kind``, ``strength``,
-    ``statistic``, ``c``, ``categorical_features`` and
-    ``scale_continuous`` of the ``DependencePenalty``. Given, they build the
-    penalty with ``normalize=False`` (their former, raw-dCov² meaning) and
-    warn."""
 
 _FAIRNESS_NOTES = """\
 The penalty is computed on each mini-batch from the batch's predictions and
@@ -91,9 +76,20 @@ def _null_loss(loss, y, weight):
 
 
 def _fairness_doc(cls):
-    cls.__doc__ = cls.__doc__.replace(
-        "    {fairness_params}", _indent(_FAIRNESS_DOC)
-    ).replace("    {fairness_notes}", _indent(_FAIRNESS_NOTES))
+    cls.__doc__ = cls.__doc__.replace("    {fairness_notes}", _indent(_FAIRNESS_NOTES))
+    fill_penalty_doc(
+        cls,
+        scores="predictions (on the scale of ``predict`` or ``predict_proba``)",
+        once="Every row counts once, with its ``sample_weight``.",
+        deprecated=(
+            "penalty",
+            "fairness_strength",
+            "statistic",
+            "jdcov_c",
+            "categorical_features",
+            "scale_continuous",
+        ),
+    )
     return fill_doc(cls)
 
 
@@ -206,7 +202,7 @@ class FairRegressor(_FairMixin, RegressorMixin, TorchEstimator):
         (years insured, the seed paper's insurance case) use the offset
         ``log(exposure)``. ``"absolute_error"``: ``Σ w |y - ŷ| / Σ w``
         (conditional median).
-    {fairness_params}
+    {fairness_penalty_params}
     {scorer_param}
     {engine_params}
 
@@ -470,7 +466,7 @@ class FairClassifier(_FairMixin, ClassifierMixin, TorchEstimator):
 
     Parameters
     ----------
-    {fairness_params}
+    {fairness_penalty_params}
     {scorer_param}
     {engine_params}
 

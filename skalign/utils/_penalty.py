@@ -251,38 +251,47 @@ def strata(values, n_bins, discrete, edges=None):
 
 _PENALTY_DOC = """\
 fairness_penalty : DependencePenalty or None, default=None
-    Adds a penalty on the dependence between the {scores} and the
-    protected attributes ``sensitive_features`` of their rows (see
+    A penalty on the dependence between the {scores} and the protected
+    attributes ``sensitive_features`` given to :meth:`fit` (see
     :class:`~skalign.fairness.DependencePenalty`: the measure, its
-    strength, independence or separation, the attributes' encoding).
-    {once}
-    ``None`` (the default) fits the unpenalised model; the penalty is then
-    not evaluated. A string (``"dcov"``, ``"ccdcov"``, ``"jdcov"``) is
-    deprecated: it means ``DependencePenalty(kind, strength=fairness_strength,
-    normalize=False)``.
-fairness_strength, jdcov_c, categorical_features, scale_continuous : \
-deprecated
-    Deprecated in 0.3 and removed in 0.4: set ``strength``, ``c``,
-    ``categorical_features`` and ``scale_continuous`` of the
-    ``DependencePenalty`` instead. Given, they build the penalty with
-    ``normalize=False`` (the former behaviour) and warn."""
+    strength, independence or separation, the encoding of the
+    attributes). {once}
+    ``None`` (the default) fits the *unpenalised* model, exactly (the
+    penalty is not even evaluated), so that ``sensitive_features`` are
+    optional; a penalty of positive strength requires them. Its parameters
+    are nested parameters (``fairness_penalty__strength``): choose the
+    strength with :func:`~skalign.fairness.fairness_path` or a search.
+{deprecated} : deprecated
+    Deprecated in 0.3 and removed in 0.4: set the parameters of the
+    ``DependencePenalty`` instead.{strings} Given, they build the penalty
+    with ``normalize=False`` (their former, raw-dCov² meaning) and warn."""
+
+_STRINGS_DOC = (
+    ' A string ``fairness_penalty`` (``"dcov"``, ``"ccdcov"``, ``"jdcov"``)'
+    " is deprecated too: it is the penalty's ``kind``."
+)
 
 
-def fill_penalty_doc(cls, *, scores, once):
+def fill_penalty_doc(cls, *, scores, once, deprecated, strings=False):
     """Replace ``{fairness_penalty_params}`` in ``cls.__doc__`` by the
-    numpydoc entries of the penalty's parameters, keeping its indentation.
+    numpydoc entries of the penalty's parameters, keeping its indentation:
+    the one documentation of the option, for every estimator.
 
     ``scores`` names what is penalised (``"rewards"``); ``once`` is the
-    sentence saying how rows that fill several positions count.
+    sentence saying how rows count; ``deprecated`` lists the deprecated
+    parameters; ``strings``: a string ``fairness_penalty`` is deprecated too.
     """
     placeholder = "{fairness_penalty_params}"
     doc = cls.__doc__
     start = doc.index(placeholder)
     indent = doc[doc.rfind("\n", 0, start) + 1 : start]
-    text = "\n".join(
-        indent + line if line else line
-        for line in _PENALTY_DOC.format(scores=scores, once=once).splitlines()
+    text = _PENALTY_DOC.format(
+        scores=scores,
+        once=once,
+        deprecated=", ".join(deprecated),
+        strings=_STRINGS_DOC if strings else "",
     )
+    text = "\n".join(indent + line if line else line for line in text.splitlines())
     cls.__doc__ = doc.replace(indent + placeholder, text, 1)
     return cls
 
