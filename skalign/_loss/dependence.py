@@ -876,6 +876,9 @@ def penalised_loss(scores, *, target, weight, mask, loss, penalty=None, **target
         ``attributes`` (n, 1, n_columns), ``attribute_weight`` (n, 1) and,
         for separation, ``strata`` (n, 1): the penalty's per-row targets.
     """
+    unknown = set(targets) - {"attributes", "attribute_weight", "strata"}
+    if unknown:
+        raise TypeError(f"penalised_loss got unknown targets {sorted(unknown)}.")
     value = DATA_LOSSES[loss](scores, target, mask, weight)
     if penalty is not None:
         pred = PREDICTIONS[loss](scores)
@@ -905,38 +908,100 @@ def _first_occurrence(row, mask):
     return torch.empty_like(first).scatter_(0, order, first).view(row.shape) & mask
 
 
+def _univariate_distance_variance(x, weight):
+    """The V-statistic ``dVar²(x) = dCov²(x, x)`` of a univariate sample in
+    ``O(n log n)``, from one sort and prefix sums.
+
+    With weights ``w`` summing to one and ``a_i = Σ_j w_j |x_i - x_j|``,
+    ``dVar² = Σ_ij w_i w_j (x_i - x_j)² - 2 Σ_i w_i a_i² + (Σ_i w_i a_i)²``
+    (the doubly centred distances squared, expanded), and
+    ``a_i = x_i (W_≤ - W_>) - (S_≤ - S_>)`` from the cumulative weights
+    ``W`` and weighted sums ``S`` of the sorted sample.
+    """
+    x = x[:, 0]
+    n = x.shape[0]
+    w = x.new_full((n,), 1.0 / n) if weight is None else weight
+    order = torch.argsort(x.detach())
+    xs, ws = x[order], w[order]
+    below_w, below_s = torch.cumsum(ws, 0), torch.cumsum(ws * xs, 0)
+    total_w, total_s = below_w[-1], below_s[-1]
+    a = xs * (2 * below_w - total_w) - (2 * below_s - total_s)
+    mean = total_s
+    squares = 2 * ((ws * xs * xs).sum() - mean * mean)
+    return squares - 2 * (ws * a * a).sum() + (ws * a).sum() ** 2
+
+
 def _distance_std(x, statistic, weight):
     """``dVar(x) = sqrt(dCov²(x, x))`` of a batch, kept away from zero."""
-    dvar = _attribute_dcov(x, x, False, statistic, weight).clamp_min(0.0)
+    if x.shape[1] == 1 and statistic == "v":
+        dvar = _univariate_distance_variance(x, weight).clamp_min(0.0)
+    else:
+        dvar = _attribute_dcov(x, x, False, statistic, weight).clamp_min(0.0)
     # A floor relative to the values: constant predictions (a zero-initialised
     # scorer) give a finite value and gradient rather than 0 / 0.
     floor = torch.finfo(x.dtype).eps * (1.0 + x.detach().abs().max())
     return (dvar + floor**2).sqrt()
 
 
+def _column_scales(attributes, sizes, kind, statistic, weight):
+    """The distance standard deviation of each attribute, per column: the
+    divisor of a normalised penalty (constants, without gradient)."""
+    with torch.no_grad():
+        parts = torch.split(attributes, sizes, dim=1)
+        if kind == "ccdcov" and len(parts) > 1:
+            scale = _distance_std(attributes, statistic, weight)
+            return scale.expand(attributes.shape[1])
+        return torch.cat(
+            [
+                _distance_std(part, statistic, weight).expand(part.shape[1])
+                for part in parts
+            ]
+        )
+
+
 def _scaled_penalty(
-    pred, attributes, weight, *, kind, sizes, categorical, statistic, c, normalize
+    pred,
+    attributes,
+    weight,
+    *,
+    kind,
+    sizes,
+    categorical,
+    statistic,
+    c,
+    normalize,
+    cache=None,
+    key=None,
 ):
     """The penalty of ``(n, k)`` predictions; with ``normalize`` every
     variable is first divided by its distance standard deviation on the
     batch, which makes ``"dcov"`` a sum of squared distance correlations,
     ``"ccdcov"`` the squared distance correlation with the concatenated
     attributes, and ``"jdcov"`` the scale-invariant JdCov² of Chakraborty &
-    Zhang (2019)."""
+    Zhang (2019). The attributes' divisors are constants of the batch:
+    ``cache`` (a dict kept with the batch's attribute tensor) holds them
+    under ``key`` so that a full-batch fit computes them once."""
     if normalize:
         pred = pred / _distance_std(pred, statistic, weight)
-        parts = torch.split(attributes, sizes, dim=1)
-        if kind == "ccdcov" and len(parts) > 1:
-            attributes = attributes / _distance_std(attributes, statistic, weight)
-        else:
-            attributes = torch.cat(
-                [
-                    part / _distance_std(part, statistic, weight).detach()
-                    for part in parts
-                ],
-                dim=1,
-            )
+        scales = None if cache is None else cache.get(key)
+        if scales is None:
+            scales = _column_scales(attributes, sizes, kind, statistic, weight)
+            if cache is not None:
+                cache[key] = scales
+        attributes = attributes / scales
     return _penalty(pred, attributes, kind, sizes, categorical, statistic, c, weight)
+
+
+def _scale_cache(attributes, normalize):
+    """The dict of constants kept with ``attributes`` (``None`` when there
+    is nothing to keep)."""
+    if not normalize:
+        return None
+    cache = getattr(attributes, "_skalign_scales", None)
+    if cache is None:
+        cache = {}
+        attributes._skalign_scales = cache
+    return cache
 
 
 def unit_dependence_penalty(
@@ -1008,6 +1073,7 @@ def unit_dependence_penalty(
         Number of strata; 0 for the unconditional penalty (independence).
     """
     k = pred.shape[-1] if pred.ndim == 3 else 1
+    cache = _scale_cache(attributes, normalize)
     pred = pred.reshape(-1, k)
     attributes = attributes.reshape(-1, attributes.shape[-1])
     weight = torch.where(mask, weight, torch.zeros_like(weight))
@@ -1028,9 +1094,13 @@ def unit_dependence_penalty(
             return pred.new_zeros(())
         if n_strata:
             raise ValueError("the U-statistic has no conditional (stratified) form")
-        return factor * _scaled_penalty(pred, attributes, None, **options)
+        return factor * _scaled_penalty(
+            pred, attributes, None, cache=cache, key="u", **options
+        )
     if not n_strata:
-        return factor * _scaled_penalty(pred, attributes, _normalise(weight), **options)
+        return factor * _scaled_penalty(
+            pred, attributes, _normalise(weight), cache=cache, key="v", **options
+        )
     strata = strata.reshape(-1)
     total = weight.sum().clamp_min(torch.finfo(weight.dtype).tiny)
     value = pred.new_zeros(())
@@ -1041,6 +1111,6 @@ def unit_dependence_penalty(
         # all rows' weights so that its (unused) value stays finite.
         within = torch.where(share > 0, within, weight)
         value = value + share * _scaled_penalty(
-            pred, attributes, _normalise(within), **options
+            pred, attributes, _normalise(within), cache=cache, key=b, **options
         )
     return factor * value

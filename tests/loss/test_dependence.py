@@ -384,3 +384,22 @@ def test_scale_equivariant(data, scale):
         base = float(distance_covariance(a, b, statistic))
         scaled = float(distance_covariance(a, scale * b, statistic))
         assert scaled == pytest.approx(abs(scale) * base, abs=1e-8 * (1 + abs(base)))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("n", [2, 7, 1500])
+def test_univariate_distance_variance_equals_the_distance_matrices(n, weighted):
+    # The normalised penalty's O(n log n) dVar², with ties.
+    from skalign._loss.dependence import _normalise, _univariate_distance_variance
+
+    g = torch.Generator().manual_seed(n)
+    x = torch.randn(n, 1, dtype=torch.float64, generator=g)
+    x[: n // 3] = x[0]
+    weight = (
+        _normalise(torch.rand(n, dtype=torch.float64, generator=g))
+        if weighted
+        else None
+    )
+    expected = distance_covariance(x, x, "v", weight=weight, method="naive")
+    got = _univariate_distance_variance(x, weight)
+    assert float(got) == pytest.approx(float(expected), rel=1e-10, abs=1e-14)

@@ -6,6 +6,7 @@ test checks that every public callable of ``skalign._loss`` has a case or a
 reason why it has no gradient.
 """
 
+import functools
 import inspect
 
 import pytest
@@ -186,6 +187,7 @@ def _dependence_cases():
     unit_mask = torch.ones(3, 3, dtype=torch.bool)
     unit_mask[2, 2] = False
     row = torch.tensor([[0, 1, 2], [1, 3, 4], [0, 5, 0]])
+    strata = torch.tensor([[0, 1, 0], [1, 0, 1], [0, 1, 0]])
     cases = {
         f"distance_covariance[{method}-{statistic}]": (
             lambda x, y, m=method, s=statistic: dependence.distance_covariance(
@@ -251,12 +253,12 @@ def _dependence_cases():
                 target=target,
                 weight=row_weight,
                 mask=mask,
-                sensitive=encoded,
-                penalty_weight=row_weight,
+                attributes=encoded,
+                attribute_weight=row_weight,
                 loss="squared_error",
-                strength=2.0,
-                statistic="v",
-                **config,
+                penalty=functools.partial(
+                    dependence.unit_dependence_penalty, strength=2.0, **config
+                ),
             ),
             (scores,),
         ),
@@ -272,6 +274,28 @@ def _dependence_cases():
             ),
             (unit_scores,),
         ),
+        # Scale-free (each variable over its distance standard deviation)
+        # and conditional on strata of the target (separation).
+        **{
+            f"unit_dependence_penalty[normalize-{kind}-strata={n}]": (
+                lambda s, kind=kind, n=n: dependence.unit_dependence_penalty(
+                    s,
+                    attributes[:9].reshape(3, 3, 3),
+                    row_weight[:9].reshape(3, 3),
+                    unit_mask,
+                    row,
+                    strata if n else None,
+                    strength=1.5,
+                    **{**config, "kind": kind},
+                    normalize=True,
+                    scale=0.7,
+                    n_strata=n,
+                ),
+                (unit_scores,),
+            )
+            for kind in dependence.KINDS
+            for n in (0, 2)
+        },
     }
 
 
