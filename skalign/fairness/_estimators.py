@@ -81,14 +81,6 @@ def _fairness_doc(cls):
         cls,
         scores="predictions (on the scale of ``predict`` or ``predict_proba``)",
         once="Every row counts once, with its ``sample_weight``.",
-        deprecated=(
-            "penalty",
-            "fairness_strength",
-            "statistic",
-            "jdcov_c",
-            "categorical_features",
-            "scale_continuous",
-        ),
     )
     return fill_doc(cls)
 

@@ -113,12 +113,6 @@ class _RegularisedLoss(torch.nn.Module):
     fill_penalty_doc,
     scores="rewards",
     once="A row counts once per (mini-)batch, however many pairs it is in.",
-    deprecated=(
-        "fairness_strength",
-        "jdcov_c",
-        "categorical_features",
-        "scale_continuous",
-    ),
     strings=True,
 )
 class PreferenceRewardRegressor(

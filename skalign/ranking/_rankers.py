@@ -251,12 +251,6 @@ class _BaseRanker(TorchEstimator):
     fill_penalty_doc,
     scores="scores",
     once="Every row of the lists of a (mini-)batch counts once.",
-    deprecated=(
-        "fairness_strength",
-        "jdcov_c",
-        "categorical_features",
-        "scale_continuous",
-    ),
     strings=True,
 )
 class PlackettLuceRanker(FairnessPenaltyMixin, LikelihoodInferenceMixin, _BaseRanker):

@@ -272,14 +272,15 @@ _STRINGS_DOC = (
 )
 
 
-def fill_penalty_doc(cls, *, scores, once, deprecated, strings=False):
+def fill_penalty_doc(cls, *, scores, once, strings=False):
     """Replace ``{fairness_penalty_params}`` in ``cls.__doc__`` by the
     numpydoc entries of the penalty's parameters, keeping its indentation:
     the one documentation of the option, for every estimator.
 
     ``scores`` names what is penalised (``"rewards"``); ``once`` is the
-    sentence saying how rows count; ``deprecated`` lists the deprecated
-    parameters; ``strings``: a string ``fairness_penalty`` is deprecated too.
+    sentence saying how rows count; the deprecated parameters are those of
+    ``cls._deprecated_penalty``; ``strings``: a string ``fairness_penalty``
+    is deprecated too.
     """
     placeholder = "{fairness_penalty_params}"
     doc = cls.__doc__
@@ -288,7 +289,7 @@ def fill_penalty_doc(cls, *, scores, once, deprecated, strings=False):
     text = _PENALTY_DOC.format(
         scores=scores,
         once=once,
-        deprecated=", ".join(deprecated),
+        deprecated=", ".join(cls._deprecated_penalty),
         strings=_STRINGS_DOC if strings else "",
     )
     text = "\n".join(indent + line if line else line for line in text.splitlines())
