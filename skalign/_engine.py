@@ -45,6 +45,7 @@ from ._inference import (
     INFORMATION_BUDGET,
     LikelihoodInferenceMixin,
     likelihood_statistics,
+    linear_score_rows,
 )
 from ._loss._reduction import fused_allowed
 from ._solver import FullBatchLBFGS
@@ -758,6 +759,65 @@ def _linear_scorer(module):
     return None
 
 
+def _linear_score_rows(module, criterion, params, train, cluster, weight_shape):
+    """The fast second derivatives of a fit with a linear scorer (see
+    :func:`~skalign._inference.linear_score_rows`): a function of the cluster
+    multipliers, on the training units laid out unit-major."""
+    scorer = _linear_scorer(module)
+    linear = [p for p in scorer.linear.parameters() if p.requires_grad]
+    if not linear or train.X.device.type != "cpu":
+        return None
+    units = torch.arange(train.n_units, device=train.X.device)
+    X, targets = train.batch(units)
+    X = X.to(torch.float64)
+    targets = {
+        k: v.to(torch.float64) if v.is_floating_point() else v
+        for k, v in targets.items()
+    }
+    unit_len = targets["mask"].shape[1]
+    if X.layout == torch.strided:
+        design = X.detach().numpy()
+    else:
+        X = X.coalesce()
+        row, col = X.indices().numpy()
+        design = sp.csr_matrix((X.values().numpy(), (row, col)), shape=tuple(X.shape))
+    bias = scorer.linear.bias
+    if bias is not None and bias.requires_grad:
+        ones = np.ones((design.shape[0], 1))
+        design = (
+            sp.hstack([design, ones], format="csr")
+            if sp.issparse(design)
+            else np.hstack([design, ones])
+        )
+    with torch.no_grad():
+        scores = scorer(X)
+    weight = targets["weight"]
+    row_cluster = (
+        None if cluster is None else cluster.repeat_interleave(unit_len).numpy()
+    )
+
+    def objective(multipliers, scores):
+        weighted = dict(targets)
+        if multipliers is not None:
+            weighted["weight"] = weight * multipliers[cluster].view(weight_shape)
+        handle = scorer.register_forward_hook(lambda m, i, out: scores.view_as(out))
+        try:
+            return criterion(module(X), weighted, module)
+        finally:
+            handle.remove()
+
+    return lambda multipliers: linear_score_rows(
+        objective,
+        design,
+        params,
+        linear,
+        multipliers,
+        scores=scores,
+        unit_len=unit_len,
+        row_cluster=row_cluster,
+    )
+
+
 @contextmanager
 def _global_rng(seed, device):
     """torch's global generators seeded with ``seed`` for the body and
@@ -1190,6 +1250,11 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 weighted["weight"] = weight * multipliers[cluster].view(shape)
             return criterion(module(X), weighted, module)
 
+        second_derivatives = None
+        if covariance:
+            second_derivatives = _linear_score_rows(
+                module, criterion, params, train, cluster, shape
+            )
         with torch.enable_grad():
             return likelihood_statistics(
                 objective,
@@ -1200,6 +1265,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 n_rows=n_rows,
                 n_clusters=n_clusters,
                 covariance=covariance,
+                second_derivatives=second_derivatives,
             )
 
     def _inference_parameters(self, module, criterion):

@@ -7,8 +7,10 @@ scorer is a :class:`~skalign.nn.LinearScorer`, the engine calls
 float64 and twice differentiably (:func:`~skalign._loss._reduction.unfused`),
 which also gives the mean's denominator ``N``: the log-likelihood is
 ``-N`` times the objective, and the observed information ``N`` times its
-Hessian, taken exactly by automatic differentiation (one backward pass per
-parameter, no finite differences).
+Hessian, taken exactly by automatic differentiation (no finite
+differences): for a linear scorer on CPU, assembled as ``Xᵀ B X`` from the
+loss's block-diagonal Hessian ``B`` in the scores (:func:`linear_score_rows`),
+otherwise one backward pass per parameter.
 
 The Hessian is over the module's own parameters (the scorer's weights, its
 bias, a loss's tie or threshold parameters in their unconstrained form).
@@ -28,6 +30,7 @@ import math
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from joblib import Parallel, delayed
 from scipy import stats
@@ -41,11 +44,12 @@ __all__ = [
     "LikelihoodRatioResult",
     "likelihood_ratio_test",
     "likelihood_statistics",
+    "linear_score_rows",
 ]
 
-#: The Hessian costs one backward pass over the training data per
-#: parameter: computed at fit time when parameters × training rows stay
-#: under this (a few full evaluations of the objective on typical data).
+#: The information is computed at fit time when parameters × training rows
+#: stay under this: a dense design of that many entries for the linear
+#: scorers' X^T B X, one backward pass per parameter otherwise.
 INFORMATION_BUDGET = 5e7
 #: Relative eigenvalue below which the information is taken as singular.
 _SINGULAR = 1e-10
@@ -61,11 +65,188 @@ def _flat(tensors, params):
 
 
 def _jacobian(values, params):
+    """Rows ``∂ values[i] / ∂ params``, by one batched backward pass (vmap over
+    the rows of an identity), or one pass per row where an operation of the
+    graph has no batching rule."""
+    n_params = sum(p.numel() for p in params)
+    if values.numel() == 0:
+        return torch.zeros(0, n_params, dtype=values.dtype)
+    try:
+        eye = torch.eye(values.numel(), dtype=values.dtype, device=values.device)
+        grads = torch.autograd.grad(
+            values,
+            params,
+            grad_outputs=eye.view(-1, *values.shape),
+            retain_graph=True,
+            allow_unused=True,
+            is_grads_batched=True,
+        )
+    except RuntimeError:
+        grads = None
+    if grads is not None:
+        return torch.cat(
+            [
+                torch.zeros(values.numel(), p.numel(), dtype=values.dtype)
+                if g is None
+                else g.reshape(values.numel(), -1)
+                for g, p in zip(grads, params)
+            ],
+            dim=1,
+        )
     rows = []
     for value in values:
         grads = torch.autograd.grad(value, params, retain_graph=True, allow_unused=True)
         rows.append(_flat(grads, params))
-    return torch.stack(rows) if rows else torch.zeros(0, sum(p.numel() for p in params))
+    return torch.stack(rows)
+
+
+def linear_score_rows(
+    objective,
+    design,
+    params,
+    linear,
+    multipliers,
+    *,
+    scores,
+    unit_len,
+    row_cluster=None,
+):
+    """Rows of the Hessian of the weighted-sum objective (and of its cluster
+    scores) for a model whose parameters ``linear`` enter only through row
+    scores ``r = design @ w̃`` (a linear scorer: ``w̃`` its weights and bias).
+
+    With ``r`` linear in ``w̃``, the Hessian's ``w̃`` block is
+    ``designᵀ B design``, ``B = ∂²f/∂r²``. ``objective(multipliers, scores)``
+    evaluates the objective on *unit-major* rows (unit ``u`` holds rows
+    ``u * unit_len`` to ``(u + 1) * unit_len - 1``, each in one unit only),
+    with the scorer's output replaced by ``scores``; a likelihood is a sum
+    over units, so ``B`` is block-diagonal, its blocks read off ``unit_len``
+    Hessian-vector products in all units at once (one per position), instead
+    of one backward pass per parameter. The other parameters (tie weights,
+    thresholds) take one pass each. A random product checks that ``B`` is
+    block-diagonal; when it is not, or the scores do not have the shape of
+    the units, the result is ``None`` (the caller differentiates generically).
+
+    ``design`` is a numpy array or scipy sparse matrix, its columns in the
+    flat order of ``linear`` within ``params``; ``scores`` the scorer's
+    output at the fitted weights (one per unit-major row); ``row_cluster``
+    the cluster of each row (with ``multipliers``).
+
+    Returns ``(rows, normaliser)``: ``rows`` of shape ``(n_params, n_params
+    + n_clusters)`` in the flat order of ``params``, as the generic
+    Jacobian of the gradient with respect to ``params`` and the cluster
+    multipliers; ``normaliser`` the mean's denominator.
+    """
+    linear_ids = {id(p) for p in linear}
+    theta = [p for p in params if id(p) not in linear_ids]
+    offsets = np.cumsum([0] + [p.numel() for p in params])
+    w_pos = np.concatenate(
+        [
+            np.arange(offsets[i], offsets[i + 1])
+            for i, p in enumerate(params)
+            if id(p) in linear_ids
+        ]
+    )
+    t_pos = np.concatenate(
+        [
+            np.arange(offsets[i], offsets[i + 1])
+            for i, p in enumerate(params)
+            if id(p) not in linear_ids
+        ]
+        or [np.zeros(0, dtype=np.int64)]
+    )
+    n_raw, n_rows = int(offsets[-1]), design.shape[0]
+    if n_rows % unit_len or w_pos.size != design.shape[1]:
+        return None
+    n_units = n_rows // unit_len
+    if scores.numel() != n_rows:
+        return None
+    scores = scores.detach().to(torch.float64).reshape(-1).clone().requires_grad_()
+    with unfused() as normalisers:
+        value = objective(multipliers, scores)
+        value = value * normalisers[0]
+        grads = torch.autograd.grad(
+            value, [scores, *theta], create_graph=True, allow_unused=True
+        )
+    normaliser = normalisers[0]
+    g_scores = grads[0]
+    if g_scores is None or not g_scores.requires_grad:
+        return None
+    blocks = torch.zeros(n_units, unit_len, unit_len, dtype=torch.float64)
+    for k in range(unit_len):
+        v = torch.zeros(n_units, unit_len, dtype=torch.float64)
+        v[:, k] = 1.0
+        (column,) = torch.autograd.grad(
+            g_scores,
+            scores,
+            grad_outputs=v.view(-1),
+            retain_graph=True,
+            allow_unused=True,
+        )
+        if column is not None:
+            blocks[:, :, k] = column.detach().view(n_units, unit_len)
+    # B must be block-diagonal by unit: one more product, with a random vector.
+    probe = torch.randn(
+        n_rows, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
+    )
+    (exact,) = torch.autograd.grad(
+        g_scores, scores, grad_outputs=probe, retain_graph=True, allow_unused=True
+    )
+    exact = (
+        torch.zeros(n_rows, dtype=torch.float64) if exact is None else exact.detach()
+    )
+    blocked = torch.einsum("uik,uk->ui", blocks, probe.view(n_units, unit_len)).reshape(
+        -1
+    )
+    if not bool(torch.isfinite(exact).all()) or not torch.allclose(
+        blocked,
+        exact,
+        rtol=1e-9,
+        atol=1e-12 * float(exact.abs().max().clamp_min(1e-300)),
+    ):
+        return None
+    entries = blocks.numpy()
+    unit_rows = np.arange(n_rows).reshape(n_units, unit_len)
+    B = sp.csr_matrix(
+        (
+            entries.ravel(),
+            (
+                np.repeat(unit_rows, unit_len, axis=1).ravel(),
+                np.tile(unit_rows, (1, unit_len)).ravel(),
+            ),
+        ),
+        shape=(n_rows, n_rows),
+    )
+    hessian_w = design.T @ (B @ design)
+    hessian_w = hessian_w.toarray() if sp.issparse(hessian_w) else np.asarray(hessian_w)
+    n_clusters = 0 if multipliers is None else multipliers.numel()
+    rows = torch.zeros(n_raw, n_raw + n_clusters, dtype=torch.float64)
+    w_index = torch.as_tensor(w_pos)
+    rows[w_index[:, None], w_index[None, :]] = torch.as_tensor(hessian_w)
+    if theta:
+        g_theta = _flat(grads[1:], theta)
+        wrt = [scores, *theta] + ([] if multipliers is None else [multipliers])
+        jac = _jacobian(g_theta, wrt).detach() if g_theta.requires_grad else None
+        if jac is not None:
+            t_index = torch.as_tensor(t_pos)
+            cross = np.asarray(design.T @ jac[:, :n_rows].numpy().T).T
+            rows[t_index[:, None], w_index[None, :]] = torch.as_tensor(cross)
+            rows[w_index[:, None], t_index[None, :]] = torch.as_tensor(cross).T
+            n_t = t_pos.size
+            rows[t_index[:, None], t_index[None, :]] = jac[:, n_rows : n_rows + n_t]
+            if n_clusters:
+                rows[t_index, n_raw:] = jac[:, n_rows + n_t :]
+    if n_clusters:
+        # ∂²/∂w̃ ∂c_g = ∇_w̃ S_g: each row's score gradient belongs to its
+        # unit's cluster.
+        G = sp.csr_matrix(
+            (g_scores.detach().numpy(), (np.arange(n_rows), row_cluster)),
+            shape=(n_rows, n_clusters),
+        )
+        scores_w = design.T @ G
+        scores_w = scores_w.toarray() if sp.issparse(scores_w) else np.asarray(scores_w)
+        rows[w_index, n_raw:] = torch.as_tensor(scores_w)
+    return rows, normaliser
 
 
 def _flat_named(blocks):
@@ -86,6 +267,7 @@ def likelihood_statistics(
     n_rows,
     n_clusters=None,
     covariance=True,
+    second_derivatives=None,
 ):
     """Log-likelihood, information criteria and covariance of a fitted model.
 
@@ -123,6 +305,11 @@ def likelihood_statistics(
     covariance : bool, default=True
         ``False``: the log-likelihood and every named parameter only (the
         refits of a bootstrap).
+    second_derivatives : callable, default=None
+        ``second_derivatives(multipliers)`` returns the rows of the Hessian
+        and cluster scores and the normaliser as :func:`linear_score_rows`
+        does, or ``None``; ``None`` (or no callable) differentiates the
+        objective generically, one backward pass per parameter.
 
     Returns
     -------
@@ -163,22 +350,27 @@ def likelihood_statistics(
     if n_clusters is not None and n_clusters > 1:
         multipliers = torch.ones(n_clusters, dtype=torch.float64, requires_grad=True)
     try:
-        with unfused() as normalisers:
-            # The weighted sum of the log-likelihood terms (in the engine's
-            # weight units): the mean times its own denominator.
-            value = objective(multipliers)
-            value = value * normalisers[0]
-            grads = torch.autograd.grad(value, params, create_graph=True)
-            gradient = _flat(grads, params)
-            if not gradient.requires_grad:
-                out["reason"] = "the objective does not depend on the parameters"
-                return out
-            wrt = params if multipliers is None else [*params, multipliers]
-            rows = _jacobian(gradient, wrt)
+        found = None if second_derivatives is None else second_derivatives(multipliers)
+        if found is not None:
+            rows, normaliser = found
+        else:
+            with unfused() as normalisers:
+                # The weighted sum of the log-likelihood terms (in the
+                # engine's weight units): the mean times its own denominator.
+                value = objective(multipliers)
+                value = value * normalisers[0]
+                grads = torch.autograd.grad(value, params, create_graph=True)
+                gradient = _flat(grads, params)
+                if not gradient.requires_grad:
+                    out["reason"] = "the objective does not depend on the parameters"
+                    return out
+                wrt = params if multipliers is None else [*params, multipliers]
+                rows = _jacobian(gradient, wrt)
+            normaliser = normalisers[0]
     except RuntimeError as error:
         out["reason"] = f"the objective has no second derivative here ({error})"
         return out
-    hessian = rows[:, :n_raw] / float(normalisers[0].detach())
+    hessian = rows[:, :n_raw] / float(normaliser.detach())
     cluster_scores = None if multipliers is None else rows[:, n_raw:] * weight_scale
     information = total * 0.5 * (hessian + hessian.T)
     if not bool(torch.isfinite(information).all()):

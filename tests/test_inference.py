@@ -786,21 +786,129 @@ def test_quasi_standard_errors_reproduce_every_contrast_variance():
 def test_a_non_finite_information_is_reported_not_raised(monkeypatch):
     """Statistics never make a fit fail: a non-finite information matrix
     leaves covariance_ None, with the reason in summary's error."""
+    import skalign._engine as engine
     import skalign._inference as inference
 
-    real = inference._jacobian
-
+    real_jacobian, real_rows = inference._jacobian, inference.linear_score_rows
     X, y, groups, _, _ = _pairs(100, 2, 11)
-    # The Hessian's rows (with the groups' multipliers: more columns than
-    # rows), then the delta method's Jacobian (square here).
-    for hit in (lambda r: r.shape[1] > r.shape[0], lambda r: r.shape[1] == r.shape[0]):
 
-        def poisoned(values, params, hit=hit):
-            rows = real(values, params)
+    def poisoned_rows(*args, **kwargs):
+        rows, normaliser = real_rows(*args, **kwargs)
+        return rows * float("nan"), normaliser
+
+    def poisoned_jacobian(hit):
+        def jacobian(values, params):
+            rows = real_jacobian(values, params)
             return rows * float("nan") if hit(rows) else rows
 
-        monkeypatch.setattr(inference, "_jacobian", poisoned)
-        model = PreferenceRewardRegressor().fit(X, y, groups=groups)
+        return jacobian
+
+    cases = [
+        # The Hessian's rows from the linear scorer's structure ...
+        {(engine, "linear_score_rows"): poisoned_rows},
+        # ... and by differentiating generically (with the groups'
+        # multipliers: more columns than rows) ...
+        {
+            (engine, "_linear_score_rows"): lambda *a: None,
+            (inference, "_jacobian"): poisoned_jacobian(
+                lambda r: r.shape[1] > r.shape[0]
+            ),
+        },
+        # ... then the delta method's Jacobian (square here).
+        {
+            (inference, "_jacobian"): poisoned_jacobian(
+                lambda r: r.shape[1] == r.shape[0]
+            )
+        },
+    ]
+    for case in cases:
+        with monkeypatch.context() as patch:
+            for (module, name), replacement in case.items():
+                patch.setattr(module, name, replacement)
+            model = PreferenceRewardRegressor().fit(X, y, groups=groups)
         assert model.covariance_ is None and np.isfinite(model.log_likelihood_)
         with pytest.raises(ValueError, match="not finite"):
             model.summary()
+
+
+def _grouped_data(seed, n_groups=60, size=4):
+    rng = np.random.default_rng(seed)
+    n = n_groups * size
+    Z = rng.normal(size=(n, 3))
+    latent = Z @ [0.8, -0.5, 0.3] + rng.logistic(size=n)
+    grades = np.digitize(latent, np.quantile(latent, [0.3, 0.6, 0.85])).astype(float)
+    # Raw, unscaled features with an offset.
+    return Z * [1.0, 10.0, 0.1] + 3.0, grades, np.repeat(np.arange(n_groups), size)
+
+
+def _featureless_pairs(seed, n_items=12, n_pairs=400):
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    items = rng.integers(0, n_items, size=(n_pairs, 2))
+    items = items[items[:, 0] != items[:, 1]]
+    strength = np.linspace(-1, 1, n_items)
+    a_wins = rng.random(len(items)) < expit(
+        strength[items[:, 0]] - strength[items[:, 1]]
+    )
+    rows = items.ravel()
+    X = sp.csr_matrix(
+        (np.ones(rows.size), (np.arange(rows.size), rows)), shape=(rows.size, n_items)
+    )
+    y = np.stack([a_wins, ~a_wins], 1).ravel().astype(float)
+    return X, y, np.repeat(np.arange(len(items)), 2)
+
+
+@pytest.mark.parametrize(
+    "make, data",
+    [
+        (lambda: PreferenceRewardRegressor(), "grouped"),
+        (lambda: PreferenceRewardRegressor(ties="davidson"), "grouped"),
+        (lambda: PreferenceRewardRegressor(ties="rao_kupper"), "grouped"),
+        (lambda: PlackettLuceRanker(), "grouped"),
+        (lambda: PlackettLuceRanker(ties="efron"), "grouped"),
+        (lambda: ProportionalOddsClassifier(), "ordinal"),
+        (lambda: PreferenceRewardRegressor(), "featureless"),
+    ],
+)
+def test_structured_information_equals_the_generic_one(make, data, monkeypatch):
+    """The information of a linear scorer, assembled as Xᵀ B X from the
+    loss's Hessian in the scores (a few products), equals the one obtained by
+    differentiating every parameter (one backward pass each), with the
+    cluster-robust covariance and the covariance up to a shift."""
+    import skalign._engine as engine
+
+    if data == "featureless":
+        X, y, fit_params = *_featureless_pairs(3)[:2], {}
+        fit_params = {"groups": _featureless_pairs(3)[2]}
+    else:
+        X, grades, groups = _grouped_data(7)
+        y, fit_params = grades, {"groups": groups}
+        if data == "ordinal":
+            y, fit_params = grades.astype(int), {}
+
+    used = []
+    real = engine.linear_score_rows
+
+    def counted(*args, **kwargs):
+        found = real(*args, **kwargs)
+        used.append(found is not None)
+        return found
+
+    monkeypatch.setattr(engine, "linear_score_rows", counted)
+    fast = make().fit(X, y, **fit_params)
+    assert used and all(used), "the structured path was not taken"
+    monkeypatch.setattr(engine, "_linear_score_rows", lambda *a: None)
+    generic = make().fit(X, y, **fit_params)
+    names = ("covariance_", "robust_covariance_")
+    if data == "featureless":
+        assert fast.covariance_ is None and generic.covariance_ is None
+        pairs = [
+            (fast._pseudo_covariance[k], generic._pseudo_covariance[k])
+            for k in ("observed", "cluster")
+        ]
+    else:
+        pairs = [(getattr(fast, n), getattr(generic, n)) for n in names]
+    for a, b in pairs:
+        assert a is not None and b is not None
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12 * np.abs(b).max())
