@@ -327,14 +327,13 @@ def skalign_linear_fit(X, y, groups, *, alpha, tol, dtype, max_epochs=500):
         model.fit(X, y, groups=groups)
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     optimizer = model.net_.optimizer_
-    state = optimizer.state[optimizer.param_groups[0]["params"][0]]
     train = float(np.sum(model.history_[:, "dur"]))
     info = {
         "cpu": cpu,
         "epochs": int(model.n_iter_),
         "converged": bool(model.converged_),
-        "lbfgs_iter": int(state.get("n_iter", 0)),
-        "func_evals": int(state.get("func_evals", 0)),
+        "lbfgs_iter": int(optimizer.n_iter),
+        "func_evals": int(optimizer.n_eval),
         "train_time": train,
         "setup_time": wall - train,
     }

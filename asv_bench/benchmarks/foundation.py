@@ -113,10 +113,8 @@ class _BradleyTerryData:
             max_epochs=100,
         )
         model.fit(self.X, self.y, groups=self.groups)
-        optimizer = model.net_.optimizer_
-        state = optimizer.state[optimizer.param_groups[0]["params"][0]]
         coef = model.scorer_.linear.weight.detach().to(torch.float64).numpy()
-        return coef.ravel(), int(state.get("n_iter", 0))
+        return coef.ravel(), int(model.net_.optimizer_.n_iter)
 
 
 class BradleyTerryLinearFullBatch(_BradleyTerryData):
