@@ -65,39 +65,14 @@ def _flat(tensors, params):
 
 
 def _jacobian(values, params):
-    """Rows ``∂ values[i] / ∂ params``, by one batched backward pass (vmap over
-    the rows of an identity), or one pass per row where an operation of the
-    graph has no batching rule."""
-    n_params = sum(p.numel() for p in params)
-    if values.numel() == 0:
-        return torch.zeros(0, n_params, dtype=values.dtype)
-    try:
-        eye = torch.eye(values.numel(), dtype=values.dtype, device=values.device)
-        grads = torch.autograd.grad(
-            values,
-            params,
-            grad_outputs=eye.view(-1, *values.shape),
-            retain_graph=True,
-            allow_unused=True,
-            is_grads_batched=True,
-        )
-    except RuntimeError:
-        grads = None
-    if grads is not None:
-        return torch.cat(
-            [
-                torch.zeros(values.numel(), p.numel(), dtype=values.dtype)
-                if g is None
-                else g.reshape(values.numel(), -1)
-                for g, p in zip(grads, params)
-            ],
-            dim=1,
-        )
+    """Rows ``∂ values[i] / ∂ params``, one backward pass per row. (Each pass
+    differentiates a scalar: a tensor ``grad_outputs`` would make torch
+    import sympy, a second on the first fit of a process.)"""
     rows = []
     for value in values:
         grads = torch.autograd.grad(value, params, retain_graph=True, allow_unused=True)
         rows.append(_flat(grads, params))
-    return torch.stack(rows)
+    return torch.stack(rows) if rows else torch.zeros(0, sum(p.numel() for p in params))
 
 
 def linear_score_rows(
@@ -176,12 +151,9 @@ def linear_score_rows(
     for k in range(unit_len):
         v = torch.zeros(n_units, unit_len, dtype=torch.float64)
         v[:, k] = 1.0
+        # Products of scalars (see _jacobian).
         (column,) = torch.autograd.grad(
-            g_scores,
-            scores,
-            grad_outputs=v.view(-1),
-            retain_graph=True,
-            allow_unused=True,
+            g_scores.dot(v.view(-1)), scores, retain_graph=True, allow_unused=True
         )
         if column is not None:
             blocks[:, :, k] = column.detach().view(n_units, unit_len)
@@ -190,7 +162,7 @@ def linear_score_rows(
         n_rows, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
     )
     (exact,) = torch.autograd.grad(
-        g_scores, scores, grad_outputs=probe, retain_graph=True, allow_unused=True
+        g_scores.dot(probe), scores, retain_graph=True, allow_unused=True
     )
     exact = (
         torch.zeros(n_rows, dtype=torch.float64) if exact is None else exact.detach()

@@ -296,10 +296,11 @@ def test_set_config_rejects_bad_thread_counts():
         skalign.set_config(n_threads=0)
 
 
-def test_a_linear_fit_does_not_import_torch_dynamo():
+def test_a_linear_fit_does_not_import_torch_dynamo_or_sympy():
     # Building a torch.optim optimiser imports torch._dynamo on first use
     # (about a second on the first fit of a process); the full-batch
-    # solver does not.
+    # solver does not. Nor do the fit-time statistics import sympy (torch
+    # does on the first backward pass given a tensor of grad_outputs).
     code = textwrap.dedent(
         """
         import sys
@@ -309,14 +310,15 @@ def test_a_linear_fit_does_not_import_torch_dynamo():
         X = rng.normal(size=(1000, 5))
         y = rng.normal(size=1000)
         groups = np.repeat(np.arange(500), 2)
-        PreferenceRewardRegressor().fit(X, y, groups=groups)
-        print("torch._dynamo" in sys.modules)
+        model = PreferenceRewardRegressor().fit(X, y, groups=groups)
+        assert model.covariance_ is not None
+        print("torch._dynamo" in sys.modules, "sympy" in sys.modules)
         """
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "False False"
 
 
 # ------------------------------------------------------------------ devices
