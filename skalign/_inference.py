@@ -75,6 +75,40 @@ def _jacobian(values, params):
     return torch.stack(rows) if rows else torch.zeros(0, sum(p.numel() for p in params))
 
 
+def _named_jacobian(blocks, params):
+    """The Jacobian of the reported parameters ``blocks`` (``(names, 1-d
+    tensor)``, as ``named()`` returns them) with respect to ``params``. A
+    block that is a contiguous view of one parameter (a linear scorer's
+    weights) has rows of the identity; the others (thresholds, tie
+    parameters in their natural form) are differentiated."""
+    offsets = {}
+    start = 0
+    for p in params:
+        offsets[id(p)] = start
+        start += p.numel()
+    parts = []
+    for _, tensor in blocks:
+        tensor = tensor.reshape(-1)
+        base = tensor._base if tensor._is_view() else None
+        if (
+            base is not None
+            and tensor.grad_fn is not None
+            and id(base) in offsets
+            and tensor.stride() == (1,)
+            and tensor.storage_offset() + tensor.numel() <= base.numel()
+            and tensor.untyped_storage().data_ptr() == base.untyped_storage().data_ptr()
+        ):
+            rows = torch.zeros(tensor.numel(), start, dtype=torch.float64)
+            first = offsets[id(base)] + tensor.storage_offset() - base.storage_offset()
+            rows[:, first : first + tensor.numel()] = torch.eye(
+                tensor.numel(), dtype=torch.float64
+            )
+            parts.append(rows)
+        else:
+            parts.append(_jacobian(tensor, params).to(torch.float64))
+    return torch.cat(parts) if parts else torch.zeros(0, start, dtype=torch.float64)
+
+
 def linear_score_rows(
     objective,
     design,
@@ -383,8 +417,7 @@ def likelihood_statistics(
     ].T
     covariance_raw = scale[:, None] * inverse * scale[None, :]
     with torch.enable_grad():
-        _, values = _flat_named(named())
-        jacobian = _jacobian(values, params)
+        jacobian = _named_jacobian(named(), params)
     # A reported parameter that moves only parameters the likelihood does
     # not see (an intercept cancelling within comparisons) is not identified.
     seen = jacobian[:, keep].abs().sum(1) > 0

@@ -790,6 +790,7 @@ def test_a_non_finite_information_is_reported_not_raised(monkeypatch):
     import skalign._inference as inference
 
     real_jacobian, real_rows = inference._jacobian, inference.linear_score_rows
+    real_named = inference._named_jacobian
     X, y, groups, _, _ = _pairs(100, 2, 11)
 
     def poisoned_rows(*args, **kwargs):
@@ -814,10 +815,10 @@ def test_a_non_finite_information_is_reported_not_raised(monkeypatch):
                 lambda r: r.shape[1] > r.shape[0]
             ),
         },
-        # ... then the delta method's Jacobian (square here).
+        # ... then the delta method's Jacobian.
         {
-            (inference, "_jacobian"): poisoned_jacobian(
-                lambda r: r.shape[1] == r.shape[0]
+            (inference, "_named_jacobian"): lambda blocks, params: (
+                real_named(blocks, params) * float("nan")
             )
         },
     ]
@@ -912,3 +913,26 @@ def test_structured_information_equals_the_generic_one(make, data, monkeypatch):
     for a, b in pairs:
         assert a is not None and b is not None
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12 * np.abs(b).max())
+
+
+def test_the_delta_method_jacobian_reads_views_of_parameters_as_identity():
+    """Blocks that are views of a parameter get identity rows, computed blocks
+    are differentiated: the same Jacobian as differentiating every entry."""
+    import torch
+
+    from skalign._inference import _jacobian, _named_jacobian
+
+    weight = torch.nn.Parameter(torch.randn(1, 4, dtype=torch.float64))
+    bias = torch.nn.Parameter(torch.randn(1, dtype=torch.float64))
+    raw = torch.nn.Parameter(torch.randn(3, dtype=torch.float64))
+    params = [weight, bias, raw]
+    blocks = [
+        (list("abcd"), weight[0]),
+        (["intercept"], bias.reshape(1)),
+        (["t1", "t2", "t3"], torch.cumsum(raw.exp(), 0)),
+        (["tail"], raw[1:]),
+    ]
+    fast = _named_jacobian(blocks, params)
+    flat = torch.cat([tensor.reshape(-1) for _, tensor in blocks])
+    generic = _jacobian(flat, params)
+    torch.testing.assert_close(fast, generic)
