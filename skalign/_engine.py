@@ -1256,7 +1256,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 module, criterion, params, train, cluster, shape
             )
         with torch.enable_grad():
-            return likelihood_statistics(
+            statistics = likelihood_statistics(
                 objective,
                 params,
                 lambda: self._inference_parameters(module, criterion),
@@ -1267,6 +1267,18 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 covariance=covariance,
                 second_derivatives=second_derivatives,
             )
+            # A profile-likelihood request (confidence_intervals(kind=
+            # "profile")) works on this fit's objective.
+            hook = getattr(self, "_profile_request", None)
+            if hook is not None and statistics is not None:
+                hook(
+                    lambda: objective(None),
+                    params,
+                    lambda: self._inference_parameters(module, criterion),
+                    statistics,
+                    weight_scale,
+                )
+            return statistics
 
     def _inference_parameters(self, module, criterion):
         """The reported parameters as functions of the module's, in blocks

@@ -81,32 +81,20 @@ def _named_jacobian(blocks, params):
     block that is a contiguous view of one parameter (a linear scorer's
     weights) has rows of the identity; the others (thresholds, tie
     parameters in their natural form) are differentiated."""
-    offsets = {}
-    start = 0
-    for p in params:
-        offsets[id(p)] = start
-        start += p.numel()
-    parts = []
+    positions = _view_positions(blocks, params)
+    n_params = sum(p.numel() for p in params)
+    parts, at = [], 0
     for _, tensor in blocks:
         tensor = tensor.reshape(-1)
-        base = tensor._base if tensor._is_view() else None
-        if (
-            base is not None
-            and tensor.grad_fn is not None
-            and id(base) in offsets
-            and tensor.stride() == (1,)
-            and tensor.storage_offset() + tensor.numel() <= base.numel()
-            and tensor.untyped_storage().data_ptr() == base.untyped_storage().data_ptr()
-        ):
-            rows = torch.zeros(tensor.numel(), start, dtype=torch.float64)
-            first = offsets[id(base)] + tensor.storage_offset() - base.storage_offset()
-            rows[:, first : first + tensor.numel()] = torch.eye(
-                tensor.numel(), dtype=torch.float64
-            )
-            parts.append(rows)
+        where = positions[at : at + tensor.numel()]
+        at += tensor.numel()
+        if where.size and (where >= 0).all():
+            rows = torch.zeros(where.size, n_params, dtype=torch.float64)
+            rows[torch.arange(where.size), torch.as_tensor(where)] = 1.0
         else:
-            parts.append(_jacobian(tensor, params).to(torch.float64))
-    return torch.cat(parts) if parts else torch.zeros(0, start, dtype=torch.float64)
+            rows = _jacobian(tensor, params).to(torch.float64)
+        parts.append(rows)
+    return torch.cat(parts) if parts else torch.zeros(0, n_params, dtype=torch.float64)
 
 
 def linear_score_rows(
@@ -452,6 +440,137 @@ def likelihood_statistics(
     return out
 
 
+def _view_positions(blocks, params):
+    """For each entry of the reported parameters ``blocks``, its position in
+    the flat parameters when its block is a contiguous view of one of
+    ``params`` (as :func:`_named_jacobian` reads them), else -1."""
+    offsets, start = {}, 0
+    for p in params:
+        offsets[id(p)] = start
+        start += p.numel()
+    positions = []
+    for _, tensor in blocks:
+        tensor = tensor.reshape(-1)
+        base = tensor._base if tensor._is_view() else None
+        if (
+            base is not None
+            and tensor.grad_fn is not None
+            and id(base) in offsets
+            and tensor.stride() == (1,)
+            and tensor.untyped_storage().data_ptr() == base.untyped_storage().data_ptr()
+        ):
+            first = offsets[id(base)] + tensor.storage_offset() - base.storage_offset()
+            positions += range(first, first + tensor.numel())
+        else:
+            positions += [-1] * tensor.numel()
+    return np.asarray(positions)
+
+
+def profile_intervals(objective, params, named, *, weight_scale, level, scales):
+    """Profile-likelihood intervals of the reported parameters that are
+    parameters of the model themselves (coefficients, an intercept, tie
+    parameters on their fitted scale).
+
+    For parameter ``j``, the interval is where the profile deviance
+    ``2 N (min_{θ: θ_j = b} f(θ) - f(θ̂))`` stays below the χ²₁ quantile of
+    ``level`` (``f`` the mean negative log-likelihood, ``N`` its
+    denominator): each profile point a minimisation over the other
+    parameters (L-BFGS-B with ``θ_j`` held, from the previous point), each
+    end found by Brent's method between the estimate and a point beyond
+    it. ``scales`` (one per flat parameter, e.g. standard errors) set the
+    steps and precondition the minimisations.
+
+    Returns ``(names, lower, upper)``; entries that are not parameters of
+    the model (thresholds in their ordered form) are NaN.
+    """
+    from scipy import optimize
+
+    blocks = named()
+    names = [name for block_names, _ in blocks for name in block_names]
+    positions = _view_positions(blocks, params)
+    with torch.no_grad():
+        start = torch.cat([p.detach().reshape(-1) for p in params]).double()
+    with recording() as normalisers:
+        with torch.no_grad():
+            f_hat = float(objective())
+    total = float(normalisers[0]) * weight_scale
+    scales = np.asarray(scales, dtype=np.float64)
+
+    def assign(x):
+        offset = 0
+        with torch.no_grad():
+            for p in params:
+                n = p.numel()
+                p.copy_(torch.as_tensor(x[offset : offset + n]).view_as(p))
+                offset += n
+
+    def value_and_gradient(u):
+        x = u * scales
+        assign(x)
+        for p in params:
+            p.grad = None
+        with torch.enable_grad():
+            value = objective()
+            value.backward()
+        grad = torch.cat(
+            [
+                torch.zeros(p.numel(), dtype=torch.float64)
+                if p.grad is None
+                else p.grad.reshape(-1).double()
+                for p in params
+            ]
+        ).numpy()
+        return float(value), grad * scales
+
+    u_hat = start.numpy() / scales
+    quantile = float(stats.chi2.ppf(level, 1))
+
+    def deviance(j, b, warm):
+        u0 = warm.copy()
+        u0[j] = b / scales[j]
+        bounds = [(None, None)] * u0.size
+        bounds[j] = (u0[j], u0[j])
+        found = optimize.minimize(
+            value_and_gradient,
+            u0,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-11},
+        )
+        warm[:] = found.x
+        return 2.0 * total * (found.fun - f_hat)
+
+    lower = np.full(len(names), np.nan)
+    upper = np.full(len(names), np.nan)
+    try:
+        for k, j in enumerate(positions):
+            if j < 0:
+                continue
+            for side, out in ((-1.0, lower), (1.0, upper)):
+                warm = u_hat.copy()
+                step = scales[j]
+
+                def excess(t, side=side, j=j, warm=warm):
+                    return deviance(j, start[j].item() + side * t, warm) - quantile
+
+                t_low, t_high = 0.0, math.sqrt(quantile) * step
+                for _ in range(40):
+                    if excess(t_high) > 0:
+                        break
+                    t_low, t_high = t_high, 2.0 * t_high
+                else:
+                    # The likelihood never drops by the quantile this way
+                    # (a separable direction): the interval is unbounded.
+                    out[k] = side * math.inf
+                    continue
+                t = optimize.brentq(excess, t_low, t_high, xtol=1e-8 * step)
+                out[k] = start[j].item() + side * t
+    finally:
+        assign(start.numpy())
+    return np.asarray(names), lower, upper
+
+
 def _check_cov_type(cov_type):
     if cov_type not in ("observed", "cluster"):
         raise ValueError(f"cov_type must be 'observed' or 'cluster', got {cov_type!r}.")
@@ -727,8 +846,20 @@ class LikelihoodInferenceMixin:
         Parameters
         ----------
         level : float, default=0.95
-        kind : {"wald", "bootstrap"}, default="wald"
+        kind : {"wald", "profile", "bootstrap"}, default="wald"
             ``"wald"``: estimate ± z · standard error (``cov_type``).
+            ``"profile"``: profile-likelihood intervals (as R's ``confint``
+            for ``glm`` and ``clm``): the values of each parameter at which
+            the likelihood, maximised over the others, has dropped by half
+            the χ²₁ quantile of ``level``. They need the training data
+            ``X, y, **fit_params`` (the fit is continued on them, which
+            checks that they are the fit's data) and hold for the
+            parameters the model fits directly (coefficients, tie
+            parameters on their reported scale); the other rows
+            (ordered thresholds) are NaN, with a warning. Unlike Wald
+            intervals they need not be symmetric: they follow the
+            likelihood where it is skewed (few comparisons, near
+            separation).
             ``"bootstrap"``: percentile intervals of ``n_resamples`` refits on
             resamples of the training data ``X, y, **fit_params`` (which must
             be the data of the fit), drawn by group (the ``groups`` of
@@ -742,7 +873,7 @@ class LikelihoodInferenceMixin:
         reference : None, "sum" or str, default=None
             The convention for item strengths (see :meth:`summary`).
         X, y : array-like, default=None
-            The training data, for ``kind="bootstrap"``.
+            The training data, for ``kind="profile"`` and ``"bootstrap"``.
         n_resamples : int, default=999
         n_jobs : int, default=None
             Parallel refits (joblib's ``n_jobs``).
@@ -758,10 +889,11 @@ class LikelihoodInferenceMixin:
         """
         if kind == "wald":
             return self.summary(level, cov_type, reference)[["lower", "upper"]]
+        if kind == "profile":
+            return self._profile_intervals(level, X, y, reference, fit_params)
         if kind != "bootstrap":
             raise ValueError(
-                f"kind must be 'wald' or 'bootstrap' (profile-likelihood "
-                f"intervals are not available yet), got {kind!r}."
+                f"kind must be 'wald', 'profile' or 'bootstrap', got {kind!r}."
             )
         import pandas
 
@@ -788,6 +920,91 @@ class LikelihoodInferenceMixin:
             {"lower": lower, "upper": upper},
             index=pandas.Index(list(names), name="parameter"),
         )
+
+    def _profile_intervals(self, level, X, y, reference, fit_params):
+        import warnings
+
+        import pandas
+
+        level = _check_level(level)
+        self._checked_statistics()
+        if reference is not None or getattr(self, "_null_direction", None) is not None:
+            raise ValueError(
+                "kind='profile' needs parameters the likelihood identifies: "
+                "item strengths defined up to a common shift have no profile "
+                "(drop one item's column, or use kind='wald' with reference=)."
+            )
+        if X is None or y is None:
+            raise ValueError(
+                "kind='profile' continues the fit on its training data: pass "
+                "X=, y= and the fit's metadata (groups=, sample_weight=)."
+            )
+        scales = np.sqrt(np.clip(np.diag(self._checked_covariance()), 1e-300, None))
+        by_name = dict(zip(self.parameter_names_, scales))
+        model = copy.deepcopy(self).set_params(warm_start=True, verbose=0)
+        model._estimates_only = True
+        found = {}
+
+        def request(objective, params, named, statistics, weight_scale):
+            blocks = named()
+            names = [name for block_names, _ in blocks for name in block_names]
+            positions = _view_positions(blocks, params)
+            flat = np.ones(sum(p.numel() for p in params))
+            for name, position in zip(names, positions):
+                if position >= 0 and name in by_name:
+                    flat[position] = by_name[name]
+            found["result"] = profile_intervals(
+                objective,
+                params,
+                named,
+                weight_scale=weight_scale,
+                level=level,
+                scales=flat,
+            )
+
+        model._profile_request = request
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(X, y, **fit_params)
+        if "result" not in found:
+            raise ValueError(
+                f"{type(self).__name__} has no likelihood on this data: pass "
+                "the training data of the fit."
+            )
+        refitted = dict(zip(model.parameter_names_, model.parameters_))
+        if not set(self.parameter_names_) <= set(refitted):
+            raise ValueError(
+                "X, y and the metadata must be the training data of the fit: "
+                "continued on them, the fit has other parameters."
+            )
+        moved = (
+            np.abs(
+                [refitted[name] for name in self.parameter_names_] - self.parameters_
+            )
+            / scales
+        )
+        if moved.max() > 1e-2:
+            raise ValueError(
+                "X, y and the metadata must be the training data of the fit: "
+                "continued on them, the fit moved its estimates by "
+                f"{moved.max():.2g} standard errors."
+            )
+        names, lower, upper = found["result"]
+        keep = np.isin(names, self.parameter_names_)
+        frame = pandas.DataFrame(
+            {"lower": lower[keep], "upper": upper[keep]},
+            index=pandas.Index(list(names[keep]), name="parameter"),
+        ).loc[list(self.parameter_names_)]
+        missing = frame.index[frame["lower"].isna()].tolist()
+        if missing:
+            warnings.warn(
+                f"No profile interval for {missing}: they are not parameters "
+                "the model fits directly (ordered thresholds); their rows are "
+                "NaN. Use kind='wald' or 'bootstrap' for them.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return frame
 
     def bootstrap_parameters(
         self, X, y, *, n_resamples=999, n_jobs=None, random_state=None, **fit_params

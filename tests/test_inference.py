@@ -936,3 +936,84 @@ def test_the_delta_method_jacobian_reads_views_of_parameters_as_identity():
     flat = torch.cat([tensor.reshape(-1) for _, tensor in blocks])
     generic = _jacobian(flat, params)
     torch.testing.assert_close(fast, generic)
+
+
+def _profile_data(seed=0, n=150):
+    rng = np.random.default_rng(seed)
+    A, B = (rng.normal(size=(n, 2)) * [1.0, 10.0] for _ in range(2))
+    D = A - B
+    win = rng.random(n) < expit(D @ [0.8, -0.05])
+    X = np.stack([A, B], 1).reshape(2 * n, 2)
+    y = np.stack([win, ~win], 1).ravel().astype(float)
+    return X, y, np.repeat(np.arange(n), 2), D, np.where(win, 1.0, -1.0)
+
+
+def test_profile_intervals_equal_a_profile_of_the_numpy_likelihood():
+    """Each end is where the likelihood maximised over the other coefficient
+    has dropped by χ²₁(0.95) / 2: the same ends as a profile of the logistic
+    likelihood of the winners' differences, written in numpy."""
+    from scipy import optimize, stats
+    from scipy.special import log_expit
+
+    X, y, groups, D, sign = _profile_data()
+    model = PreferenceRewardRegressor().fit(X, y, groups=groups)
+    intervals = model.confidence_intervals(kind="profile", X=X, y=y, groups=groups)
+
+    def nll(beta):
+        return -log_expit(sign * (D @ beta)).sum()
+
+    def fit(fixed=None):
+        def f(z):
+            beta = np.insert(z, fixed[0], fixed[1]) if fixed else z
+            return nll(beta)
+
+        x0 = np.zeros(1 if fixed else 2)
+        return optimize.minimize(f, x0, method="BFGS", options={"gtol": 1e-10}).fun
+
+    best, quantile = fit(), stats.chi2.ppf(0.95, 1)
+    wald = model.summary()
+    for j, name in enumerate(["x0", "x1"]):
+
+        def excess(v, j=j):
+            return 2 * (fit((j, v)) - best) - quantile
+
+        estimate, se = wald.loc[name, "estimate"], wald.loc[name, "std_error"]
+        lower = optimize.brentq(excess, estimate - 5 * se, estimate, xtol=1e-12)
+        upper = optimize.brentq(excess, estimate, estimate + 5 * se, xtol=1e-12)
+        np.testing.assert_allclose(
+            intervals.loc[name].to_numpy(), [lower, upper], rtol=1e-5, atol=1e-7 * se
+        )
+        # Not the Wald interval: the likelihood is not quadratic.
+        assert abs(intervals.loc[name, "upper"] - wald.loc[name, "upper"]) > 1e-3 * se
+
+
+def test_profile_intervals_refuse_other_data_and_unidentified_strengths():
+    X, y, groups, _, _ = _profile_data()
+    model = PreferenceRewardRegressor().fit(X, y, groups=groups)
+    with pytest.raises(ValueError, match="X=, y="):
+        model.confidence_intervals(kind="profile")
+    with pytest.raises(ValueError, match="training data"):
+        model.confidence_intervals(kind="profile", X=X, y=1.0 - y, groups=groups)
+    with pytest.raises(ValueError, match="kind must be"):
+        model.confidence_intervals(kind="likelihood")
+    Xf, yf, gf = _featureless_pairs(1)
+    items = PreferenceRewardRegressor().fit(Xf, yf, groups=gf)
+    with pytest.raises(ValueError, match="common shift"):
+        items.confidence_intervals(kind="profile", X=Xf, y=yf, groups=gf)
+
+
+def test_profile_intervals_of_ordered_thresholds_are_nan_with_a_warning():
+    X, grades, _ = _grouped_data(5)
+    model = ProportionalOddsClassifier().fit(X, grades.astype(int))
+    with pytest.warns(UserWarning, match="thresholds"):
+        intervals = model.confidence_intervals(
+            kind="profile", X=X, y=grades.astype(int)
+        )
+    coefficients = [f"x{j}" for j in range(3)]
+    assert np.isfinite(intervals.loc[coefficients].to_numpy()).all()
+    wald = model.summary().loc[coefficients]
+    # Near the Wald interval on 240 rows (the likelihood is nearly quadratic).
+    np.testing.assert_allclose(
+        intervals.loc[coefficients, "lower"], wald["lower"], rtol=0.1
+    )
+    assert intervals.drop(index=coefficients)["lower"].isna().any()
