@@ -24,6 +24,7 @@ items, 100 resamples) or ``--comparisons 1000000 --items 1000 --resamples
 """
 
 import argparse
+import json
 import os
 import time
 
@@ -91,7 +92,13 @@ def main(argv=None):
     parser.add_argument("--comparisons", type=int, default=100_000)
     parser.add_argument("--items", type=int, default=100)
     parser.add_argument("--resamples", type=int, default=100)
+    parser.add_argument(
+        "--quick", action="store_true", help="20,000 comparisons of 50, 20 resamples"
+    )
+    parser.add_argument("--json", metavar="PATH", help="write the numbers here")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.comparisons, args.items, args.resamples = 20_000, 50, 20
     torch.set_num_threads(1)
     threadpool_limits(1)
     a, b, score = battles(args.items, args.comparisons)
@@ -120,15 +127,32 @@ def main(argv=None):
         return -(score * log_expit(d) + (1 - score) * log_expit(-d)).mean()
 
     mine, theirs = nll(ours["strength"].to_numpy()), nll(full)
+    spread = np.max(np.abs(ours["std_error"].to_numpy() / draws.std(0, ddof=1) - 1))
     print(
         f"  objective: skalign {mine:.10f}, anchor {theirs:.10f} "
         f"(anchor {theirs / mine - 1:+.1e} relative); largest |strength "
         f"difference| {gap:.2e}"
     )
-    print(
-        "  bootstrap standard errors: largest relative difference "
-        f"{np.max(np.abs(ours['std_error'].to_numpy() / draws.std(0, ddof=1) - 1)):.2f}"
-    )
+    print(f"  bootstrap standard errors: largest relative difference {spread:.2f}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(
+                {
+                    "size": {
+                        "comparisons": args.comparisons,
+                        "items": args.items,
+                        "resamples": args.resamples,
+                    },
+                    "skalign_s": skalign_seconds,
+                    "anchor_s": anchor_seconds,
+                    "objective_skalign": mine,
+                    "objective_anchor": theirs,
+                    "max_strength_difference": float(gap),
+                    "max_std_error_relative_difference": float(spread),
+                },
+                f,
+                indent=2,
+            )
 
 
 if __name__ == "__main__":
