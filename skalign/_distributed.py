@@ -266,49 +266,64 @@ class Communicator:
         self.pending = True
 
     def fail(self, error):
-        """Join the agreement with this rank's ``error`` (raised before it):
-        the other ranks then fail with its message instead of waiting."""
+        """Join the exchange the other ranks are in with this rank's
+        ``error`` (raised before the agreement): they fail with its message
+        instead of waiting for this rank."""
         self.pending = False
         self._gather({"error": f"{type(error).__name__}: {error}"}, "failing")
+
+    def _exchange(self, payload, what):
+        """Every rank's ``payload``; raises if a rank sent its failure."""
+        infos = self._gather({"error": None, **payload}, what)
+        failed = [(r, i["error"]) for r, i in enumerate(infos) if i["error"]]
+        if failed:
+            self.pending = False
+            rank, message = failed[0]
+            raise RuntimeError(
+                f"The data-parallel fit failed on rank {rank} before training "
+                f"(this is rank {self.rank}): {message}"
+            )
+        return infos
+
+    def constants(self, constants):
+        """Rank 0's data-derived constants of the problem (e.g. a target's
+        centring, a row count), or ``None`` where they are this rank's own.
+        A rank whose shard derived others states its problem again with
+        rank 0's, as a continued fit keeps the fitted ones: one problem."""
+        infos = self._exchange(
+            {"constants": constants, "key": joblib.hash(constants)},
+            "sharing the problem's constants",
+        )
+        if infos[self.rank]["key"] == infos[0]["key"]:
+            return None
+        return infos[0]["constants"]
 
     def agree(self, estimator, problem, *, optimizer, weight, n_units, seed):
         """The agreement before training; returns the :class:`Shard`.
 
         Checks that the fit is supported and that every rank's shard states
         the same problem, then shares the seed of rank 0, the global
-        maximum weight and every rank's unit count.
+        maximum weight and every rank's unit count. A local failure here
+        is raised, and the engine sends it to the other ranks
+        (:meth:`fail`).
         """
+        _check_supported(estimator, problem, optimizer)
+        if n_units < 1:
+            raise ValueError(
+                f"rank {self.rank}'s shard holds no training unit (no group "
+                "with preference information): give every rank whole "
+                "groups that carry some (skalign.distributed.shard_groups)."
+            )
+        infos = self._exchange(
+            {
+                "problem": _problem_key(estimator, problem),
+                "seed": int(seed),
+                "weight_max": float(weight.max()),
+                "n_units": int(n_units),
+            },
+            "agreeing on the problem before training",
+        )
         self.pending = False
-        info = {"error": None}
-        try:
-            _check_supported(estimator, problem, optimizer)
-            if n_units < 1:
-                raise ValueError(
-                    f"rank {self.rank}'s shard holds no training unit (no group "
-                    "with preference information): give every rank whole "
-                    "groups that carry some (skalign.distributed.shard_groups)."
-                )
-            info.update(
-                problem=_problem_key(estimator, problem),
-                seed=int(seed),
-                weight_max=float(weight.max()) if weight.size else 0.0,
-                n_units=int(n_units),
-            )
-        except Exception as error:
-            info["error"] = f"{type(error).__name__}: {error}"
-            local = error
-        else:
-            local = None
-        infos = self._gather(info, "agreeing on the problem before training")
-        failed = [(r, i["error"]) for r, i in enumerate(infos) if i["error"]]
-        if local is not None:
-            raise local
-        if failed:
-            rank, message = failed[0]
-            raise RuntimeError(
-                f"The data-parallel fit failed on rank {rank} before training "
-                f"(this is rank {self.rank}): {message}"
-            )
         differ = [r for r, i in enumerate(infos) if i["problem"] != infos[0]["problem"]]
         if differ:
             raise ValueError(

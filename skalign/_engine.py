@@ -1069,6 +1069,11 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         device = self._resolved_device()
         fitted = self._fitted_constants if resume else None
         problem = self._problem(X, y, constants=fitted, **metadata)
+        communicator = _data_parallel()
+        if communicator is not None and not resume:
+            shared = communicator.constants(problem.constants)
+            if shared is not None:
+                problem = self._problem(X, y, constants=shared, **metadata)
         form = problem.formulation
         # After the families' own, more specific, checks of a continued fit.
         objective_key = self._objective_key()
@@ -1093,7 +1098,6 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             and form.n_outputs == 1
             and form.shift_invariant,
         )
-        communicator = _data_parallel()
         shard = None
         if communicator is not None:
             # Before training, every rank agrees on the problem, the seed and
