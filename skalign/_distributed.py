@@ -82,8 +82,9 @@ def data_parallel(group=None):
 
     Yields
     ------
-    Communicator
-        The rank, the number of processes and the collectives of the fit.
+    communicator
+        The fit's collectives, with this process's ``rank`` and the number
+        of processes, ``size``.
 
     Raises
     ------

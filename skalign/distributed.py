@@ -4,6 +4,6 @@ See :ref:`scaling_out` for launching the processes (``torchrun``, Ray
 Train's ``TorchTrainer``, Spark's ``TorchDistributor``).
 """
 
-from ._distributed import Communicator, data_parallel, shard_groups
+from ._distributed import data_parallel, shard_groups
 
-__all__ = ["Communicator", "data_parallel", "shard_groups"]
+__all__ = ["data_parallel", "shard_groups"]

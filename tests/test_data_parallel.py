@@ -6,6 +6,7 @@ whole groups, and compares what they wrote with fits in this process. NCCL
 needs GPUs and is not tested here.
 """
 
+import importlib.util
 import json
 import os
 import socket
@@ -21,6 +22,7 @@ import skops.io as sio
 import torch.distributed as dist
 
 from skalign.distributed import data_parallel, shard_groups
+from skalign.preference import PreferenceRewardRegressor
 from tests._data_parallel_worker import CASES, TIMEOUT_S, fit_case
 
 pytestmark = pytest.mark.skipif(
@@ -178,6 +180,33 @@ def test_a_worker_that_fails_in_training_fails_every_rank(tmp_path, scenario):
     assert error["seconds"] < 5 * TIMEOUT_S
     if scenario != "exit":
         assert "worker failure injected" in _error(tmp_path, 1)["message"]
+
+
+def test_torchrun_script_fits_what_one_process_fits(tmp_path):
+    # The real launcher: torchrun starts two processes of the script.
+    script = ROOT / "benchmarks" / "torchrun_reward_model.py"
+    spec = importlib.util.spec_from_file_location("torchrun_reward_model", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    args = ["--n-pairs=3000", "--n-features=6", f"--out={tmp_path / 'model.joblib'}"]
+    result = subprocess.run(
+        [*launcher, f"--nproc-per-node={WORLD_SIZE}", str(script), *args],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=LAUNCH_TIMEOUT_S,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = json.loads(result.stdout.strip().splitlines()[-1])
+    assert run["world_size"] == WORLD_SIZE and run["converged"]
+    X, y, groups = module.make_pairs(3000, 6)
+    single = PreferenceRewardRegressor(random_state=0).fit(X, y, groups=groups)
+    coef = single.scorer_.linear.weight.detach().double().numpy().ravel()
+    np.testing.assert_allclose(run["coef"], coef, rtol=0, atol=1e-6)
+    saved = joblib.load(tmp_path / "model.joblib")
+    np.testing.assert_allclose(saved.predict(X), single.predict(X), atol=1e-6)
 
 
 def test_data_parallel_needs_a_process_group():
