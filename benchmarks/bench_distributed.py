@@ -78,7 +78,8 @@ def in_process(n_pairs, n_features, optimizer, batch_size, max_epochs):
     fit: the first fit of a process pays for imports and warm-up, which the
     workers pay before their barrier)."""
     torch.set_num_threads(1)
-    PreferenceRewardRegressor().fit(*make_pairs(100, n_features)[:2])
+    X, y, groups = make_pairs(100, n_features)
+    PreferenceRewardRegressor().fit(X, y, groups=groups)
     X, y, groups = make_pairs(n_pairs, n_features)
     adam = optimizer == "adam"
     model = PreferenceRewardRegressor(
