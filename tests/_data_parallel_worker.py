@@ -29,7 +29,7 @@ from skalign.fairness import DependencePenalty, FairRegressor
 from skalign.nn import MLPScorer
 from skalign.preference import PreferenceRewardRegressor
 from skalign.ranking import PlackettLuceRanker
-from skalign.utils import pairs_to_long
+from skalign.utils import iter_group_blocks, pairs_to_long
 
 #: How long a rank waits for a lost peer before its collective fails.
 TIMEOUT_S = 6
@@ -105,6 +105,46 @@ CASES = {
 }
 
 
+def stream(rank=None, world_size=None):
+    """A reward model trained by partial_fit on streamed blocks of whole
+    groups: this rank's (in a data-parallel fit), or, with ``rank=None``,
+    each call on the union of every rank's block of that call, as one
+    process would see it."""
+    X, y, metadata = pairs()
+    model = PreferenceRewardRegressor(
+        optimizer="adam", batch_size=32, dtype="float64", random_state=0
+    )
+    if rank is not None:
+        blocks = iter_group_blocks(
+            X, y, metadata["groups"], block_rows=150, rank=rank, world_size=world_size
+        )
+    else:
+        per_rank = [
+            list(
+                iter_group_blocks(
+                    X,
+                    y,
+                    metadata["groups"],
+                    block_rows=150,
+                    rank=r,
+                    world_size=world_size,
+                )
+            )
+            for r in range(world_size)
+        ]
+        blocks = (
+            (
+                np.concatenate([b[0] for b in parts]),
+                np.concatenate([b[1] for b in parts]),
+                {"groups": np.concatenate([b[2]["groups"] for b in parts])},
+            )
+            for parts in zip(*per_rank, strict=True)
+        )
+    for X_b, y_b, params in blocks:
+        model.partial_fit(X_b, y_b, **params)
+    return model
+
+
 def fit_case(name, fit_rows=None):
     """Fit case ``name`` on ``fit_rows`` of its data (``None``: all)."""
     factory, data, n_calls = CASES[name]
@@ -152,6 +192,8 @@ def _fits(rank, world_size, out):
     for name in CASES:
         with data_parallel():
             models[name] = fit_case(name, shard(name, rank, world_size))
+    with data_parallel():
+        models["stream"] = stream(rank, world_size)
     X, y, metadata = rows()
     penalised = FairRegressor(fairness_penalty=DependencePenalty(strength=1.0))
     try:
@@ -164,7 +206,8 @@ def _fits(rank, world_size, out):
         joblib.dump(models, out / "models.joblib")
         sio.dump(models["pairs_lbfgs"], out / "pairs_lbfgs.skops")
     predictions = {
-        name: model.predict(CASES[name][1]()[0]) for name, model in models.items()
+        name: model.predict((CASES[name][1] if name in CASES else pairs)()[0])
+        for name, model in models.items()
     }
     np.savez(out / f"predictions{rank}.npz", **predictions)
     (out / f"results{rank}.json").write_text(json.dumps(results))

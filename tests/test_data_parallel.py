@@ -23,7 +23,7 @@ import torch.distributed as dist
 
 from skalign.distributed import data_parallel, shard_groups
 from skalign.preference import PreferenceRewardRegressor
-from tests._data_parallel_worker import CASES, TIMEOUT_S, fit_case
+from tests._data_parallel_worker import CASES, TIMEOUT_S, fit_case, pairs, stream
 
 pytestmark = pytest.mark.skipif(
     not dist.is_available() or not dist.is_gloo_available(),
@@ -130,11 +130,23 @@ def test_minibatch_equals_single_process_run_of_the_same_batches(fitted, name):
     )
 
 
+def test_streamed_blocks_train_as_one_process_on_their_union(fitted):
+    # Each rank streams its own blocks of whole groups from
+    # iter_group_blocks; every partial_fit call is one global epoch over
+    # the ranks' blocks of that call.
+    model = joblib.load(fitted / "models.joblib")["stream"]
+    single = stream(world_size=WORLD_SIZE)
+    assert model.n_iter_ == single.n_iter_ > 2
+    np.testing.assert_allclose(
+        _coefficients(model), _coefficients(single), rtol=1e-9, atol=1e-12
+    )
+
+
 def test_every_rank_holds_the_model_rank0_saved(fitted):
     models = joblib.load(fitted / "models.joblib")
     rank1 = np.load(fitted / "predictions1.npz")
     for name, model in models.items():
-        X = CASES[name][1]()[0]
+        X = (CASES[name][1] if name in CASES else pairs)()[0]
         # Rank 1's own model predicts bit for bit what rank 0 saved.
         np.testing.assert_array_equal(model.predict(X), rank1[name])
     # Afterwards an ordinary estimator: it trains on in one process.
