@@ -10,6 +10,9 @@ data-parallel fit (:func:`skalign.distributed.data_parallel`). Each
 cluster's tests are skipped where its optional package is missing.
 """
 
+import os
+import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -89,6 +92,37 @@ def ray_cluster():
     finally:
         ray.shutdown()
         _end_leftover_processes(before)
+
+
+@pytest.fixture(scope="module")
+def spark_session():
+    pytest.importorskip("pyspark", reason='needs PySpark (pip install -e ".[spark]")')
+    pytest.importorskip("joblibspark", reason='needs joblibspark (".[spark]" extra)')
+    if shutil.which("java") is None:
+        pytest.skip("PySpark needs a Java runtime (java not found)")
+    from pyspark.sql import SparkSession
+
+    # Spark starts its Python workers (and TorchDistributor its processes)
+    # with PYSPARK_PYTHON and the environment of this process.
+    saved = {k: os.environ.get(k) for k in ("PYSPARK_PYTHON", *WORKER_ENV)}
+    os.environ.update(PYSPARK_PYTHON=sys.executable, **WORKER_ENV)
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    spark = (
+        SparkSession.builder.master("local[2]")
+        .appName("skalign-tests")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+    try:
+        yield spark
+    finally:
+        spark.stop()
+        _end_leftover_processes(before)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _reward_search():
@@ -220,6 +254,57 @@ def test_ray_train_torch_trainer_fits_what_one_process_fits(ray_cluster, tmp_pat
     ).fit()
     assert result.error is None
     model, single = joblib.load(out), fit_case("pairs_lbfgs")
+    np.testing.assert_allclose(
+        model.scorer_.linear.weight.detach().numpy(),
+        single.scorer_.linear.weight.detach().numpy(),
+        rtol=0,
+        atol=1e-6,
+    )
+    X = pairs()[0]
+    np.testing.assert_allclose(model.predict(X), single.predict(X), atol=1e-6)
+
+
+def test_grid_search_on_spark_matches_the_default_backend(spark_session):
+    from joblibspark import register_spark
+
+    register_spark()
+    with sklearn.config_context(enable_metadata_routing=True):
+        search, args, params = _reward_search()
+        local = clone(search).fit(*args, **params)
+        with joblib.parallel_backend("spark", n_jobs=2):
+            remote = clone(search).set_params(n_jobs=2).fit(*args, **params)
+    _assert_same_search(remote, local)
+
+
+def _spark_train():
+    """One TorchDistributor process: it sets the environment, the function
+    starts the process group."""
+    import torch.distributed as dist
+
+    from skalign.distributed import data_parallel
+    from tests._data_parallel_worker import fit_case, shard
+
+    dist.init_process_group("gloo")
+    try:
+        rank, world_size = dist.get_rank(), dist.get_world_size()
+        with data_parallel():
+            model = fit_case("pairs_lbfgs", shard("pairs_lbfgs", rank, world_size))
+    finally:
+        dist.destroy_process_group()
+    # Every process writes its result to one file: return the model from
+    # each (they are equal), not None from all but rank 0.
+    return model
+
+
+def test_spark_torch_distributor_fits_what_one_process_fits(spark_session):
+    from pyspark.ml.torch.distributor import TorchDistributor
+
+    from tests._data_parallel_worker import fit_case, pairs
+
+    model = TorchDistributor(num_processes=2, local_mode=True, use_gpu=False).run(
+        _spark_train
+    )
+    single = fit_case("pairs_lbfgs")
     np.testing.assert_allclose(
         model.scorer_.linear.weight.detach().numpy(),
         single.scorer_.linear.weight.detach().numpy(),
