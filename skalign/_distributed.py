@@ -27,6 +27,7 @@ decides alike on every rank, and the number of collectives per epoch is the
 same everywhere.
 """
 
+import signal
 import threading
 from contextlib import contextmanager
 from typing import NamedTuple
@@ -220,6 +221,8 @@ class Communicator:
         )
         # Whether this rank owes the others the agreement of the fit it is in.
         self.pending = False
+        # Whether an interrupt (SIGINT) arrived during this rank's training.
+        self.interrupted = False
 
     def __repr__(self):
         return f"Communicator(rank={self.rank}, size={self.size})"
@@ -350,6 +353,31 @@ class Communicator:
         )
 
     # --------------------------------------------------------------- training
+    @contextmanager
+    def training(self, net):
+        """``net`` trains data-parallel inside the block.
+
+        An interrupt (Ctrl-C, SIGINT) does not stop a rank where it lands,
+        which would leave the others in a collective: it is noted, the
+        ranks agree at the end of every epoch's batches, and if any was
+        interrupted, all stop there together, as one process stops inside
+        an epoch (back to the last complete epoch). Only in the main
+        thread, where Python delivers signals.
+        """
+        net.data_parallel = self
+        self.interrupted = False
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, self._note_interrupt) if main else None
+        try:
+            yield
+        finally:
+            if main:
+                signal.signal(signal.SIGINT, previous)
+            del net.data_parallel
+
+    def _note_interrupt(self, signum, frame):
+        self.interrupted = True
+
     def feature_moments(self, squares, n_rows, zero_row):
         """Global column sums of squares and row count for the solver's
         feature scales. A rank whose rows end with the zero row of the
@@ -477,6 +505,12 @@ class Communicator:
             net.notify("on_batch_end", batch=batch, training=True, **step)
             n_batches += 1
         net.history.record(prefix + "_batch_count", n_batches)
+        stop = torch.tensor([float(self.interrupted)], dtype=torch.float64)
+        self.all_reduce(stop, "agreeing whether to stop")
+        if stop.item() > 0:
+            # Every rank at the same point: skorch ends the fit, and the
+            # monitor goes back to the end of the last complete epoch.
+            raise KeyboardInterrupt
 
 
 def _check_supported(estimator, problem, optimizer):

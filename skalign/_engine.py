@@ -808,20 +808,6 @@ def _global_rng(seed, device):
         yield
 
 
-@contextmanager
-def _attached(net, communicator):
-    """``net`` trains data-parallel over ``communicator`` inside the block
-    (``None``: in this process alone)."""
-    if communicator is None:
-        yield
-        return
-    net.data_parallel = communicator
-    try:
-        yield
-    finally:
-        del net.data_parallel
-
-
 def _draws_random_numbers(module):
     """Whether training ``module`` draws from torch's global generator:
     dropout with a positive rate, or any module skalign did not write."""
@@ -1187,7 +1173,9 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             else:
                 with (
                     _global_rng(seed + 2, device) if random_layers else nullcontext(),
-                    _attached(net, communicator),
+                    nullcontext()
+                    if communicator is None
+                    else communicator.training(net),
                 ):
                     interrupted, objective = self._train_phases(
                         net, train, phases, epochs, solve_dtype

@@ -10,6 +10,7 @@ single-process fits the test compares them with.
 
 import json
 import os
+import signal
 import sys
 import time
 import warnings
@@ -186,6 +187,48 @@ class FailAt(Callback):
             raise RuntimeError(f"worker failure injected at epoch {self.epoch}")
 
 
+class InterruptAt(Callback):
+    """Send this process SIGINT (Ctrl-C) at the end of epoch ``epoch``, or
+    after batch ``batch`` of it."""
+
+    def __init__(self, epoch, batch=None):
+        self.epoch = epoch
+        self.batch = batch
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.batch is None and len(net.history) == self.epoch:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    def on_batch_end(self, net, **kwargs):
+        batches = net.history[-1]["batches"]
+        if len(net.history) == self.epoch and len(batches) == self.batch:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def interrupted_model(**params):
+    """The model the interrupt scenario trains."""
+    return PreferenceRewardRegressor(
+        optimizer="adam", batch_size=64, dtype="float64", random_state=0, **params
+    )
+
+
+def _interrupt(rank, world_size, out):
+    # Ctrl-C reaches the ranks at different points: rank 0 at the end of
+    # epoch 2, rank 1 inside epoch 3.
+    X, y, metadata = pairs()
+    rows_ = shard("pairs_adam", rank, world_size)
+    callback = InterruptAt(2) if rank == 0 else InterruptAt(3, batch=1)
+    model = interrupted_model(max_epochs=20, callbacks=[callback])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with data_parallel():
+            model.fit(X[rows_], y[rows_], groups=metadata["groups"][rows_])
+    messages = [str(w.message) for w in caught if "interrupted" in str(w.message)]
+    model.set_params(callbacks=None)
+    joblib.dump(model, out / f"interrupted{rank}.joblib")
+    (out / f"interrupt{rank}.json").write_text(json.dumps({"warnings": messages}))
+
+
 def _fits(rank, world_size, out):
     results = {"refused": None}
     models = {}
@@ -256,6 +299,8 @@ def main(scenario, out):
     try:
         if scenario == "fits":
             _fits(rank, world_size, out)
+        elif scenario == "interrupt":
+            _interrupt(rank, world_size, out)
         else:
             _fault(scenario, rank, out)
     finally:

@@ -22,8 +22,16 @@ import skops.io as sio
 import torch.distributed as dist
 
 from skalign.distributed import data_parallel, shard_groups
+from skalign.exceptions import ConvergenceWarning
 from skalign.preference import PreferenceRewardRegressor
-from tests._data_parallel_worker import CASES, TIMEOUT_S, fit_case, pairs, stream
+from tests._data_parallel_worker import (
+    CASES,
+    TIMEOUT_S,
+    fit_case,
+    interrupted_model,
+    pairs,
+    stream,
+)
 
 pytestmark = pytest.mark.skipif(
     not dist.is_available() or not dist.is_gloo_available(),
@@ -219,6 +227,27 @@ def test_torchrun_script_fits_what_one_process_fits(tmp_path):
     np.testing.assert_allclose(run["coef"], coef, rtol=0, atol=1e-6)
     saved = joblib.load(tmp_path / "model.joblib")
     np.testing.assert_allclose(saved.predict(X), single.predict(X), atol=1e-6)
+
+
+def test_an_interrupt_on_every_rank_keeps_the_last_complete_epoch(tmp_path):
+    # Ctrl-C lands on the ranks at different points (rank 0 after epoch 2,
+    # rank 1 inside epoch 3): they stop together, back at the end of epoch
+    # 2, with the warning of an interrupted fit, as one process does.
+    codes, errors = _launch("interrupt", tmp_path)
+    assert codes == [0, 0], "\n".join(errors)
+    single = interrupted_model(max_epochs=2)
+    X, y, metadata = pairs()
+    with pytest.warns(ConvergenceWarning, match="max_epochs=2"):
+        single.fit(X, y, **metadata)
+    for rank in range(WORLD_SIZE):
+        model = joblib.load(tmp_path / f"interrupted{rank}.joblib")
+        warned = json.loads((tmp_path / f"interrupt{rank}.json").read_text())
+        assert len(warned["warnings"]) == 1
+        assert "after 2 completed epochs" in warned["warnings"][0]
+        assert model.n_iter_ == 2
+        np.testing.assert_allclose(
+            _coefficients(model), _coefficients(single), rtol=1e-9, atol=1e-12
+        )
 
 
 def test_data_parallel_needs_a_process_group():
