@@ -102,6 +102,12 @@ def data_parallel(group=None):
     ``PrestoClassifier``). Likelihood statistics (``log_likelihood_``,
     ``covariance_``) are not computed by a data-parallel fit.
 
+    Mini-batches are drawn from one global shuffle of the units numbered
+    rank by rank: the steps are those of one process whose units come in
+    that order. An interrupt (SIGINT) stops every rank at the end of the
+    same epoch's batches, back at the last complete epoch. See
+    :ref:`scaling_out` for launchers, faults and timeouts.
+
     Examples
     --------
     >>> import torch.distributed as dist
@@ -251,13 +257,12 @@ class Communicator:
     def broadcast_state(self, modules):
         """Every rank takes rank 0's parameters and buffers of ``modules``."""
         for module in modules:
+            # state_dict's tensors share the parameters' storage.
             for value in module.state_dict().values():
-                work = value.detach().to(self.device)
+                work = value.to(self.device)
                 self._call("broadcasting the weights", dist.broadcast, work, src=0)
-                if work is not value:
+                if work.data_ptr() != value.data_ptr():
                     value.copy_(work)
-                else:
-                    value.data.copy_(work)
 
     def _gather(self, obj, what):
         out = [None] * self.size
@@ -302,7 +307,7 @@ class Communicator:
             return None
         return infos[0]["constants"]
 
-    def agree(self, estimator, problem, *, optimizer, weight, n_units, seed):
+    def agree(self, estimator, problem, *, weight, n_units, seed):
         """The agreement before training; returns the :class:`Shard`.
 
         Checks that the fit is supported and that every rank's shard states
@@ -311,7 +316,7 @@ class Communicator:
         is raised, and the engine sends it to the other ranks
         (:meth:`fail`).
         """
-        _check_supported(estimator, problem, optimizer)
+        _check_supported(estimator, problem)
         if n_units < 1:
             raise ValueError(
                 f"rank {self.rank}'s shard holds no training unit (no group "
@@ -513,7 +518,7 @@ class Communicator:
             raise KeyboardInterrupt
 
 
-def _check_supported(estimator, problem, optimizer):
+def _check_supported(estimator, problem):
     name = type(estimator).__name__
     if problem.formulation.solve is not None:
         raise NotImplementedError(
@@ -550,6 +555,9 @@ def _problem_key(estimator, problem):
     }
     try:
         formulation = joblib.hash(form)
-    except Exception:  # a formulation holding something unpicklable
-        formulation = repr(form)
+    except Exception:
+        # Something unpicklable (a closure) has no content hash, and its
+        # repr holds an address that differs between processes: compare
+        # the attributes alone.
+        formulation = None
     return joblib.hash((formulation, attributes))

@@ -1091,7 +1091,6 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             shard = communicator.agree(
                 self,
                 problem,
-                optimizer=optimizer,
                 weight=targets["weight"],
                 n_units=targets["mask"].shape[0],
                 seed=self._fit_seed(),
