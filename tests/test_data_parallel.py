@@ -77,7 +77,7 @@ def _launch(scenario, out):
         for rank, p in enumerate(procs):
             # Once rank 0 is done, the others get a grace period: a rank
             # that lingers after failing (the "stall" scenario) is ended.
-            limit = deadline - time.monotonic() if rank == 0 else 3 * TIMEOUT_S
+            limit = deadline - time.monotonic() if rank == 0 else TIMEOUT_S
             errors.append(p.communicate(timeout=max(1.0, limit))[1])
     except subprocess.TimeoutExpired:
         for p in procs:

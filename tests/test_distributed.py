@@ -55,7 +55,7 @@ def dask_client():
         yield client
 
 
-def _end_leftover_processes(before, timeout=15.0):
+def _end_leftover_processes(before, timeout=5.0):
     """Wait for the processes a cluster started (children of this process
     that were not there before) to exit, then end those left: a cluster's
     shutdown may leave workers behind. Returns the ones that had to be
