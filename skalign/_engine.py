@@ -25,7 +25,7 @@ import math
 import numbers
 import threading
 import warnings
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 
 import joblib
 import numpy as np
@@ -41,6 +41,7 @@ from skorch.helper import predefined_split
 from skorch.history import History
 
 from ._config import torch_threads
+from ._distributed import current as _data_parallel
 from ._inference import (
     INFORMATION_BUDGET,
     LikelihoodInferenceMixin,
@@ -310,14 +311,19 @@ class _BatchIterator:
 
     def __iter__(self):
         data = self.dataset
-        n, size = len(data), self.batch_size
+        # A data-parallel fit's shard: batches of the global units.
+        shard = getattr(data, "shard", None)
+        n, size = len(data) if shard is None else shard.n_units, self.batch_size
         if size >= n:
             yield data.full()
             return
         device = data.targets["mask"].device
+        # The fit's own generator: threads cannot interleave their draws.
+        generator = getattr(data, "generator", None)
+        if shard is not None:
+            yield from data.communicator.batches(data, size, generator, self.shuffle)
+            return
         if self.shuffle:
-            # The fit's own generator: threads cannot interleave their draws.
-            generator = getattr(data, "generator", None)
             order = torch.randperm(n, device=device, generator=generator)
         else:
             order = torch.arange(n, device=device)
@@ -381,7 +387,14 @@ class _Objective(torch.nn.Module):
 
 class _Net(skorch.NeuralNet):
     """skorch net whose loss sees the module (for the L2 penalty), and whose
-    full-batch L-BFGS epochs report the objective at the weights they leave."""
+    full-batch L-BFGS epochs report the objective at the weights they leave.
+
+    While a data-parallel fit trains it, ``data_parallel`` is the fit's
+    :class:`~skalign._distributed.Communicator`, which takes each step and
+    records each epoch with global values.
+    """
+
+    data_parallel = None
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         return self.criterion_(y_pred, y_true, self.module_)
@@ -398,7 +411,18 @@ class _Net(skorch.NeuralNet):
             ):
                 module.train(training)
 
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if self.data_parallel is None or not training or iterator is None:
+            return super().run_single_epoch(
+                iterator, training, prefix, step_fn, **fit_params
+            )
+        return self.data_parallel.run_epoch(
+            self, iterator, prefix, step_fn, **fit_params
+        )
+
     def train_step(self, batch, **fit_params):
+        if self.data_parallel is not None:
+            return self.data_parallel.train_step(self, batch, **fit_params)
         if not isinstance(self.optimizer_, FullBatchLBFGS):
             return super().train_step(batch, **fit_params)
 
@@ -445,7 +469,14 @@ class _Monitor(Callback):
             # optimiser first started (a fresh one for a fresh fit or phase).
             net.optimizer_.reset(keep_reference=True)
             net.optimizer_.param_groups[0]["tol"] = self.tol
-            net.optimizer_.set_scales(_feature_scales(net.module_, X.X))
+            net.optimizer_.set_scales(
+                _feature_scales(
+                    net.module_,
+                    X.X,
+                    communicator=net.data_parallel,
+                    zero_row=getattr(X.index, "_skalign_own_row_then_last", False),
+                )
+            )
 
     def on_epoch_end(self, net, **kwargs):
         loss = net.history[-1, self.monitor]
@@ -715,7 +746,7 @@ def _cheapest_layout(X, index, *, differences=False):
     return X, index
 
 
-def _feature_scales(module, X):
+def _feature_scales(module, X, *, communicator=None, zero_row=False):
     """Solver scales of the weights of the linear scorers that read ``X``:
     the inverse root mean square of the feature each weight multiplies (1
     for an all-zero feature). For losses of a linear score, the Hessian's
@@ -723,24 +754,29 @@ def _feature_scales(module, X):
     weight has about the same curvature: unscaled features (costs in
     dollars next to indicators) and one-hot items of very different
     frequencies are as well conditioned as standardised features. Only the
-    iterates are rescaled: the objective is unchanged."""
+    iterates are rescaled: the objective is unchanged. A data-parallel fit
+    (``communicator``) uses the global root mean squares; ``zero_row``: the
+    rows end with the zero row of the difference layout."""
     linear = [
         m.linear
         for m in module.modules()
         if isinstance(m, LinearScorer) and m.linear.in_features == X.shape[1]
     ]
-    if not linear or X.shape[0] < 2:
+    if not linear or (X.shape[0] < 2 and communicator is None):
         return {}
     if X.layout == torch.strided:
         # In row chunks: a column reduction of a whole row-major matrix is
         # ten times slower.
         squares = sum(chunk.square().sum(0) for chunk in X.split(8192))
-        rms = (squares / X.shape[0]).sqrt()
     else:
         X = X if X.is_coalesced() else X.coalesce()
         col, values = X.indices()[1], X.values()
         zeros = torch.zeros(X.shape[1], dtype=values.dtype, device=values.device)
-        rms = (zeros.index_add(0, col, values * values) / X.shape[0]).sqrt()
+        squares = zeros.index_add(0, col, values * values)
+    n_rows = X.shape[0]
+    if communicator is not None:
+        squares, n_rows = communicator.feature_moments(squares, n_rows, zero_row)
+    rms = (squares / n_rows).sqrt()
     scale = torch.where(rms > 0, 1 / rms, torch.ones_like(rms))
     return {layer.weight: scale[None, :] for layer in linear}
 
@@ -1051,9 +1087,17 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             # A continued fit changes the fitted net in place.
             before["net_"] = copy.deepcopy(self.net_)
             before["history_"] = before["net_"].history
+        communicator = _data_parallel()
+        if communicator is not None:
+            communicator.begin()
         try:
             return self._fit_once(X, y, epochs=epochs, resume=resume, **metadata)
-        except BaseException:
+        except BaseException as error:
+            if communicator is not None and communicator.pending:
+                # Failed before the ranks' agreement: the others learn why
+                # there instead of waiting for this rank.
+                with suppress(RuntimeError):
+                    communicator.fail(error)
             self.__dict__.clear()
             self.__dict__.update(before)
             raise
@@ -1071,6 +1115,11 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         device = self._resolved_device()
         fitted = self._fitted_constants if resume else None
         problem = self._problem(X, y, constants=fitted, **metadata)
+        communicator = _data_parallel()
+        if communicator is not None and not resume:
+            shared = communicator.constants(problem.constants)
+            if shared is not None:
+                problem = self._problem(X, y, constants=shared, **metadata)
         form = problem.formulation
         # After the families' own, more specific, checks of a continued fit.
         objective_key = self._objective_key()
@@ -1095,14 +1144,27 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             and form.n_outputs == 1
             and form.shift_invariant,
         )
-        if not np.any(targets["weight"] > 0):
+        shard = None
+        if communicator is not None:
+            # Before training, every rank agrees on the problem, the seed and
+            # the weights' global scale (or all fail with one rank's error).
+            shard = communicator.agree(
+                self,
+                problem,
+                weight=targets["weight"],
+                n_units=targets["mask"].shape[0],
+                seed=self._fit_seed(),
+            )
+        elif not np.any(targets["weight"] > 0):
             raise ValueError(
                 "sample_weight is zero on every row that carries information; "
                 "nothing can be learned."
             )
         # Every loss is a weighted mean: relative weights, in [0, 1], cannot
         # overflow a float32 sum.
-        weight_scale = float(targets["weight"].max())
+        weight_scale = (
+            float(targets["weight"].max()) if shard is None else shard.weight_scale
+        )
         targets["weight"] = targets["weight"] / weight_scale
         data = TrainingData(
             to_torch(X_rows, solve_dtype, device),
@@ -1122,9 +1184,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             # Before any generator is taken: it fits a clone of this estimator.
             initial_state = problem.initial_state()
         work = X_rows.nnz if sp.issparse(X_rows) else X_rows.size
-        seed = check_random_state(self._setting("random_state")).randint(
-            np.iinfo(np.int32).max
-        )
+        seed = self._fit_seed() if shard is None else shard.seed
         with torch_threads(work):
             # Splits and shuffles draw from generators of this fit alone, so
             # fits in threads reproduce sequential ones; initial weights (and
@@ -1132,6 +1192,8 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             # restored under a process-wide lock.
             train, valid = self._split(data, split_group, seed)
             train.generator = torch.Generator(device=device).manual_seed(seed + 1)
+            if shard is not None:
+                train.shard, train.communicator = shard, communicator
             with _global_rng(seed, device):
                 if resume:
                     net, phases = self.net_, []
@@ -1149,21 +1211,37 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                         X.shape[1],
                         solve_dtype,
                         device,
-                        len(train),
+                        len(train) if shard is None else shard.n_units,
                         valid,
                         form,
                         init=problem.init,
                         initial_state=initial_state,
                     )
+            if communicator is not None:
+                # Every rank starts from rank 0's weights.
+                initialised = getattr(net, "initialized_", False)
+                communicator.broadcast_state(
+                    [net.module_, net.criterion_]
+                    if initialised
+                    else [net.module, net.criterion]
+                )
             random_layers = _draws_random_numbers(getattr(net, "module_", net.module))
             if form.solve is not None:
                 interrupted = False
                 objective, converged = self._solve(net, train, form.solve, epochs)
             else:
-                with _global_rng(seed + 2, device) if random_layers else nullcontext():
+                with (
+                    _global_rng(seed + 2, device) if random_layers else nullcontext(),
+                    nullcontext()
+                    if communicator is None
+                    else communicator.training(net),
+                ):
                     interrupted, objective = self._train_phases(
                         net, train, phases, epochs, solve_dtype
                     )
+                    if communicator is not None:
+                        # The same model on every rank, bit for bit: rank 0's.
+                        communicator.broadcast_state([net.module_, net.criterion_])
                 converged = dict(net.callbacks_)["skalign_monitor"].converged_
         net.module_.to(dtype=dtype)
         net.criterion_.to(dtype=dtype)
@@ -1173,8 +1251,13 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 f"the estimator is left as it was before this call. Lower lr "
                 f"(currently {net.lr}), raise alpha, or standardise X."
             )
-        statistics = self._likelihood_statistics(
-            net, train, form, weight_scale, split_group if train is data else None
+        # Not from one shard: a data-parallel fit computes no statistics.
+        statistics = (
+            None
+            if communicator is not None
+            else self._likelihood_statistics(
+                net, train, form, weight_scale, split_group if train is data else None
+            )
         )
         self.net_ = net
         self._fitted_objective_key = objective_key
@@ -1204,6 +1287,12 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 stacklevel=4,
             )
         return self
+
+    def _fit_seed(self):
+        """The seed of a fit's generators, drawn from ``random_state``."""
+        return check_random_state(self._setting("random_state")).randint(
+            np.iinfo(np.int32).max
+        )
 
     def _likelihood_statistics(self, net, train, form, weight_scale, unit_group):
         """:func:`~skalign._inference.likelihood_statistics` of this fit, or
@@ -1364,6 +1453,8 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         try:
             with torch.no_grad():
                 X, targets = train.full()
+                if net.data_parallel is not None:
+                    return net.data_parallel.objective(net, X, targets)
                 return float(net.get_loss(net.infer(X), targets))
         finally:
             for part, mode in zip(parts, modes):

@@ -27,7 +27,7 @@ LAYERS = [
     {"_loss"},
     {"nn"},
     {"utils", "exceptions", "_docstrings", "_config"},
-    {"_engine", "_solver", "_inference"},
+    {"_engine", "_solver", "_inference", "_distributed"},
     FAMILIES,
 ]
 
@@ -50,6 +50,8 @@ ALLOWED["demo"] = ALLOWED["datasets"] | {"datasets"}
 # public ``skalign.inference`` re-exports it with the engine-level functions.
 ALLOWED["_leaderboard"] = _layered(4) | {"metrics"}
 ALLOWED["inference"] = ALLOWED["_leaderboard"] | {"_leaderboard"}
+# The public face of the engine's data-parallel fit.
+ALLOWED["distributed"] = _layered(3)
 
 #: Outside skalign, the loss layer imports only these and the standard library.
 LOSS_THIRD_PARTY = {"torch", "numpy"}

@@ -1,0 +1,563 @@
+"""Data-parallel fits on ``torch.distributed``: one fit over many processes.
+
+Inside :func:`data_parallel`, a fit of any engine estimator runs on every
+process of an initialised process group, each process holding a shard of
+*whole* groups. The engine stays what it is in one process; this module adds
+what makes the processes one fit:
+
+- one agreement before training (:meth:`Communicator.agree`): the shards'
+  problems must be the same problem (formulation, classes, features), a
+  failure on any rank before training fails every rank with its message,
+  and the ranks share a seed, the global weight normalisation and the
+  global numbering of their units;
+- every evaluation of the objective is the exact global one: each rank
+  turns its weighted mean back into a weighted sum (its denominator is
+  recorded by the loss layer, :func:`skalign._loss._reduction.recording`),
+  and one all-reduce of the gradients, the sum and the denominator gives
+  the global mean and its gradient, ``Σ_r s_r / Σ_r n_r``; the L2 term,
+  added to every rank's mean, comes out once (``Σ_r n_r P / Σ_r n_r``);
+- mini-batches are drawn from one permutation of the global units (the same
+  generator on every rank), and each rank takes the units of a batch it
+  holds, so a step sees the batch a single process would see;
+- every rank applies the same update to the same weights (initial weights
+  broadcast from rank 0), and rank 0's final weights are broadcast again.
+
+The full-batch solver then sees global values only, so its convergence test
+decides alike on every rank, and the number of collectives per epoch is the
+same everywhere.
+"""
+
+import signal
+import threading
+from contextlib import contextmanager
+from typing import NamedTuple
+
+import joblib
+import numpy as np
+import torch
+import torch.distributed as dist
+from skorch.utils import TeeGenerator
+
+from ._loss._reduction import recording
+from ._solver import FullBatchLBFGS
+from .utils._penalty import FairnessPenaltyMixin
+
+__all__ = ["Communicator", "current", "data_parallel", "shard_groups"]
+
+_local = threading.local()
+
+#: Fitted attributes that the engine writes after training (equal on every
+#: rank by construction) and so are not part of the agreement on the problem.
+_RESULTS = frozenset({"net_", "history_", "n_iter_", "converged_", "objective_"})
+
+
+def current():
+    """The :class:`Communicator` of the enclosing :func:`data_parallel`
+    block in this thread, or ``None``."""
+    return getattr(_local, "communicator", None)
+
+
+@contextmanager
+def data_parallel(group=None):
+    """Fit data-parallel across the processes of a ``torch.distributed`` group.
+
+    Inside the block, ``fit`` and ``partial_fit`` of every engine
+    estimator (every torch estimator of skalign) run as one fit over all
+    processes of ``group``: each process passes its own shard of whole
+    groups (see :func:`shard_groups`), and every process ends with the same
+    fitted estimator, which is an ordinary estimator afterwards (predict,
+    pickle, skops). Full-batch L-BFGS sees the exact global objective and
+    its gradient; mini-batch optimisers see batches drawn from one global
+    shuffle of the units.
+
+    Every process of the group must enter the block and call ``fit`` with
+    the same parameters. The process group is the caller's: start it with
+    :func:`torch.distributed.init_process_group` (``torchrun``, Ray Train and
+    Spark's ``TorchDistributor`` set the environment it reads), with the
+    ``timeout`` after which a rank that waits for a failed one gives up.
+
+    Parameters
+    ----------
+    group : ProcessGroup, default=None
+        The processes that fit together; ``None``: the default group.
+
+    Yields
+    ------
+    communicator
+        The fit's collectives, with this process's ``rank`` and the number
+        of processes, ``size``.
+
+    Raises
+    ------
+    RuntimeError
+        If no process group is initialised.
+
+    Notes
+    -----
+    Not supported inside the block (a clear ``NotImplementedError`` names
+    the parameter): an active ``fairness_penalty`` (distance-covariance
+    penalties couple every pair of rows across shards), ``early_stopping``
+    (a held-out split of whole groups across shards), and the estimators
+    that train with a solver of their own (the calibrators,
+    ``PrestoClassifier``). Likelihood statistics (``log_likelihood_``,
+    ``covariance_``) are not computed by a data-parallel fit.
+
+    Mini-batches are drawn from one global shuffle of the units numbered
+    rank by rank: the steps are those of one process whose units come in
+    that order. An interrupt (SIGINT) stops every rank at the end of the
+    same epoch's batches, back at the last complete epoch. See
+    :ref:`scaling_out` for launchers, faults and timeouts.
+
+    Examples
+    --------
+    >>> import torch.distributed as dist
+    >>> from skalign.distributed import data_parallel
+    >>> dist.is_initialized()
+    False
+    >>> with data_parallel():
+    ...     pass
+    Traceback (most recent call last):
+    ...
+    RuntimeError: data_parallel needs an initialised torch.distributed process group...
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        raise RuntimeError(
+            "data_parallel needs an initialised torch.distributed process "
+            "group: call torch.distributed.init_process_group(...) on every "
+            "process first (torchrun, Ray Train's TorchTrainer and Spark's "
+            "TorchDistributor set the environment variables it reads)."
+        )
+    previous = current()
+    _local.communicator = communicator = Communicator(group)
+    try:
+        yield communicator
+    finally:
+        _local.communicator = previous
+
+
+def shard_groups(groups, rank=None, world_size=None):
+    """The rows of this rank's shard: whole groups, about equal row counts.
+
+    The sorted distinct group ids are cut into ``world_size`` contiguous
+    blocks of about equal numbers of rows, so that no group is split
+    across ranks and the ranks' units, taken in rank order, are in the
+    order a single process builds them.
+
+    Parameters
+    ----------
+    groups : array-like of shape (n_samples,)
+        The group id of every row (as passed to ``fit``).
+    rank, world_size : int, default=None
+        This process's rank and the number of processes; ``None``: those of
+        the default process group.
+
+    Returns
+    -------
+    rows : ndarray of int64
+        Indices of the rows of this rank's shard, in their original order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign.distributed import shard_groups
+    >>> groups = np.array([3, 3, 1, 1, 1, 2, 2, 0])
+    >>> shard_groups(groups, rank=0, world_size=2)
+    array([2, 3, 4, 7])
+    >>> shard_groups(groups, rank=1, world_size=2)
+    array([0, 1, 5, 6])
+    """
+    if rank is None or world_size is None:
+        if not (dist.is_available() and dist.is_initialized()):
+            raise RuntimeError(
+                "shard_groups needs rank and world_size, or an initialised "
+                "torch.distributed process group to read them from."
+            )
+        rank = dist.get_rank() if rank is None else rank
+        world_size = dist.get_world_size() if world_size is None else world_size
+    if not (0 <= rank < world_size):
+        raise ValueError(f"rank must be in [0, world_size={world_size}); got {rank}.")
+    groups = np.asarray(groups)
+    if groups.ndim != 1:
+        raise ValueError(f"groups must be one-dimensional; got shape {groups.shape}.")
+    _, codes, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    if counts.size < world_size:
+        raise ValueError(
+            f"groups has {counts.size} distinct groups, fewer than the "
+            f"{world_size} processes: every rank needs at least one group."
+        )
+    # Group k goes to the rank in whose equal share of the rows its first
+    # row falls: contiguous blocks in sorted id order, never a split group.
+    start = np.cumsum(counts) - counts
+    owner = start * world_size // codes.size
+    # Then no rank is skipped (a large group can span a whole share): the
+    # owner rises by at most one per group, and the last groups reach the
+    # last ranks.
+    steps = np.arange(counts.size)
+    owner = np.minimum.accumulate(owner - steps) + steps
+    owner = np.maximum(owner, steps - counts.size + world_size)
+    return np.flatnonzero(owner[codes.ravel()] == rank)
+
+
+class Shard(NamedTuple):
+    """What the ranks agreed on before training (:meth:`Communicator.agree`)."""
+
+    seed: int
+    weight_scale: float
+    offset: int
+    n_units: int
+
+
+class Communicator:
+    """The collectives of a data-parallel fit over one process group.
+
+    Every collective goes through :meth:`_call`, which turns a lost peer
+    (a rank that failed, exited or timed out) into one clear
+    ``RuntimeError`` on the ranks that are left.
+    """
+
+    def __init__(self, group=None):
+        self.group = group
+        self.rank = dist.get_rank(group)
+        self.size = dist.get_world_size(group)
+        backend = dist.get_backend(group)
+        self.device = (
+            torch.device("cuda", torch.cuda.current_device())
+            if backend == "nccl"
+            else torch.device("cpu")
+        )
+        # Whether this rank owes the others the agreement of the fit it is in.
+        self.pending = False
+        # Whether an interrupt (SIGINT) arrived during this rank's training.
+        self.interrupted = False
+
+    def __repr__(self):
+        return f"Communicator(rank={self.rank}, size={self.size})"
+
+    # ------------------------------------------------------------ collectives
+    def _call(self, what, function, *args, **kwargs):
+        try:
+            return function(*args, group=self.group, **kwargs)
+        except RuntimeError as error:
+            raise RuntimeError(
+                f"The data-parallel fit lost the other processes while "
+                f"{what} (rank {self.rank} of {self.size}): another rank "
+                "failed or exited, or the process group's timeout ran out "
+                f"waiting for it. Their own errors say why. ({error})"
+            ) from error
+
+    def all_reduce(self, tensor, what):
+        """Sum ``tensor`` over the ranks, in place (moved to the group's
+        device and back when it lives elsewhere)."""
+        work = tensor.to(self.device)
+        self._call(what, dist.all_reduce, work)
+        if work is not tensor:
+            tensor.copy_(work)
+        return tensor
+
+    def broadcast_state(self, modules):
+        """Every rank takes rank 0's parameters and buffers of ``modules``."""
+        for module in modules:
+            # state_dict's tensors share the parameters' storage.
+            for value in module.state_dict().values():
+                work = value.to(self.device)
+                self._call("broadcasting the weights", dist.broadcast, work, src=0)
+                if work.data_ptr() != value.data_ptr():
+                    value.copy_(work)
+
+    def _gather(self, obj, what):
+        out = [None] * self.size
+        self._call(what, dist.all_gather_object, out, obj)
+        return out
+
+    # ------------------------------------------------------------- agreement
+    def begin(self):
+        """A fit starts: this rank owes the agreement."""
+        self.pending = True
+
+    def fail(self, error):
+        """Join the exchange the other ranks are in with this rank's
+        ``error`` (raised before the agreement): they fail with its message
+        instead of waiting for this rank."""
+        self.pending = False
+        self._gather({"error": f"{type(error).__name__}: {error}"}, "failing")
+
+    def _exchange(self, payload, what):
+        """Every rank's ``payload``; raises if a rank sent its failure."""
+        infos = self._gather({"error": None, **payload}, what)
+        failed = [(r, i["error"]) for r, i in enumerate(infos) if i["error"]]
+        if failed:
+            self.pending = False
+            rank, message = failed[0]
+            raise RuntimeError(
+                f"The data-parallel fit failed on rank {rank} before training "
+                f"(this is rank {self.rank}): {message}"
+            )
+        return infos
+
+    def constants(self, constants):
+        """Rank 0's data-derived constants of the problem (e.g. a target's
+        centring, a row count), or ``None`` where they are this rank's own.
+        A rank whose shard derived others states its problem again with
+        rank 0's, as a continued fit keeps the fitted ones: one problem."""
+        infos = self._exchange(
+            {"constants": constants, "key": joblib.hash(constants)},
+            "sharing the problem's constants",
+        )
+        if infos[self.rank]["key"] == infos[0]["key"]:
+            return None
+        return infos[0]["constants"]
+
+    def agree(self, estimator, problem, *, weight, n_units, seed):
+        """The agreement before training; returns the :class:`Shard`.
+
+        Checks that the fit is supported and that every rank's shard states
+        the same problem, then shares the seed of rank 0, the global
+        maximum weight and every rank's unit count. A local failure here
+        is raised, and the engine sends it to the other ranks
+        (:meth:`fail`).
+        """
+        _check_supported(estimator, problem)
+        if n_units < 1:
+            raise ValueError(
+                f"rank {self.rank}'s shard holds no training unit (no group "
+                "with preference information): give every rank whole "
+                "groups that carry some (skalign.distributed.shard_groups)."
+            )
+        infos = self._exchange(
+            {
+                "problem": _problem_key(estimator, problem),
+                "seed": int(seed),
+                "weight_max": float(weight.max()),
+                "n_units": int(n_units),
+            },
+            "agreeing on the problem before training",
+        )
+        self.pending = False
+        differ = [r for r, i in enumerate(infos) if i["problem"] != infos[0]["problem"]]
+        if differ:
+            raise ValueError(
+                f"The shards of ranks {differ} state another problem than rank "
+                f"0's for {type(estimator).__name__} (its formulation, classes "
+                "or features differ): every shard must see every class and "
+                "the same feature columns. Shard whole groups with "
+                "skalign.distributed.shard_groups after encoding the features "
+                "once for all ranks."
+            )
+        weight_scale = max(i["weight_max"] for i in infos)
+        if not weight_scale > 0:
+            raise ValueError(
+                "sample_weight is zero on every row that carries information, "
+                "on every rank; nothing can be learned."
+            )
+        counts = [i["n_units"] for i in infos]
+        return Shard(
+            seed=infos[0]["seed"],
+            weight_scale=weight_scale,
+            offset=sum(counts[: self.rank]),
+            n_units=sum(counts),
+        )
+
+    # --------------------------------------------------------------- training
+    @contextmanager
+    def training(self, net):
+        """``net`` trains data-parallel inside the block.
+
+        An interrupt (Ctrl-C, SIGINT) does not stop a rank where it lands,
+        which would leave the others in a collective: it is noted, the
+        ranks agree at the end of every epoch's batches, and if any was
+        interrupted, all stop there together, as one process stops inside
+        an epoch (back to the last complete epoch). Only in the main
+        thread, where Python delivers signals.
+        """
+        net.data_parallel = self
+        self.interrupted = False
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, self._note_interrupt) if main else None
+        try:
+            yield
+        finally:
+            if main:
+                signal.signal(signal.SIGINT, previous)
+            del net.data_parallel
+
+    def _note_interrupt(self, signum, frame):
+        self.interrupted = True
+
+    def feature_moments(self, squares, n_rows, zero_row):
+        """Global column sums of squares and row count for the solver's
+        feature scales. A rank whose rows end with the zero row of the
+        difference layout does not count it; the global count does once,
+        as the single-process layout would."""
+        buffer = torch.cat(
+            [
+                squares.reshape(-1),
+                squares.new_tensor([n_rows - int(zero_row), float(zero_row)]),
+            ]
+        )
+        self.all_reduce(buffer, "computing the feature scales")
+        return buffer[:-2], float(buffer[-2]) + float(buffer[-1] > 0)
+
+    def train_step(self, net, batch, **fit_params):
+        """One step of ``net`` on the global batch of which ``batch`` is
+        this rank's part: the full-batch solver's step, with a global
+        objective and gradient in its closure, or one optimiser step."""
+        seen = {}
+
+        def closure():
+            net._zero_grad_optimizer()
+            loss, n_rows = self._global_gradient(net, batch, **fit_params)
+            seen["loss"], seen["n_rows"] = loss, n_rows
+            net.notify(
+                "on_grad_computed",
+                named_parameters=TeeGenerator(net.get_all_learnable_params()),
+                batch=batch,
+                training=True,
+            )
+            return loss
+
+        if isinstance(net.optimizer_, FullBatchLBFGS):
+            loss = net.optimizer_.step(closure)
+        else:
+            net._step_optimizer(closure)
+            loss = seen["loss"]
+        return {"loss": loss, "y_pred": None, "n_rows": seen["n_rows"]}
+
+    def _global_gradient(self, net, batch, **fit_params):
+        """Backward of this rank's weighted sum, then one all-reduce of the
+        gradients, the sums and the denominators: the global mean's
+        gradient in every parameter's ``grad``; returns the global mean
+        and the batch's global row count."""
+        X, targets = batch
+        params = [p for _, p in net.get_all_learnable_params() if p.requires_grad]
+        dtype = params[0].dtype if params else torch.float64
+        if targets["mask"].shape[0] == 0:
+            # No unit of this global batch lives on this rank.
+            value = torch.zeros((), dtype=dtype)
+            total = torch.zeros((), dtype=dtype)
+        else:
+            net._set_training(True)
+            with recording() as normalisers:
+                value = net.get_loss(net.infer(X, **fit_params), targets, training=True)
+            if len(normalisers) != 1:
+                raise NotImplementedError(
+                    f"The objective of {type(net).__name__} is not one weighted "
+                    "mean over its units, so it does not split into shards "
+                    "exactly; fit it in one process."
+                )
+            total = normalisers[0].detach().to(value.dtype)
+            (value * total).backward()
+            value = value.detach()
+        device = params[0].device if params else value.device
+        buffer = torch.cat(
+            [
+                *(
+                    (torch.zeros_like(p) if p.grad is None else p.grad).reshape(-1)
+                    for p in params
+                ),
+                torch.stack(
+                    [
+                        (value * total).to(device, dtype),
+                        total.to(device, dtype),
+                        torch.tensor(float(X.shape[0]), dtype=dtype, device=device),
+                    ]
+                ),
+            ]
+        )
+        self.all_reduce(buffer, "reducing the gradient")
+        denominator = buffer[-2].clamp_min(torch.finfo(dtype).tiny)
+        offset = 0
+        for p in params:
+            n = p.numel()
+            p.grad = (buffer[offset : offset + n] / denominator).view_as(p).clone()
+            offset += n
+        return buffer[-3] / denominator, int(buffer[-1])
+
+    def objective(self, net, X, targets):
+        """The global training objective at the current weights."""
+        with recording() as normalisers:
+            value = net.get_loss(net.infer(X), targets)
+        total = normalisers[0] if normalisers else value.new_ones(())
+        buffer = torch.stack([value * total, total.to(value.dtype)]).to(torch.float64)
+        self.all_reduce(buffer, "computing the objective")
+        return float(buffer[0] / buffer[1].clamp_min(torch.finfo(torch.float64).tiny))
+
+    def batches(self, data, batch_size, generator, shuffle):
+        """This rank's part of every batch of the global units (in one
+        global shuffle with ``shuffle``): as many batches on every rank,
+        some of them possibly empty here."""
+        shard = data.shard
+        device = data.targets["mask"].device
+        if shuffle:
+            order = torch.randperm(shard.n_units, device=device, generator=generator)
+        else:
+            order = torch.arange(shard.n_units, device=device)
+        local = order - shard.offset
+        mine = (local >= 0) & (local < len(data))
+        for start in range(0, shard.n_units, batch_size):
+            part = slice(start, start + batch_size)
+            yield data.batch(local[part][mine[part]])
+
+    def run_epoch(self, net, iterator, prefix, step_fn, **fit_params):
+        """skorch's training epoch, with each batch's loss and size the
+        global ones, so that every rank records the same history."""
+        n_batches = 0
+        for batch in iterator:
+            net.notify("on_batch_begin", batch=batch, training=True)
+            step = step_fn(batch, **fit_params)
+            n_rows = step.pop("n_rows")
+            net.history.record_batch(prefix + "_loss", float(step["loss"]))
+            net.history.record_batch(prefix + "_batch_size", n_rows)
+            net.notify("on_batch_end", batch=batch, training=True, **step)
+            n_batches += 1
+        net.history.record(prefix + "_batch_count", n_batches)
+        stop = torch.tensor([float(self.interrupted)], dtype=torch.float64)
+        self.all_reduce(stop, "agreeing whether to stop")
+        if stop.item() > 0:
+            # Every rank at the same point: skorch ends the fit, and the
+            # monitor goes back to the end of the last complete epoch.
+            raise KeyboardInterrupt
+
+
+def _check_supported(estimator, problem):
+    name = type(estimator).__name__
+    if problem.formulation.solve is not None:
+        raise NotImplementedError(
+            f"{name} trains with a solver of its own, which does not split "
+            "across processes; fit it in one process, outside data_parallel."
+        )
+    if (
+        isinstance(estimator, FairnessPenaltyMixin)
+        and problem.constants.get("penalty") is not None
+    ):
+        raise NotImplementedError(
+            f"fairness_penalty: the distance-covariance penalty of {name} "
+            "couples every pair of rows, across shards, and a data-parallel "
+            "fit does not compute it; fit the penalised model in one process, "
+            "or fit with fairness_penalty=None."
+        )
+    if estimator._setting("early_stopping"):
+        raise NotImplementedError(
+            f"early_stopping=True: {name} would hold out a split of each "
+            "rank's shard; a data-parallel fit trains with early_stopping="
+            "False (hold out whole groups yourself and score them)."
+        )
+
+
+def _problem_key(estimator, problem):
+    """A hash of what must be equal on every rank: the formulation (its
+    losses, outputs, module) and the fitted attributes the problem set
+    (``classes_``, ``n_features_in_``...)."""
+    form = problem.formulation
+    attributes = {
+        key: value
+        for key, value in vars(estimator).items()
+        if key.endswith("_") and not key.startswith("_") and key not in _RESULTS
+    }
+    try:
+        formulation = joblib.hash(form)
+    except Exception:
+        # Something unpicklable (a closure) has no content hash, and its
+        # repr holds an address that differs between processes: compare
+        # the attributes alone.
+        formulation = None
+    return joblib.hash((formulation, attributes))
