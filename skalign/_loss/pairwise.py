@@ -23,6 +23,9 @@ __all__ = [
     "general_preference_win_rate",
     "grade_ordered_pairs",
     "margin_loss",
+    "mixture_rewards",
+    "pluralistic_loss",
+    "prototype_rewards",
     "rao_kupper_log_proba",
     "rao_kupper_loss",
     "regression_loss",
@@ -461,3 +464,67 @@ def binary_feedback_loss(scores, label, mask, weight, *, shift):
     """
     sign = 2.0 * label - 1.0
     return weighted_mean(F.softplus(-sign * (scores - shift)), weight, mask)
+
+
+def prototype_rewards(embeddings, prototypes, *, distance=True):
+    """Reward of each row under each prototype ideal point.
+
+    PAL's ideal-point models (Chen et al., 2025, "PAL: Pluralistic Alignment
+    Framework for Learning from Heterogeneous Preferences"): with the item
+    embedding ``f(x)`` and prototypes ``p_k``, PAL-A (``distance=True``)
+    scores ``-‖f(x) - p_k‖²`` (closer to the ideal point is better), PAL-B
+    ``⟨f(x), p_k⟩``.
+
+    Parameters
+    ----------
+    embeddings : tensor of shape (..., n_components)
+    prototypes : tensor of shape (n_prototypes, n_components)
+    distance : bool, default=True
+
+    Returns
+    -------
+    tensor of shape (..., n_prototypes)
+    """
+    if distance:
+        # A difference, not the expansion ‖f‖² - 2⟨f, p⟩ + ‖p‖², which
+        # cancels catastrophically far from the origin.
+        return -(embeddings[..., None, :] - prototypes).square().sum(-1)
+    return embeddings @ prototypes.T
+
+
+def mixture_rewards(scores, mixture_logits):
+    """``Σ_k w_k s_k`` with ``w = softmax(mixture_logits)``.
+
+    A user's reward in PAL: the mixture weights ``w`` (on the simplex) of
+    the user's ideal point ``a = Σ_k w_k p_k`` applied to the prototype
+    rewards of :func:`prototype_rewards`. For PAL-B it is ``⟨f(x), a⟩``
+    exactly; for PAL-A it is ``-‖f(x) - a‖²`` plus a constant of the user,
+    ``‖a‖² - Σ_k w_k ‖p_k‖²``, which no comparison of that user sees.
+
+    Parameters
+    ----------
+    scores : tensor of shape (..., n_prototypes)
+    mixture_logits : tensor broadcastable to ``scores``
+
+    Returns
+    -------
+    tensor of shape (...)
+    """
+    return (torch.softmax(mixture_logits, dim=-1) * scores).sum(-1)
+
+
+def pluralistic_loss(
+    scores, grades, mask, weight, *, users, mixture_logits, pair_loss=None
+):
+    """A pair loss on each user's own rewards (PAL, Chen et al., 2025).
+
+    ``scores`` holds the prototype rewards of every position, shape
+    ``(n_units, unit_len, n_prototypes)``; ``users`` (integer, ``(n_units,
+    unit_len)``) indexes the rows of ``mixture_logits`` (``(n_users,
+    n_prototypes)``). Each position's reward is its user's mixture of the
+    prototype rewards (:func:`mixture_rewards`), and ``pair_loss`` (default
+    :func:`bradley_terry_loss`: ``-log σ(r_u(w) - r_u(l))``) is applied to
+    those rewards with the grades, mask and weights unchanged.
+    """
+    rewards = mixture_rewards(scores, mixture_logits[users])
+    return (pair_loss or bradley_terry_loss)(rewards, grades, mask, weight)
