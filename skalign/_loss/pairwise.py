@@ -469,7 +469,7 @@ def binary_feedback_loss(scores, label, mask, weight, *, shift):
 def prototype_rewards(embeddings, prototypes, *, distance=True):
     """Reward of each row under each prototype ideal point.
 
-    PAL's ideal-point models (Chen et al., 2025, "PAL: Pluralistic Alignment
+    PAL's ideal-point models (Chen et al., 2024, "PAL: Pluralistic Alignment
     Framework for Learning from Heterogeneous Preferences"): with the item
     embedding ``f(x)`` and prototypes ``p_k``, PAL-A (``distance=True``)
     scores ``-‖f(x) - p_k‖²`` (closer to the ideal point is better), PAL-B
@@ -516,7 +516,7 @@ def mixture_rewards(scores, mixture_logits):
 def pluralistic_loss(
     scores, grades, mask, weight, *, users, mixture_logits, pair_loss=None
 ):
-    """A pair loss on each user's own rewards (PAL, Chen et al., 2025).
+    """A pair loss on each user's own rewards (PAL, Chen et al., 2024).
 
     ``scores`` holds the prototype rewards of every position, shape
     ``(n_units, unit_len, n_prototypes)``; ``users`` (integer, ``(n_units,
