@@ -12,12 +12,14 @@ from .._loss.pairwise import (
 )
 from ._binary import BinaryFeedbackRewardRegressor
 from ._gpm import GeneralPreferenceModel
+from ._pluralistic import PluralisticRewardModel
 from ._reward import PreferenceRewardRegressor
 from ._transform import RewardTransformer
 
 __all__ = [
     "BinaryFeedbackRewardRegressor",
     "GeneralPreferenceModel",
+    "PluralisticRewardModel",
     "PreferenceRewardRegressor",
     "RewardTransformer",
     "binary_feedback_loss",
