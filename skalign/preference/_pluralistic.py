@@ -23,7 +23,7 @@ from .._loss.pairwise import (
 )
 from ..exceptions import ConvergenceWarning
 from ..metrics import pairwise_accuracy
-from ..utils._groups import check_groups, warn_if_ungrouped
+from ..utils._groups import check_users, warn_if_ungrouped
 from ..utils._units import pair_units
 from ._reward import _TieLoss
 
@@ -71,39 +71,6 @@ class _MixtureLoss(torch.nn.Module):
             mixture_logits=self.logits,
             pair_loss=self.tie,
         )
-
-
-def _check_users(users, n_samples, *, name="users"):
-    """Validated user ids, as a 1-d array (``None``: ``None``)."""
-    if users is None:
-        return None
-    if isinstance(users, torch.Tensor):
-        users = users.detach().cpu().numpy()
-    users = np.asarray(users)
-    if users.ndim == 2 and users.shape[1] == 1:
-        users = users.ravel()
-    if users.ndim != 1:
-        raise ValueError(
-            f"{name} must be 1-dimensional; got an array of shape {users.shape}."
-        )
-    if users.shape[0] != n_samples:
-        raise ValueError(
-            f"{name} has {users.shape[0]} entries but X has {n_samples} rows; "
-            "give the user id of every row."
-        )
-    if users.dtype.kind == "f" and not np.all(np.isfinite(users)):
-        raise ValueError(f"{name} contains NaN or infinity; every row needs a user.")
-    if users.dtype.kind == "O" and any(
-        u is None or (isinstance(u, float) and u != u) for u in users
-    ):
-        raise ValueError(f"{name} contains missing values; every row needs a user.")
-    if users.dtype.kind not in "iuUSO" and not (
-        users.dtype.kind == "f" and np.all(users == np.round(users))
-    ):
-        raise ValueError(
-            f"{name} must hold integer or string ids; got dtype {users.dtype}."
-        )
-    return users
 
 
 @fill_doc
@@ -299,17 +266,8 @@ class PluralisticRewardModel(RegressorMixin, TorchEstimator):
     def _units(self, X, y, groups, users, sample_weight):
         """Pair units and the user code of each position, with the users'
         ids in the order of their codes."""
-        users = _check_users(users, X.shape[0])
-        if users is not None and groups is not None:
-            group_codes, _ = check_groups(groups, X.shape[0])
-            user_codes = np.unique(users, return_inverse=True)[1].ravel()
-            pairs = np.unique(np.column_stack([group_codes, user_codes]), axis=0)
-            if len(pairs) != len(np.unique(group_codes)):
-                raise ValueError(
-                    "Every comparison (group) must be made by one user, but "
-                    "some groups have rows of several users; check groups "
-                    "and users."
-                )
+        if users is not None:
+            codes, ids = check_users(users, X.shape[0], groups=groups)
         units = pair_units(
             X,
             y,
@@ -321,8 +279,10 @@ class PluralisticRewardModel(RegressorMixin, TorchEstimator):
         )
         if users is None:
             return units, np.zeros_like(units.index), (0,)
-        ids, codes = np.unique(users[units.index[:, 0]], return_inverse=True)
-        return units, np.repeat(codes.reshape(-1, 1), 2, axis=1), tuple(ids.tolist())
+        # Only the users with a comparison left in the units.
+        present, unit_codes = np.unique(codes[units.index[:, 0]], return_inverse=True)
+        unit_codes = np.repeat(unit_codes.reshape(-1, 1), 2, axis=1)
+        return units, unit_codes, tuple(ids[present].tolist())
 
     def _problem(self, X, y, *, constants, groups, users, sample_weight):
         units, codes, ids = self._units(X, y, groups, users, sample_weight)
@@ -500,7 +460,7 @@ class PluralisticRewardModel(RegressorMixin, TorchEstimator):
             kl = (prior * (log_prior - torch.log_softmax(theta, dim=1))).sum()
             value = (nll + prior_strength * kl) / n_comparisons
             (grad,) = torch.autograd.grad(value, theta)
-            return float(value), grad.numpy().ravel()
+            return float(value.detach()), grad.numpy().ravel()
 
         start = np.tile(np.log(self.population_weights_), n_users)
         result = scipy.optimize.minimize(
@@ -562,11 +522,12 @@ class PluralisticRewardModel(RegressorMixin, TorchEstimator):
         """
         check_is_fitted(self, "net_")
         users = np.asarray(users)
-        users = _check_users(users, users.shape[0] if users.ndim == 1 else users.size)
+        codes, ids = check_users(users, users.size)
         known = {user: i for i, user in enumerate(self.users_.tolist())}
+        # One lookup per distinct id, not per row.
+        rows = np.array([known.get(user, len(known)) for user in ids.tolist()])
         weights = np.vstack([self.mixture_weights_, self.population_weights_])
-        rows = [known.get(user, len(known)) for user in users.tolist()]
-        return weights[np.asarray(rows, dtype=np.int64)]
+        return weights[rows[codes]]
 
     def cluster_users(self, n_clusters=None, *, random_state=None):
         """Group the known users by their mixture weights.
@@ -624,7 +585,8 @@ class PluralisticRewardModel(RegressorMixin, TorchEstimator):
             return np.broadcast_to(
                 self.population_weights_, (n_rows, self.n_prototypes)
             )
-        return self.mixture_weights(_check_users(users, n_rows))
+        check_users(users, n_rows)
+        return self.mixture_weights(users)
 
     def predict(self, X, *, users=None):
         """Each row's reward for its user.
