@@ -23,6 +23,7 @@ __all__ = [
     "general_preference_win_rate",
     "grade_ordered_pairs",
     "margin_loss",
+    "mixture_prior_penalty",
     "mixture_rewards",
     "pluralistic_loss",
     "prototype_rewards",
@@ -528,3 +529,22 @@ def pluralistic_loss(
     """
     rewards = mixture_rewards(scores, mixture_logits[users])
     return (pair_loss or bradley_terry_loss)(rewards, grades, mask, weight)
+
+
+def mixture_prior_penalty(mixture_logits, users, share, weight, mask):
+    """``Σ_u KL(π ‖ w_u)`` over the users, as a weighted mean over units.
+
+    ``w_u = softmax(mixture_logits[u])`` and ``π`` the users' mean weights:
+    minus the log-density of a Dirichlet prior with concentration ``1 + π``
+    on each user's weights, up to a constant. It is finite only inside the
+    simplex, which keeps every user's weights off its faces. Each unit
+    carries its user's ``users`` code and ``share``, one over the user's
+    total unit weight, so that over all units the weighted sum is
+    ``Σ_u KL(π ‖ w_u)`` divided by the total unit weight (the normaliser of
+    the pair losses), and a mini-batch estimates it without bias.
+    """
+    log_weights = torch.log_softmax(mixture_logits, dim=-1)
+    prior = log_weights.exp().mean(0)
+    kl = (prior * (torch.log(prior) - log_weights)).sum(-1)
+    unit_weight = torch.where(mask[:, 0], weight[:, 0], 0.0)
+    return weighted_mean(kl[users[:, 0]] * share[:, 0], unit_weight)

@@ -17,6 +17,7 @@ from .._docstrings import fill_doc
 from .._engine import Formulation, Problem, TorchEstimator
 from .._loss.pairwise import (
     davidson_log_proba,
+    mixture_prior_penalty,
     pluralistic_loss,
     prototype_rewards,
     rao_kupper_log_proba,
@@ -56,13 +57,14 @@ class _MixtureLoss(torch.nn.Module):
     """The pluralistic loss; holds each user's mixture logits (and the tie
     parameter when ties are modelled)."""
 
-    def __init__(self, *, n_users, n_prototypes, ties):
+    def __init__(self, *, n_users, n_prototypes, ties, prior_strength):
         super().__init__()
         self.logits = torch.nn.Parameter(torch.zeros(n_users, n_prototypes))
         self.tie = None if ties == "ignore" else _TieLoss(ties)
+        self.prior_strength = prior_strength
 
-    def forward(self, scores, grades, mask, weight, users):
-        return pluralistic_loss(
+    def forward(self, scores, grades, mask, weight, users, share):
+        value = pluralistic_loss(
             scores,
             grades,
             mask,
@@ -71,6 +73,11 @@ class _MixtureLoss(torch.nn.Module):
             mixture_logits=self.logits,
             pair_loss=self.tie,
         )
+        if self.prior_strength:
+            value = value + self.prior_strength * mixture_prior_penalty(
+                self.logits, users, share, weight, mask
+            )
+        return value
 
 
 @fill_doc
@@ -110,7 +117,13 @@ class PluralisticRewardModel(RegressorMixin, TorchEstimator):
     models.
 
     With a linear scorer, ``optimizer="auto"`` is full-batch L-BFGS (the
-    objective is smooth but not convex); otherwise Adam. The model is
+    objective is smooth but not convex); otherwise Adam. Without
+    regularisation the likelihood has no finite maximum as soon as a user's
+    comparisons are best explained at a face of the simplex, or prototypes
+    can move apart while weights move together: the prior on the weights
+    (``prior_strength``) and the L2 penalty on the embedding and the
+    prototypes (``alpha``, by default ``1e-2`` for this model) make the
+    optimum finite. The model is
     identified up to its symmetries: a permutation of the prototypes and,
     for PAL-A, a rotation and translation of the embedding space together
     with the prototypes; for PAL-B, any invertible linear map ``M`` of the
@@ -125,6 +138,15 @@ class PluralisticRewardModel(RegressorMixin, TorchEstimator):
         Dimension of the item embedding ``f(x)``.
     variant : {"distance", "reward"}, default="distance"
         PAL-A (``"distance"``) or PAL-B (``"reward"``), see above.
+    prior_strength : float, default=1.0
+        ``τ``: each user's weights get a Dirichlet prior centred on the
+        population weights ``π`` (the users' mean), with concentration
+        ``1 + τ π``; :meth:`fit` adds ``τ Σ_u KL(π ‖ w_u)`` to the summed
+        loss (divided, like it, by the number of comparisons). Worth ``τ``
+        comparisons of a user, it keeps the weights of users with few or
+        separable comparisons inside the simplex, and shrinks them towards
+        the population; :meth:`fit_new_users` uses the same prior. 0 turns
+        it off in :meth:`fit`.
     ties : {"ignore", "rao_kupper", "davidson"}, default="ignore"
         How tied grades of a comparison are modelled (with a tie parameter
         shared by all users).
@@ -185,6 +207,7 @@ class PluralisticRewardModel(RegressorMixin, TorchEstimator):
         "n_prototypes": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
         "variant": [StrOptions({"distance", "reward"})],
+        "prior_strength": [Interval(numbers.Real, 0, None, closed="left")],
         "ties": [StrOptions({"ignore", "rao_kupper", "davidson"})],
         "max_pairs_per_group": [
             StrOptions({"auto"}),
@@ -199,10 +222,11 @@ class PluralisticRewardModel(RegressorMixin, TorchEstimator):
         *,
         n_components=8,
         variant="distance",
+        prior_strength=1.0,
         ties="ignore",
         max_pairs_per_group="auto",
         scorer=None,
-        alpha=0.0,
+        alpha=1e-2,
         optimizer="auto",
         lr=None,
         max_epochs=100,
@@ -221,6 +245,7 @@ class PluralisticRewardModel(RegressorMixin, TorchEstimator):
         self.n_prototypes = n_prototypes
         self.n_components = n_components
         self.variant = variant
+        self.prior_strength = prior_strength
         self.ties = ties
         self.max_pairs_per_group = max_pairs_per_group
         self.scorer = scorer
@@ -247,7 +272,10 @@ class PluralisticRewardModel(RegressorMixin, TorchEstimator):
         return Formulation(
             losses=(
                 _MixtureLoss(
-                    n_users=len(users), n_prototypes=self.n_prototypes, ties=self.ties
+                    n_users=len(users),
+                    n_prototypes=self.n_prototypes,
+                    ties=self.ties,
+                    prior_strength=float(self.prior_strength),
                 ),
             ),
             n_outputs=self.n_components,
@@ -299,6 +327,10 @@ class PluralisticRewardModel(RegressorMixin, TorchEstimator):
             codes = np.array([known[user] for user in ids], dtype=np.int64)[codes]
             ids = constants["users"]
         units.targets["users"] = codes
+        # One over each user's total comparison weight (mixture_prior_penalty).
+        total = np.bincount(codes[:, 0], weights=units.targets["weight"][:, 0])
+        share = np.divide(1.0, total, out=np.zeros_like(total), where=total > 0)
+        units.targets["share"] = share[codes]
         return Problem(units, self._formulation(ids), constants={"users": ids})
 
     # ---------------------------------------------------------------- fit
@@ -354,16 +386,14 @@ class PluralisticRewardModel(RegressorMixin, TorchEstimator):
             self._new_logits = np.zeros((0, self.n_prototypes))
         return self
 
-    def fit_new_users(
-        self, X, y, *, groups=None, users=None, sample_weight=None, prior_strength=1.0
-    ):
+    def fit_new_users(self, X, y, *, groups=None, users=None, sample_weight=None):
         """Fit the mixture weights of new users from their comparisons.
 
         The embedding, the prototypes (and the tie parameter) stay as
         fitted; only each new user's weights ``w_u`` are learned, by maximum
         a posteriori under a Dirichlet prior centred on the population
         weights ``π`` (``population_weights_``) with concentration
-        ``1 + prior_strength · π``, i.e. minimising::
+        ``1 + prior_strength · π`` (as in :meth:`fit`), i.e. minimising::
 
             Σ_{{pairs of u}} -log P(pair | w_u) + prior_strength · KL(π ‖ w_u)
 
@@ -388,21 +418,17 @@ class PluralisticRewardModel(RegressorMixin, TorchEstimator):
             As in :meth:`fit`: the new users' comparisons.
         users : array-like of shape (n_samples,)
             The user of each row (required).
-        prior_strength : float, default=1.0
-            Weight of the prior, in comparisons: with few comparisons the
-            weights stay near ``π``, with many the data decide.
-
         Returns
         -------
         self : PluralisticRewardModel
         """
         check_is_fitted(self, "net_")
-        if not isinstance(prior_strength, numbers.Real) or not (
-            0 < prior_strength < np.inf
-        ):
+        self._validate_params()
+        if self.prior_strength == 0:
             raise ValueError(
-                f"prior_strength must be a positive finite number; got "
-                f"{prior_strength!r}."
+                "fit_new_users needs prior_strength > 0: without the prior, a "
+                "user with few (or separable) comparisons has no finite "
+                "optimum."
             )
         X = self._validate_X(X, reset=False)
         if users is None:
@@ -416,13 +442,14 @@ class PluralisticRewardModel(RegressorMixin, TorchEstimator):
                 "their training. fit_new_users adds users the model has not "
                 "seen."
             )
-        logits = self._solve_new_users(X, units, codes[:, 0], len(ids), prior_strength)
+        logits = self._solve_new_users(X, units, codes[:, 0], len(ids))
         keep = [i for i, user in enumerate(self._new_users) if user not in set(ids)]
         self._new_users = tuple(self._new_users[i] for i in keep) + ids
         self._new_logits = np.vstack([self._new_logits[keep], logits])
         return self
 
-    def _solve_new_users(self, X, units, unit_user, n_users, prior_strength):
+    def _solve_new_users(self, X, units, unit_user, n_users):
+        prior_strength = float(self.prior_strength)
         """The MAP logits of ``n_users`` new users (see :meth:`fit_new_users`)."""
         scores = torch.as_tensor(self._raw_scores(X)[units.index])
         targets = {
@@ -684,3 +711,10 @@ class PluralisticRewardModel(RegressorMixin, TorchEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         return tags
+
+
+# The shared fragment documents the engine's alpha=0.0; this model's default
+# bounds its embedding and prototypes (see the class docstring).
+PluralisticRewardModel.__doc__ = PluralisticRewardModel.__doc__.replace(
+    "alpha : float, default=0.0\n", "alpha : float, default=1e-2\n", 1
+)
