@@ -367,3 +367,23 @@ def test_pluralistic_loss_golden_values():
     np.testing.assert_allclose(
         prototype_rewards(f, p, distance=False).numpy(), [[[0.0, 0.0], [0.0, 0.0]]]
     )
+
+
+def test_weights_are_multiplicities_of_the_objective():
+    # The same starting weights (random_state) and a step of negligible
+    # length: objective_ is the objective at the start, with the weights of
+    # the first data and with their groups repeated.
+    X, y, groups, users, _ = make_pluralistic_preferences(
+        n_users=3, n_comparisons=6, random_state=0
+    )
+    counts = np.repeat(np.arange(len(X) // 2) % 3 + 1, 2)
+    repeat = np.repeat(np.arange(len(X)), counts)
+    copy = np.concatenate([np.arange(c) for c in counts])
+    params = dict(optimizer="sgd", lr=1e-300, dtype="float64", random_state=0)
+    weighted = PluralisticRewardModel(**params).partial_fit(
+        X, y, groups=groups, users=users, sample_weight=counts.astype(float)
+    )
+    repeated = PluralisticRewardModel(**params).partial_fit(
+        X[repeat], y[repeat], groups=groups[repeat] * 10 + copy, users=users[repeat]
+    )
+    np.testing.assert_allclose(weighted.objective_, repeated.objective_, rtol=1e-12)
