@@ -706,7 +706,7 @@ def make_pluralistic_preferences(
     *,
     n_types=3,
     n_features=5,
-    variant="distance",
+    variant="reward",
     separation=2.0,
     noise=1.0,
     random_state=None,
@@ -740,7 +740,7 @@ def make_pluralistic_preferences(
         Number of latent user types; 1 gives homogeneous preferences.
     n_features : int, default=5
         Number of item features.
-    variant : {"distance", "reward"}, default="distance"
+    variant : {"distance", "reward"}, default="reward"
         The utility of a type (see above).
     separation : float, default=2.0
         Norm of every ideal point.
