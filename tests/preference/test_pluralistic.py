@@ -5,8 +5,12 @@ from functools import partial
 
 import numpy as np
 import pytest
+import sklearn
 import torch
 from sklearn.metrics import adjusted_rand_score
+from sklearn.model_selection import GridSearchCV, GroupKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from skalign._loss.pairwise import (
     mixture_rewards,
@@ -389,3 +393,24 @@ def test_weights_are_multiplicities_of_the_objective():
         X[repeat], y[repeat], groups=groups[repeat] * 10 + copy, users=users[repeat]
     )
     np.testing.assert_allclose(weighted.objective_, repeated.objective_, rtol=1e-12)
+
+
+def test_users_are_routed_as_metadata():
+    X, y, groups, users, _ = make_pluralistic_preferences(
+        n_users=12, n_comparisons=20, random_state=0
+    )
+    with sklearn.config_context(enable_metadata_routing=True):
+        model = (
+            PluralisticRewardModel(random_state=0)
+            .set_fit_request(groups=True, users=True)
+            .set_score_request(groups=True, users=True)
+        )
+        search = GridSearchCV(
+            make_pipeline(StandardScaler(), model),
+            {"pluralisticrewardmodel__n_prototypes": [1, 3]},
+            cv=GroupKFold(n_splits=3),
+        )
+        search.fit(X, y, groups=groups, users=users)
+    fitted = search.best_estimator_[-1]
+    assert set(fitted.users_.tolist()) == set(users.tolist())
+    assert search.best_score_ > 0.7
