@@ -398,7 +398,7 @@ class PluralisticRewardModel(RegressorMixin, TorchEstimator):
         weights ``π`` (``population_weights_``) with concentration
         ``1 + prior_strength · π`` (as in :meth:`fit`), i.e. minimising::
 
-            Σ_{{pairs of u}} -log P(pair | w_u) + prior_strength · KL(π ‖ w_u)
+            Σ_{pairs of u} -log P(pair | w_u) + prior_strength · KL(π ‖ w_u)
 
         for every user separately. The pair logit is linear in ``w_u`` (see
         the class description) and ``-log σ`` of a linear function is convex,
