@@ -552,7 +552,7 @@ class PluralisticRewardModel(RegressorMixin, TorchEstimator):
         """
         check_is_fitted(self, "net_")
         users = np.asarray(users)
-        codes, ids = check_users(users, users.size)
+        codes, ids = check_users(users, users.size, comparisons=False)
         known = {user: i for i, user in enumerate(self.users_.tolist())}
         # One lookup per distinct id, not per row.
         rows = np.array([known.get(user, len(known)) for user in ids.tolist()])
@@ -615,7 +615,7 @@ class PluralisticRewardModel(RegressorMixin, TorchEstimator):
             return np.broadcast_to(
                 self.population_weights_, (n_rows, self.n_prototypes)
             )
-        check_users(users, n_rows)
+        check_users(users, n_rows, comparisons=False)
         return self.mixture_weights(users)
 
     def predict(self, X, *, users=None):

@@ -587,7 +587,7 @@ def warn_if_diverged_items(estimator, X, y, groups, where):
     warn_if_disconnected(X, grades, packed.index, packed.mask, names, where)
 
 
-def check_users(users, n_samples, *, groups=None):
+def check_users(users, n_samples, *, groups=None, comparisons=True):
     """Validate per-row user (judge) ids and return their codes.
 
     Parameters
@@ -597,8 +597,11 @@ def check_users(users, n_samples, *, groups=None):
     n_samples : int
         Number of rows of ``X``.
     groups : array-like of shape (n_samples,), default=None
-        When given, every group must have a single user (a comparison is
-        made by one judge).
+        Every group must have a single user (a comparison is made by one
+        judge); ``None`` is one group, so all rows must then have one user.
+    comparisons : bool, default=True
+        Whether the rows are comparisons whose groups must each have one
+        user; ``False`` (rows to predict) ignores ``groups``.
 
     Returns
     -------
@@ -636,6 +639,13 @@ def check_users(users, n_samples, *, groups=None):
             "strings); use one type."
         ) from exc
     codes = codes.ravel().astype(np.int64)
+    if not comparisons:
+        return codes, uniques
+    if groups is None and len(uniques) > 1:
+        raise ValueError(
+            "users names several users but groups is None, which makes all "
+            "rows one comparison; give the groups (comparisons) of the rows."
+        )
     if groups is not None:
         group_codes, _ = check_groups(groups, n_samples)
         pairs = np.unique(np.column_stack([group_codes, codes]), axis=0)

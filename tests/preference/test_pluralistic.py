@@ -313,6 +313,8 @@ def test_bad_input():
     mixed[1] = 3
     with pytest.raises(ValueError, match="made by one user"):
         model.fit(X, y, groups=groups, users=mixed)
+    with pytest.raises(ValueError, match="groups is None"):
+        model.fit(X, y, users=users)
     with pytest.warns(ConvergenceWarning):
         model.fit(X, y, groups=groups, users=users)
     with pytest.raises(ValueError, match="trained by fit"):
