@@ -493,7 +493,7 @@ def prototype_rewards(embeddings, prototypes, *, distance=True):
     return embeddings @ prototypes.T
 
 
-def mixture_rewards(scores, mixture_logits):
+def mixture_rewards(scores, mixture_logits, users=None):
     """``Σ_k w_k s_k`` with ``w = softmax(mixture_logits)``.
 
     A user's reward in PAL: the mixture weights ``w`` (on the simplex) of
@@ -505,13 +505,24 @@ def mixture_rewards(scores, mixture_logits):
     Parameters
     ----------
     scores : tensor of shape (..., n_prototypes)
-    mixture_logits : tensor broadcastable to ``scores``
+    mixture_logits : tensor
+        Broadcastable to ``scores``; with ``users``, one row per user,
+        shape ``(n_users, n_prototypes)``.
+    users : integer tensor of shape ``scores.shape[:-1]``, default=None
+        The row of ``mixture_logits`` of each score (its user). The softmax
+        is taken once per user, then gathered.
 
     Returns
     -------
     tensor of shape (...)
     """
-    return (torch.softmax(mixture_logits, dim=-1) * scores).sum(-1)
+    weights = torch.softmax(mixture_logits, dim=-1)
+    if users is not None:
+        # index_select, not indexing: its backward is an index_add, where an
+        # indexing backward sorts the indices at every evaluation.
+        weights = weights.index_select(0, users.reshape(-1))
+        weights = weights.view(*users.shape, -1)
+    return (weights * scores).sum(-1)
 
 
 def pluralistic_loss(
@@ -527,7 +538,7 @@ def pluralistic_loss(
     :func:`bradley_terry_loss`: ``-log σ(r_u(w) - r_u(l))``) is applied to
     those rewards with the grades, mask and weights unchanged.
     """
-    rewards = mixture_rewards(scores, mixture_logits[users])
+    rewards = mixture_rewards(scores, mixture_logits, users)
     return (pair_loss or bradley_terry_loss)(rewards, grades, mask, weight)
 
 
@@ -547,4 +558,5 @@ def mixture_prior_penalty(mixture_logits, users, share, weight, mask):
     prior = log_weights.exp().mean(0)
     kl = (prior * (torch.log(prior) - log_weights)).sum(-1)
     unit_weight = torch.where(mask[:, 0], weight[:, 0], 0.0)
-    return weighted_mean(kl[users[:, 0]] * share[:, 0], unit_weight)
+    user_kl = kl.index_select(0, users[:, 0].contiguous())
+    return weighted_mean(user_kl * share[:, 0], unit_weight)

@@ -126,6 +126,10 @@ def _pluralistic_cases(g, m, w):
             pairwise.mixture_rewards,
             (prototype_scores, _double(3, 4, 3)),
         ),
+        "mixture_rewards[users]": (
+            lambda x, t: pairwise.mixture_rewards(x, t, users),
+            (prototype_scores, logits),
+        ),
         "pluralistic_loss": (
             lambda x, t: pairwise.pluralistic_loss(
                 x, g, m, w, users=users, mixture_logits=t
