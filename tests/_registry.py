@@ -241,6 +241,23 @@ _ENTRIES = (
         # tests/testing/test_skalign_estimators.py): well-determined data only.
         invariances=(Invariance("reward", dict(n_components=1), data=None),),
     ),
+    Entry(
+        "PluralisticRewardModel",
+        "grouped",
+        _ENGINE,
+        exact=_EXACT,
+        expected_failed_checks=_on_dense_and_sparse(
+            "the objective is bilinear in the embedding and the prototypes, "
+            "so not convex: the weighted and the repeated-rows fits, both "
+            "converged, reach different stationary points; the weights are "
+            "exact multiplicities of the objective itself (tests/preference/"
+            "test_pluralistic.py)."
+        ),
+        # Fitted without users, it is one user's mixture of prototypes: a
+        # reward model of the long format, but a bilinear, non-convex one
+        # (as the General Preference Model): well-determined data only.
+        invariances=(Invariance("reward", dict(n_prototypes=1), data=None),),
+    ),
     # Not a pairwise reward model: it learns from unpaired thumbs-up/down
     # labels and has no predict_pair_proba, so the reward check does not apply.
     Entry(

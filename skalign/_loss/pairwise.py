@@ -23,6 +23,10 @@ __all__ = [
     "general_preference_win_rate",
     "grade_ordered_pairs",
     "margin_loss",
+    "mixture_prior_penalty",
+    "mixture_rewards",
+    "pluralistic_loss",
+    "prototype_rewards",
     "rao_kupper_log_proba",
     "rao_kupper_loss",
     "regression_loss",
@@ -461,3 +465,98 @@ def binary_feedback_loss(scores, label, mask, weight, *, shift):
     """
     sign = 2.0 * label - 1.0
     return weighted_mean(F.softplus(-sign * (scores - shift)), weight, mask)
+
+
+def prototype_rewards(embeddings, prototypes, *, distance=True):
+    """Reward of each row under each prototype ideal point.
+
+    PAL's ideal-point models (Chen et al., 2024, "PAL: Pluralistic Alignment
+    Framework for Learning from Heterogeneous Preferences"): with the item
+    embedding ``f(x)`` and prototypes ``p_k``, PAL-A (``distance=True``)
+    scores ``-‖f(x) - p_k‖²`` (closer to the ideal point is better), PAL-B
+    ``⟨f(x), p_k⟩``.
+
+    Parameters
+    ----------
+    embeddings : tensor of shape (..., n_components)
+    prototypes : tensor of shape (n_prototypes, n_components)
+    distance : bool, default=True
+
+    Returns
+    -------
+    tensor of shape (..., n_prototypes)
+    """
+    if distance:
+        # A difference, not the expansion ‖f‖² - 2⟨f, p⟩ + ‖p‖², which
+        # cancels catastrophically far from the origin.
+        return -(embeddings[..., None, :] - prototypes).square().sum(-1)
+    return embeddings @ prototypes.T
+
+
+def mixture_rewards(scores, mixture_logits, users=None):
+    """``Σ_k w_k s_k`` with ``w = softmax(mixture_logits)``.
+
+    A user's reward in PAL: the mixture weights ``w`` (on the simplex) of
+    the user's ideal point ``a = Σ_k w_k p_k`` applied to the prototype
+    rewards of :func:`prototype_rewards`. For PAL-B it is ``⟨f(x), a⟩``
+    exactly; for PAL-A it is ``-‖f(x) - a‖²`` plus a constant of the user,
+    ``‖a‖² - Σ_k w_k ‖p_k‖²``, which no comparison of that user sees.
+
+    Parameters
+    ----------
+    scores : tensor of shape (..., n_prototypes)
+    mixture_logits : tensor
+        Broadcastable to ``scores``; with ``users``, one row per user,
+        shape ``(n_users, n_prototypes)``.
+    users : integer tensor of shape ``scores.shape[:-1]``, default=None
+        The row of ``mixture_logits`` of each score (its user). The softmax
+        is taken once per user, then gathered.
+
+    Returns
+    -------
+    tensor of shape (...)
+    """
+    weights = torch.softmax(mixture_logits, dim=-1)
+    if users is not None:
+        # index_select, not indexing: its backward is an index_add, where an
+        # indexing backward sorts the indices at every evaluation.
+        weights = weights.index_select(0, users.reshape(-1))
+        weights = weights.view(*users.shape, -1)
+    return (weights * scores).sum(-1)
+
+
+def pluralistic_loss(
+    scores, grades, mask, weight, *, users, mixture_logits, pair_loss=None
+):
+    """A pair loss on each user's own rewards (PAL, Chen et al., 2024).
+
+    ``scores`` holds the prototype rewards of every position, shape
+    ``(n_units, unit_len, n_prototypes)``; ``users`` (integer, ``(n_units,
+    unit_len)``) indexes the rows of ``mixture_logits`` (``(n_users,
+    n_prototypes)``). Each position's reward is its user's mixture of the
+    prototype rewards (:func:`mixture_rewards`), and ``pair_loss`` (default
+    :func:`bradley_terry_loss`: ``-log σ(r_u(w) - r_u(l))``) is applied to
+    those rewards with the grades, mask and weights unchanged.
+    """
+    rewards = mixture_rewards(scores, mixture_logits, users)
+    return (pair_loss or bradley_terry_loss)(rewards, grades, mask, weight)
+
+
+def mixture_prior_penalty(mixture_logits, users, share, weight, mask):
+    """``Σ_u KL(π ‖ w_u)`` over the users, as a weighted mean over units.
+
+    ``w_u = softmax(mixture_logits[u])`` and ``π`` the users' mean weights:
+    minus the log-density of a Dirichlet prior with concentration ``1 + π``
+    on each user's weights, up to a constant. It is finite only inside the
+    simplex, which keeps every user's weights off its faces. Each unit
+    carries its user's ``users`` code and ``share``, one over the user's
+    total unit weight, so that over all units the weighted sum is
+    ``Σ_u KL(π ‖ w_u)`` divided by the total unit weight (the normaliser of
+    the pair losses), and a mini-batch estimates it without bias.
+    """
+    log_weights = torch.log_softmax(mixture_logits, dim=-1)
+    prior = log_weights.exp().mean(0)
+    kl = (prior * (torch.log(prior) - log_weights)).sum(-1)
+    unit_weight = torch.where(mask[:, 0], weight[:, 0], 0.0)
+    user_kl = kl.index_select(0, users[:, 0].contiguous())
+    return weighted_mean(user_kl * share[:, 0], unit_weight)

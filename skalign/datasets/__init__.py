@@ -12,6 +12,7 @@ from ._synthetic import (
     make_fair_classification,
     make_fair_regression,
     make_miscalibrated_logits,
+    make_pluralistic_preferences,
     make_preferences,
     make_rankings,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "make_fair_classification",
     "make_fair_regression",
     "make_miscalibrated_logits",
+    "make_pluralistic_preferences",
     "make_preferences",
     "make_rankings",
 ]

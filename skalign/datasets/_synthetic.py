@@ -5,14 +5,16 @@ The preference and ranking generators return ``(X, y, groups, coef)`` in the
 long format (one row per item, ``groups`` naming its comparison or list, ``y``
 a grade, higher is better), the fairness generators ``(X, y,
 sensitive_features)`` and the calibration generator ``(logits, y, proba)``.
+The pluralistic generator adds the judge of each row: ``(X, y, groups,
+users, truth)``.
 """
 
 import numbers
 
 import numpy as np
 from scipy.special import expit, softmax
-from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils import Bunch, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..utils._extras import install_hint
 
@@ -20,6 +22,7 @@ __all__ = [
     "make_fair_classification",
     "make_fair_regression",
     "make_miscalibrated_logits",
+    "make_pluralistic_preferences",
     "make_preferences",
     "make_rankings",
 ]
@@ -682,3 +685,124 @@ def make_miscalibrated_logits(
     draw = rng.random((n_samples, 1))
     y = np.minimum((np.cumsum(proba, axis=1) < draw).sum(axis=1), n_classes - 1)
     return temperature * true_logits, y.astype(np.int64), proba
+
+
+@validate_params(
+    {
+        "n_users": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_comparisons": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_types": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_features": [Interval(numbers.Integral, 1, None, closed="left")],
+        "variant": [StrOptions({"distance", "reward"})],
+        "separation": [_NON_NEGATIVE],
+        "noise": [_NON_NEGATIVE],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def make_pluralistic_preferences(
+    n_users=60,
+    n_comparisons=50,
+    *,
+    n_types=3,
+    n_features=5,
+    variant="reward",
+    separation=2.0,
+    noise=1.0,
+    random_state=None,
+):
+    """Generate pairwise preferences of users of several latent types.
+
+    Each user belongs to one of ``n_types`` types (as evenly as possible, in
+    random order), and each type ``t`` has an ideal point ``c_t`` in feature
+    space, drawn uniformly on the sphere of radius ``separation``. Every
+    comparison shows its user two fresh items with standard normal features,
+    and the user prefers ``a`` to ``b`` with the Bradley–Terry probability
+    ``σ((u_t(a) - u_t(b)) / noise)`` of their type's utility:
+
+    - ``variant="distance"`` (PAL-A's ideal-point model): ``u_t(x) = -‖x -
+      c_t‖²``, the closer item wins;
+    - ``variant="reward"`` (PAL-B's): ``u_t(x) = ⟨x, c_t⟩``.
+
+    Types disagree through their ideal points: with ``"reward"``, the
+    utilities of two types are uncorrelated on average (random directions)
+    and opposed where the directions are; with ``"distance"`` they share the
+    ``-‖x‖²`` part. This is the setting of the pluralistic reward model
+    :class:`~skalign.preference.PluralisticRewardModel`.
+
+    Parameters
+    ----------
+    n_users : int, default=60
+        Number of users (judges).
+    n_comparisons : int, default=50
+        Comparisons per user.
+    n_types : int, default=3
+        Number of latent user types; 1 gives homogeneous preferences.
+    n_features : int, default=5
+        Number of item features.
+    variant : {"distance", "reward"}, default="reward"
+        The utility of a type (see above).
+    separation : float, default=2.0
+        Norm of every ideal point.
+    noise : float, default=1.0
+        Temperature of the Bradley–Terry choice; 0 makes every user choose
+        by their utility alone.
+    random_state : int, RandomState instance or None, default=None
+        Draws the types, ideal points, items and choices.
+
+    Returns
+    -------
+    X : ndarray of shape (2 * n_users * n_comparisons, n_features)
+        Item features; comparison ``g`` is rows ``2 g`` and ``2 g + 1``.
+    y : ndarray of shape (2 * n_users * n_comparisons,)
+        1.0 for the preferred item of a comparison, 0.0 for the other.
+    groups : ndarray of shape (2 * n_users * n_comparisons,)
+        Comparison id, int64.
+    users : ndarray of shape (2 * n_users * n_comparisons,)
+        User id of each row, int64 in ``[0, n_users)``; the comparisons of
+        user ``u`` are consecutive.
+    truth : Bunch
+        ``user_types`` (ndarray of shape (n_users,), each user's type),
+        ``ideal_points`` (ndarray of shape (n_types, n_features)) and
+        ``variant``, ``noise``: what an oracle knows.
+
+    References
+    ----------
+    Chen, D., Chen, Y., Rege, A. and Vinayak, R. K. (2024). PAL: Pluralistic
+    alignment framework for learning from heterogeneous preferences.
+    arXiv:2406.08469.
+
+    Examples
+    --------
+    >>> from skalign.datasets import make_pluralistic_preferences
+    >>> X, y, groups, users, truth = make_pluralistic_preferences(
+    ...     n_users=4, n_comparisons=3, n_types=2, random_state=0
+    ... )
+    >>> X.shape, truth.ideal_points.shape, truth.user_types.shape
+    ((24, 5), (2, 5), (4,))
+    >>> users[:6]
+    array([0, 0, 0, 0, 0, 0])
+    """
+    rng = check_random_state(random_state)
+    user_types = rng.permutation(np.arange(n_users) % n_types)
+    ideal_points = np.array([_unit_coef(rng, n_features) for _ in range(n_types)])
+    ideal_points *= separation
+    n_pairs = n_users * n_comparisons
+    X = rng.standard_normal((n_pairs, 2, n_features))
+    pair_user = np.repeat(np.arange(n_users, dtype=np.int64), n_comparisons)
+    centre = ideal_points[user_types[pair_user]][:, None, :]
+    if variant == "distance":
+        utility = -np.square(X - centre).sum(-1)
+    else:
+        utility = (X * centre).sum(-1)
+    margin = utility[:, 0] - utility[:, 1]
+    if noise > 0:
+        first_wins = rng.random_sample(n_pairs) < expit(margin / noise)
+    else:
+        first_wins = margin > 0
+    grades = np.column_stack([first_wins, ~first_wins]).astype(np.float64)
+    X, y, groups = _long_format(X, grades)
+    truth = Bunch(
+        user_types=user_types, ideal_points=ideal_points, variant=variant, noise=noise
+    )
+    return X, y, groups, np.repeat(pair_user, 2), truth

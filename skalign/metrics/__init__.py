@@ -17,6 +17,7 @@ from ._fairness import (
 )
 from ._listwise import exposure_disparity, grouped_ndcg_score, make_grouped_scorer
 from ._ordinal import ordinal_mae, ranked_probability_score
+from ._pluralistic import per_user_pairwise_accuracy, ranking_accuracy
 from ._ranking import pairwise_accuracy, preference_log_loss
 
 __all__ = [
@@ -34,8 +35,10 @@ __all__ = [
     "negative_log_likelihood",
     "ordinal_mae",
     "pairwise_accuracy",
+    "per_user_pairwise_accuracy",
     "preference_log_loss",
     "ranked_probability_score",
+    "ranking_accuracy",
     "smooth_ece",
     "unfairness_ratio",
 ]

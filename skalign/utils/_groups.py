@@ -32,6 +32,7 @@ __all__ = [
     "PackedGroups",
     "check_grades",
     "check_groups",
+    "check_users",
     "enumerate_pairs",
     "group_weights",
     "pack_groups",
@@ -584,3 +585,73 @@ def warn_if_diverged_items(estimator, X, y, groups, where):
         return
     names = getattr(estimator, "feature_names_in_", None)
     warn_if_disconnected(X, grades, packed.index, packed.mask, names, where)
+
+
+def check_users(users, n_samples, *, groups=None, comparisons=True):
+    """Validate per-row user (judge) ids and return their codes.
+
+    Parameters
+    ----------
+    users : array-like of shape (n_samples,)
+        User id of each row (ints or strings).
+    n_samples : int
+        Number of rows of ``X``.
+    groups : array-like of shape (n_samples,), default=None
+        Every group must have a single user (a comparison is made by one
+        judge); ``None`` is one group, so all rows must then have one user.
+    comparisons : bool, default=True
+        Whether the rows are comparisons whose groups must each have one
+        user; ``False`` (rows to predict) ignores ``groups``.
+
+    Returns
+    -------
+    codes : ndarray of shape (n_samples,), dtype int64
+    uniques : ndarray
+        The distinct user ids, in the order of their codes.
+    """
+    users = np.asarray(from_torch(users, "users"))
+    if users.ndim == 2 and users.shape[1] == 1:
+        users = users.ravel()
+    if users.ndim != 1:
+        raise ValueError(
+            f"users must be 1-dimensional; got an array of shape {users.shape}."
+        )
+    if users.shape[0] != n_samples:
+        raise ValueError(
+            f"users has {users.shape[0]} entries but X has {n_samples} rows; "
+            "give the user id of every row."
+        )
+    if users.dtype.kind == "f" and not np.all(np.isfinite(users)):
+        raise ValueError("users contains NaN or infinity; every row needs a user.")
+    if users.dtype.kind == "O" and any(
+        u is None or (isinstance(u, float) and u != u) for u in users
+    ):
+        raise ValueError("users contains missing values; every row needs a user.")
+    if users.dtype.kind not in "iufUSO":
+        raise ValueError(
+            f"users must hold integer or string ids; got dtype {users.dtype}."
+        )
+    try:
+        uniques, codes = np.unique(users, return_inverse=True)
+    except TypeError as exc:
+        raise ValueError(
+            "users mixes ids of types that cannot be compared (e.g. ints and "
+            "strings); use one type."
+        ) from exc
+    codes = codes.ravel().astype(np.int64)
+    if not comparisons:
+        return codes, uniques
+    if groups is None and len(uniques) > 1:
+        raise ValueError(
+            "users names several users but groups is None, which makes all "
+            "rows one comparison; give the groups (comparisons) of the rows."
+        )
+    if groups is not None:
+        group_codes, _ = check_groups(groups, n_samples)
+        pairs = np.unique(np.column_stack([group_codes, codes]), axis=0)
+        if len(pairs) != len(np.unique(group_codes)):
+            raise ValueError(
+                "Every comparison (group) must be made by one user, but some "
+                "groups have rows of several users; check groups and users."
+            )
+    return codes, uniques

@@ -102,6 +102,44 @@ def _pairwise_cases():
             lambda x, d: pairwise.binary_feedback_loss(x, label, m, w, shift=d),
             (s, shift),
         ),
+        **_pluralistic_cases(g, m, w),
+    }
+
+
+def _pluralistic_cases(g, m, w):
+    """PAL's prototype rewards, user mixtures, pair loss and prior, on the
+    padded groups of :func:`_pairwise_cases` (3 prototypes, 2 users)."""
+    embeddings, prototypes = _double(3, 4, 4), _double(3, 4)
+    prototype_scores, logits = _double(3, 4, 3), _double(2, 3)
+    users = torch.tensor([0, 1, 0]).view(3, 1).expand(3, 4)
+    share = torch.rand(3, 4, dtype=torch.float64) + 0.5
+    return {
+        f"prototype_rewards[{distance}]": (
+            lambda e, p, distance=distance: pairwise.prototype_rewards(
+                e, p, distance=distance
+            ),
+            (embeddings, prototypes),
+        )
+        for distance in (True, False)
+    } | {
+        "mixture_rewards": (
+            pairwise.mixture_rewards,
+            (prototype_scores, _double(3, 4, 3)),
+        ),
+        "mixture_rewards[users]": (
+            lambda x, t: pairwise.mixture_rewards(x, t, users),
+            (prototype_scores, logits),
+        ),
+        "pluralistic_loss": (
+            lambda x, t: pairwise.pluralistic_loss(
+                x, g, m, w, users=users, mixture_logits=t
+            ),
+            (prototype_scores, logits),
+        ),
+        "mixture_prior_penalty": (
+            lambda t: pairwise.mixture_prior_penalty(t, users, share, w, m),
+            (logits,),
+        ),
     }
 
 
