@@ -36,7 +36,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, LRScheduler
 from skorch.helper import predefined_split
 from skorch.history import History
 
@@ -65,6 +65,12 @@ _OPTIMIZERS = {
     "lbfgs": FullBatchLBFGS,
 }
 _DEFAULT_LR = {FullBatchLBFGS: 1.0, torch.optim.LBFGS: 1.0, torch.optim.SGD: 1e-2}
+#: Adam's default step on a scorer that standardises its inputs: every
+#: first-layer weight then acts on a unit-scale feature, so a step of 1e-2
+#: (halved on plateaus by the monitor) is safe, and ten times faster than
+#: the 1e-3 kept for weights on raw features, whose scale is unknown.
+_STANDARDIZED_ADAM_LR = 1e-2
+_ADAM = (torch.optim.Adam, torch.optim.AdamW)
 _FULL_BATCH = (FullBatchLBFGS, torch.optim.LBFGS)
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -420,11 +426,12 @@ class _Monitor(Callback):
     improvement of the monitored loss by ``tol``.
     """
 
-    def __init__(self, *, monitor, tol, n_iter_no_change, restore_best):
+    def __init__(self, *, monitor, tol, n_iter_no_change, restore_best, schedule=False):
         self.monitor = monitor
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.restore_best = restore_best
+        self.schedule = schedule
 
     def initialize(self):
         self.converged_ = False
@@ -432,12 +439,18 @@ class _Monitor(Callback):
         self._best = np.inf
         self._stall = 0
         self._best_state = None
+        self._best_is_start = False
         self._last_good = None
         return self
 
     def on_train_begin(self, net, X=None, **kwargs):
         self.initialize()
         self._last_good = _state_copy(net)
+        if self.schedule:
+            # Every call (fit, phase, warm start, partial_fit) starts from
+            # the net's learning rate; plateaus within the call lower it.
+            for group in net.optimizer_.param_groups:
+                group["lr"] = net.lr
         if isinstance(net.optimizer_, FullBatchLBFGS):
             # A new solve (fit, phase, warm start or partial_fit call). The
             # gradient test stays relative to the gradient where this
@@ -446,14 +459,31 @@ class _Monitor(Callback):
             net.optimizer_.param_groups[0]["tol"] = self.tol
             net.optimizer_.set_scales(_feature_scales(net.module_, X.X))
 
-    def on_epoch_end(self, net, **kwargs):
+    def on_epoch_end(self, net, dataset_train=None, **kwargs):
         loss = net.history[-1, self.monitor]
         train_loss = net.history[-1, "train_loss"]
         if not (np.isfinite(loss) and np.isfinite(train_loss) and _finite(net)):
             self.diverged_ = (len(net.history), self.monitor, loss)
             _load_state(net, self._last_good)
             raise KeyboardInterrupt
-        self._last_good = _state_copy(net)
+        start, self._last_good = self._last_good, _state_copy(net)
+        if (
+            self.schedule
+            and self.monitor == "train_loss"
+            and loss < self._best
+            and not isinstance(net.optimizer_, FullBatchLBFGS)
+        ):
+            # A stochastic optimiser returns the weights of its lowest
+            # training loss: near the optimum, Adam's normalised steps keep
+            # moving on gradients at rounding level. A full-batch epoch's
+            # loss is that of the weights it started from (restored only
+            # once the loss has stalled: the last step of a fit cut short
+            # by its epoch budget is kept), a mini-batch epoch's the mean
+            # along its steps (the weights it ends at).
+            self._best_is_start = dataset_train is not None and net.batch_size >= len(
+                dataset_train
+            )
+            self._best_state = start if self._best_is_start else self._last_good
         solver = net.optimizer_
         if isinstance(solver, FullBatchLBFGS):
             if solver.converged:
@@ -472,6 +502,16 @@ class _Monitor(Callback):
         if self._stall >= self.n_iter_no_change:
             self.converged_ = True
             raise KeyboardInterrupt
+        if self.schedule and self._stall and self._stall % self._patience() == 0:
+            # Reduce on plateau: a stalled stochastic loss is often a step
+            # too large for the noise of its mini-batches. Halved at half
+            # the stopping patience, so that training stops only once the
+            # smaller step has stalled too.
+            for group in net.optimizer_.param_groups:
+                group["lr"] *= 0.5
+
+    def _patience(self):
+        return max(1, self.n_iter_no_change // 2)
 
     def on_train_end(self, net, **kwargs):
         if len(net.history) and "train_loss" not in net.history[-1]:
@@ -479,7 +519,9 @@ class _Monitor(Callback):
             # end of the last completed one, and drop the unfinished row.
             _load_state(net, self._last_good)
             del net.history[-1]
-        if self.restore_best and self._best_state is not None:
+        if self._best_state is not None and (
+            self.restore_best or self.converged_ or not self._best_is_start
+        ):
             _load_state(net, self._best_state)
         # The copies of the weights are only needed while training; dropped,
         # they cannot keep GPU memory alive or end up in a saved model.
@@ -712,6 +754,54 @@ def _cheapest_layout(X, index, *, differences=False):
     if sp.issparse(X) and X.format == "csr" and np.all(np.diff(X.indptr) == 1):
         return X[flat], None
     return X, index
+
+
+def _standardizes_inputs(module):
+    """Whether ``module`` holds a scorer that trains on standardised inputs
+    (``standardizes_inputs``, e.g. :class:`~skalign.nn.MLPScorer`)."""
+    return any(getattr(m, "standardizes_inputs", False) for m in module.modules())
+
+
+def _standardized_layers(module):
+    """The input layers of the built scorers of ``module`` that train on
+    standardised inputs."""
+    return [
+        m.input_layer
+        for m in module.modules()
+        if getattr(m, "standardizes_inputs", False) and hasattr(m, "input_layer")
+    ]
+
+
+def _column_moments(X):
+    """Mean and standard deviation (1 where zero) of each column of dense
+    ``X``, in float64."""
+    mean = X.mean(axis=0, dtype=np.float64)
+    scale = X.std(axis=0, dtype=np.float64)
+    return mean, np.where(scale > 0, scale, 1.0)
+
+
+def _refold_inputs(module, mean, scale, *, into_raw):
+    """Rewrite the input layers of ``module``'s standardising scorers
+    between weights on standardised inputs, ``W z + b`` with ``z = (x -
+    mean) / scale``, and the same function on raw inputs, ``(W / scale) x +
+    b - (W / scale) mean`` (``into_raw``), or back. The function of ``x``
+    is unchanged: a fitted model scores raw rows and stores no scaling."""
+    with torch.no_grad():
+        for layer in _standardized_layers(module):
+            if layer.in_features != mean.shape[0]:
+                continue
+            m = torch.as_tensor(
+                mean, dtype=layer.weight.dtype, device=layer.weight.device
+            )
+            s = torch.as_tensor(
+                scale, dtype=layer.weight.dtype, device=layer.weight.device
+            )
+            if into_raw:
+                layer.weight.div_(s)
+                layer.bias.sub_(layer.weight @ m)
+            else:
+                layer.bias.add_(layer.weight @ m)
+                layer.weight.mul_(s)
 
 
 def _feature_scales(module, X):
@@ -1035,6 +1125,14 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             and form.n_outputs == 1
             and form.shift_invariant,
         )
+        # Scorers that need it (an MLP: its initialisation and learning rate
+        # assume unit-scale inputs) train on standardised dense rows; the
+        # scaling is folded into their input layer after training, and out
+        # of it before a continued fit.
+        moments = None
+        if not sp.issparse(X_rows) and _standardizes_inputs(module):
+            moments = _column_moments(X_rows)
+            X_rows = (X_rows - moments[0]) / moments[1]
         if not np.any(targets["weight"] > 0):
             raise ValueError(
                 "sample_weight is zero on every row that carries information; "
@@ -1095,7 +1193,10 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                         init=problem.init,
                         initial_state=initial_state,
                     )
-            random_layers = _draws_random_numbers(getattr(net, "module_", net.module))
+            trained = getattr(net, "module_", net.module)
+            random_layers = _draws_random_numbers(trained)
+            if moments is not None and (resume or initial_state is not None):
+                _refold_inputs(trained, *moments, into_raw=False)
             if form.solve is not None:
                 interrupted = False
                 objective, converged = self._solve(net, train, form.solve, epochs)
@@ -1105,6 +1206,8 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                         net, train, phases, epochs, solve_dtype
                     )
                 converged = dict(net.callbacks_)["skalign_monitor"].converged_
+        if moments is not None:
+            _refold_inputs(net.module_, *moments, into_raw=True)
         net.module_.to(dtype=dtype)
         net.criterion_.to(dtype=dtype)
         if not _finite(net):
@@ -1419,7 +1522,10 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         optimizer = self._resolved_optimizer(form)
         full_batch = optimizer in _FULL_BATCH
         lr = self._setting("lr")
-        lr = lr if lr is not None else _DEFAULT_LR.get(optimizer, 1e-3)
+        if lr is None:
+            standardized = optimizer in _ADAM and bool(_standardized_layers(module))
+            lr = _STANDARDIZED_ADAM_LR if standardized else 1e-3
+            lr = _DEFAULT_LR.get(optimizer, lr)
         extra = {}
         if optimizer is FullBatchLBFGS:
             extra = dict(
@@ -1432,6 +1538,13 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             tol=self.tol,
             n_iter_no_change=self._setting("n_iter_no_change"),
             restore_best=valid is not None,
+            # The plateau schedule of stochastic optimisers, unless the user
+            # brings a schedule of their own.
+            schedule=not full_batch
+            and not any(
+                isinstance(c[1] if isinstance(c, tuple) else c, LRScheduler)
+                for c in self._setting("callbacks") or []
+            ),
         )
         callbacks = []
         if self.verbose == 1:

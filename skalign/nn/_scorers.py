@@ -77,6 +77,10 @@ class Scorer(nn.Module):
     """
 
     accepts_sparse = True
+    #: Whether the estimator trains this scorer on standardised dense
+    #: inputs (each feature centred and scaled to unit variance) and folds
+    #: the scaling into ``input_layer`` afterwards.
+    standardizes_inputs = False
 
     def __init__(self):
         super().__init__()
@@ -119,6 +123,22 @@ class Scorer(nn.Module):
         return self
 
     def _build(self, n_features, n_outputs):
+        raise NotImplementedError
+
+    def zero_output_(self):
+        """Set the weights and bias of the output layer to zero, in place:
+        the scorer then starts at the constant score 0, and a family
+        starts a fit from the scores its loss prefers before any feature
+        is seen (e.g. the marginal histogram of HL-Gauss). Returns
+        ``self``."""
+        layer = self._output_layer()
+        with torch.no_grad():
+            layer.weight.zero_()
+            if layer.bias is not None:
+                layer.bias.zero_()
+        return self
+
+    def _output_layer(self):
         raise NotImplementedError
 
     def _squeeze(self, out):
@@ -165,6 +185,9 @@ class LinearScorer(Scorer):
             if self.linear.bias is not None:
                 nn.init.zeros_(self.linear.bias)
 
+    def _output_layer(self):
+        return self.linear
+
     def forward(self, X):
         return self._squeeze(_linear(self.linear, X))
 
@@ -181,6 +204,15 @@ class MLPScorer(Scorer):
     dropout : float, default=0.0
         Dropout probability after each hidden activation (training only).
 
+    Notes
+    -----
+    Its initialisation and Adam's default learning rate assume inputs of
+    unit scale, so the estimators train it on dense features centred and
+    scaled to unit variance (by their training means and standard
+    deviations), and then fold that scaling into ``input_layer``: the
+    fitted scorer takes raw features, and ``input_layer.weight`` holds the
+    weights of the raw features. Sparse input is used as it is.
+
     Examples
     --------
     >>> import torch
@@ -189,6 +221,8 @@ class MLPScorer(Scorer):
     >>> scorer(torch.ones(5, 3)).shape
     torch.Size([5])
     """
+
+    standardizes_inputs = True
 
     def __init__(self, *, hidden_units=(64,), activation="relu", dropout=0.0):
         super().__init__()
@@ -221,6 +255,9 @@ class MLPScorer(Scorer):
             ]
         layers.append(nn.Linear(sizes[-1], n_outputs))
         self.body = nn.Sequential(*layers)
+
+    def _output_layer(self):
+        return self.body[-1]
 
     def forward(self, X):
         return self._squeeze(self.body(_linear(self.input_layer, X)))
