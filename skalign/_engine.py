@@ -757,51 +757,37 @@ def _cheapest_layout(X, index, *, differences=False):
 
 
 def _standardizes_inputs(module):
-    """Whether ``module`` holds a scorer that trains on standardised inputs
+    """Whether ``module`` holds a scorer that standardises its inputs
     (``standardizes_inputs``, e.g. :class:`~skalign.nn.MLPScorer`)."""
     return any(getattr(m, "standardizes_inputs", False) for m in module.modules())
 
 
-def _standardized_layers(module):
-    """The input layers of the built scorers of ``module`` that train on
-    standardised inputs."""
-    return [
-        m.input_layer
-        for m in module.modules()
-        if getattr(m, "standardizes_inputs", False) and hasattr(m, "input_layer")
-    ]
-
-
 def _column_moments(X):
-    """Mean and standard deviation (1 where zero) of each column of dense
-    ``X``, in float64."""
-    mean = X.mean(axis=0, dtype=np.float64)
-    scale = X.std(axis=0, dtype=np.float64)
+    """Mean and standard deviation (1 where zero) of each column of ``X``
+    (dense or sparse), in float64."""
+    if sp.issparse(X):
+        mean = np.asarray(X.mean(axis=0, dtype=np.float64)).ravel()
+        square = np.asarray(X.multiply(X).mean(axis=0, dtype=np.float64)).ravel()
+        scale = np.sqrt(np.maximum(square - mean**2, 0.0))
+    else:
+        mean = X.mean(axis=0, dtype=np.float64)
+        scale = X.std(axis=0, dtype=np.float64)
     return mean, np.where(scale > 0, scale, 1.0)
 
 
-def _refold_inputs(module, mean, scale, *, into_raw):
-    """Rewrite the input layers of ``module``'s standardising scorers
-    between weights on standardised inputs, ``W z + b`` with ``z = (x -
-    mean) / scale``, and the same function on raw inputs, ``(W / scale) x +
-    b - (W / scale) mean`` (``into_raw``), or back. The function of ``x``
-    is unchanged: a fitted model scores raw rows and stores no scaling."""
-    with torch.no_grad():
-        for layer in _standardized_layers(module):
-            if layer.in_features != mean.shape[0]:
-                continue
-            m = torch.as_tensor(
-                mean, dtype=layer.weight.dtype, device=layer.weight.device
-            )
-            s = torch.as_tensor(
-                scale, dtype=layer.weight.dtype, device=layer.weight.device
-            )
-            if into_raw:
-                layer.weight.div_(s)
-                layer.bias.sub_(layer.weight @ m)
-            else:
-                layer.bias.add_(layer.weight @ m)
-                layer.weight.mul_(s)
+def _set_input_scaling(module, X):
+    """Give the standardising scorers of a freshly built ``module`` the
+    training rows' column means and standard deviations."""
+    scorers = [
+        m
+        for m in module.modules()
+        if getattr(m, "standardizes_inputs", False)
+        and getattr(m, "n_features_in_", None) == X.shape[1]
+    ]
+    if scorers:
+        mean, scale = _column_moments(X)
+        for scorer in scorers:
+            scorer.set_input_scaling(mean, scale)
 
 
 def _feature_scales(module, X):
@@ -1125,14 +1111,6 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             and form.n_outputs == 1
             and form.shift_invariant,
         )
-        # Scorers that need it (an MLP: its initialisation and learning rate
-        # assume unit-scale inputs) train on standardised dense rows; the
-        # scaling is folded into their input layer after training, and out
-        # of it before a continued fit.
-        moments = None
-        if not sp.issparse(X_rows) and _standardizes_inputs(module):
-            moments = _column_moments(X_rows)
-            X_rows = (X_rows - moments[0]) / moments[1]
         if not np.any(targets["weight"] > 0):
             raise ValueError(
                 "sample_weight is zero on every row that carries information; "
@@ -1195,8 +1173,11 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                     )
             trained = getattr(net, "module_", net.module)
             random_layers = _draws_random_numbers(trained)
-            if moments is not None and (resume or initial_state is not None):
-                _refold_inputs(trained, *moments, into_raw=False)
+            if not resume and initial_state is None:
+                # Scorers that need it (an MLP: its initialisation and
+                # learning rate assume unit-scale inputs) standardise their
+                # inputs by the training rows' moments, kept with the model.
+                _set_input_scaling(trained, X_rows)
             if form.solve is not None:
                 interrupted = False
                 objective, converged = self._solve(net, train, form.solve, epochs)
@@ -1206,8 +1187,6 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                         net, train, phases, epochs, solve_dtype
                     )
                 converged = dict(net.callbacks_)["skalign_monitor"].converged_
-        if moments is not None:
-            _refold_inputs(net.module_, *moments, into_raw=True)
         net.module_.to(dtype=dtype)
         net.criterion_.to(dtype=dtype)
         if not _finite(net):
@@ -1523,7 +1502,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         full_batch = optimizer in _FULL_BATCH
         lr = self._setting("lr")
         if lr is None:
-            standardized = optimizer in _ADAM and bool(_standardized_layers(module))
+            standardized = optimizer in _ADAM and _standardizes_inputs(module)
             lr = _STANDARDIZED_ADAM_LR if standardized else 1e-3
             lr = _DEFAULT_LR.get(optimizer, lr)
         extra = {}

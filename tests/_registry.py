@@ -260,9 +260,8 @@ _ENTRIES = (
             "below it, a weight does not."
         ),
         exact=_EXACT,
-        # The default loss='lipo_lambda' depends on the row order (an xfail
-        # in tests/testing/test_skalign_estimators.py).
         invariances=(
+            _ranker(False),
             _ranker(True, loss="ranknet"),
             _ranker(False, loss="listnet"),
         ),

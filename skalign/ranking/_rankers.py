@@ -783,10 +783,21 @@ class LambdaRanker(_BaseRanker):
         loss = _LAMBDA_LOSSES[self.loss]
         if top_grade is not None:
             loss = functools.partial(loss, top_grade=top_grade)
+        if self.loss != "lipo_lambda":
+            return Formulation(losses=(loss,), convex=True)
         return Formulation(
-            losses=(loss,),
-            # LiPO-λ's weights Δ depend on the ranks under the current scores.
-            convex=self.loss != "lipo_lambda",
+            # LiPO-λ's weights Δ depend on the ranks under the current
+            # scores, so its objective is not convex and a fit could stop
+            # wherever its start and the row order lead it. It starts from
+            # the pairwise logistic (RankNet) fit instead, the convex
+            # objective it reweights, which the data determine.
+            losses=(ranknet_loss, loss),
+            convex=False,
+            # Full-batch L-BFGS on a linear scorer, for both phases: the
+            # reweighted loss is smooth between rank swaps, and a
+            # deterministic solver from a deterministic start ends where
+            # the data lead it, not where the row order does.
+            lbfgs=True,
         )
 
     def _problem(self, X, y, *, constants, groups, sample_weight):

@@ -229,8 +229,8 @@ def test_defaults_match_scikit_learns_best_on_a_nonlinear_target():
 # A short, fixed budget: both fits take the same steps.
 @pytest.mark.filterwarnings("ignore::skalign.exceptions.ConvergenceWarning")
 def test_mlp_fit_does_not_depend_on_the_scale_of_the_features():
-    # The MLP trains on standardised features and folds the scaling into its
-    # input layer: features in other units give the same fitted function.
+    # The MLP standardises its inputs by the training moments: features in
+    # other units give the same fitted function.
     rng = np.random.default_rng(0)
     X = rng.uniform(-2, 2, size=(600, 2))
     y = np.sin(2 * X[:, 0]) + X[:, 1] + rng.normal(scale=0.1, size=600)
@@ -239,10 +239,7 @@ def test_mlp_fit_does_not_depend_on_the_scale_of_the_features():
     plain = HLGaussRegressor(**params).fit(X, y)
     rescaled = HLGaussRegressor(**params).fit(X * scale + shift, y)
     assert_allclose(rescaled.predict(X * scale + shift), plain.predict(X), atol=1e-8)
-    # The fitted input layer holds the weights of the raw features.
-    layer = rescaled.scorer_.scorer.input_layer
-    assert_allclose(
-        layer.weight.detach().numpy() * scale,
-        plain.scorer_.scorer.input_layer.weight.detach().numpy(),
-        rtol=1e-8,
-    )
+    # The weights of the raw features carry the units.
+    raw = rescaled.scorer_.scorer.raw_input_weights()[0].detach().numpy()
+    expected = plain.scorer_.scorer.raw_input_weights()[0].detach().numpy()
+    assert_allclose(raw * scale, expected, rtol=1e-8)
