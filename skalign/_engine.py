@@ -52,7 +52,12 @@ from .exceptions import ConvergenceWarning, DeviceWarning
 from .nn import LinearScorer, Scorer
 from .utils._persistence import VersionedStateMixin
 from .utils._units import Units
-from .utils._validation import check_features, from_torch, resolve_device
+from .utils._validation import (
+    check_features,
+    column_moments,
+    from_torch,
+    resolve_device,
+)
 
 __all__ = ["Formulation", "Problem", "TorchEstimator", "TrainingData", "to_torch"]
 
@@ -152,6 +157,11 @@ class Formulation:
         ``history_`` from it. Everything else (validation, the problem, the
         module, dtype and device, the finite check, saving) is the
         engine's, as for any fit.
+    penalize_biases : bool
+        ``alpha`` penalises every parameter of the module, biases included,
+        not only its weight matrices: where a bias acts as a weight (a
+        bilinear form of embeddings), an unpenalised one leaves the
+        penalised objective without a minimiser.
     """
 
     losses: tuple
@@ -163,6 +173,7 @@ class Formulation:
     scorer: object = None
     solve: object = None
     likelihood: bool = False
+    penalize_biases: bool = False
 
     def prefers_lbfgs(self, scorer):
         """Whether ``optimizer="auto"`` trains ``scorer`` by L-BFGS."""
@@ -355,13 +366,14 @@ class _Objective(torch.nn.Module):
     ``loss`` is a pure function or an ``nn.Module`` holding the loss's own
     learnable parameters (e.g. a tie parameter); skorch optimises criterion
     parameters together with the module's. Only the module's weight matrices
-    get the L2 penalty.
+    get the L2 penalty, or every parameter of the module with ``biases``.
     """
 
-    def __init__(self, loss, alpha):
+    def __init__(self, loss, alpha, biases=False):
         super().__init__()
         self.loss = loss
         self.alpha = alpha
+        self.biases = biases
 
     def forward(self, scores, targets, module):
         # Scores are per row of the batch. A full batch scores each row once
@@ -378,8 +390,11 @@ class _Objective(torch.nn.Module):
         value = self.loss(scores, **targets)
         if self.alpha:
             # Weight matrices only: biases and intercepts stay unpenalised,
-            # as in scikit-learn's linear models and MLPs.
-            penalty = sum((p * p).sum() for p in module.parameters() if p.ndim >= 2)
+            # as in scikit-learn's linear models and MLPs, unless the
+            # formulation's biases act as weights.
+            penalty = sum(
+                (p * p).sum() for p in module.parameters() if self.biases or p.ndim >= 2
+            )
             value = value + 0.5 * self.alpha * penalty
         return value
 
@@ -762,19 +777,6 @@ def _standardizes_inputs(module):
     return any(getattr(m, "standardizes_inputs", False) for m in module.modules())
 
 
-def _column_moments(X):
-    """Mean and standard deviation (1 where zero) of each column of ``X``
-    (dense or sparse), in float64."""
-    if sp.issparse(X):
-        mean = np.asarray(X.mean(axis=0, dtype=np.float64)).ravel()
-        square = np.asarray(X.multiply(X).mean(axis=0, dtype=np.float64)).ravel()
-        scale = np.sqrt(np.maximum(square - mean**2, 0.0))
-    else:
-        mean = X.mean(axis=0, dtype=np.float64)
-        scale = X.std(axis=0, dtype=np.float64)
-    return mean, np.where(scale > 0, scale, 1.0)
-
-
 def _set_input_scaling(module, X):
     """Give the standardising scorers of a freshly built ``module`` the
     training rows' column means and standard deviations."""
@@ -785,7 +787,7 @@ def _set_input_scaling(module, X):
         and getattr(m, "n_features_in_", None) == X.shape[1]
     ]
     if scorers:
-        mean, scale = _column_moments(X)
+        mean, scale = column_moments(X)
         for scorer in scorers:
             scorer.set_input_scaling(mean, scale)
 
@@ -1309,7 +1311,11 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 break
             # A new objective on the trained module: a fresh criterion (and
             # so a fresh optimiser state) for the next phase.
-            net.set_params(criterion=_Objective(loss, float(self._setting("alpha"))))
+            net.set_params(
+                criterion=_Objective(
+                    loss, float(self._setting("alpha")), net.criterion_.biases
+                )
+            )
             net.criterion_.to(dtype=solve_dtype)
             interrupted = self._train(net, train, n_epochs)
         return interrupted, self._final_objective(net, train)
@@ -1539,6 +1545,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             criterion=_Objective(
                 form.losses[0] if loss is None else loss,
                 float(self._setting("alpha")),
+                form.penalize_biases,
             ).to(dtype=dtype),
             optimizer=optimizer,
             lr=lr,

@@ -8,7 +8,13 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-__all__ = ["accepts_tensors", "check_features", "from_torch", "resolve_device"]
+__all__ = [
+    "accepts_tensors",
+    "check_features",
+    "column_moments",
+    "from_torch",
+    "resolve_device",
+]
 
 
 def from_torch(value, name="X"):
@@ -206,3 +212,17 @@ def resolve_device(device):
                 f"{torch.cuda.device_count()} are visible."
             )
     return resolved
+
+
+def column_moments(X):
+    """Mean and standard deviation (1 where zero) of each column of ``X``,
+    dense or scipy sparse, in float64: the input scaling of a standardising
+    scorer (:meth:`skalign.nn.MLPScorer.set_input_scaling`)."""
+    if sp.issparse(X):
+        mean = np.asarray(X.mean(axis=0, dtype=np.float64)).ravel()
+        square = np.asarray(X.multiply(X).mean(axis=0, dtype=np.float64)).ravel()
+        scale = np.sqrt(np.maximum(square - mean**2, 0.0))
+    else:
+        mean = X.mean(axis=0, dtype=np.float64)
+        scale = X.std(axis=0, dtype=np.float64)
+    return mean, np.where(scale > 0, scale, 1.0)
