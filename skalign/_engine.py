@@ -454,7 +454,6 @@ class _Monitor(Callback):
         self._best = np.inf
         self._stall = 0
         self._best_state = None
-        self._best_is_start = False
         self._last_good = None
         return self
 
@@ -488,17 +487,17 @@ class _Monitor(Callback):
             and loss < self._best
             and not isinstance(net.optimizer_, FullBatchLBFGS)
         ):
-            # A stochastic optimiser returns the weights of its lowest
-            # training loss: near the optimum, Adam's normalised steps keep
-            # moving on gradients at rounding level. A full-batch epoch's
-            # loss is that of the weights it started from (restored only
-            # once the loss has stalled: the last step of a fit cut short
-            # by its epoch budget is kept), a mini-batch epoch's the mean
-            # along its steps (the weights it ends at).
-            self._best_is_start = dataset_train is not None and net.batch_size >= len(
+            # Once its training loss has stalled, a stochastic optimiser
+            # returns the weights of its lowest training loss: near the
+            # optimum, Adam's normalised steps keep moving on gradients at
+            # rounding level. (A fit cut short, by its epoch budget or an
+            # interrupt, keeps its last weights.) A full-batch epoch's loss
+            # is that of the weights it started from, a mini-batch epoch's
+            # the mean along its steps (the weights it ends at).
+            one_step = dataset_train is not None and net.batch_size >= len(
                 dataset_train
             )
-            self._best_state = start if self._best_is_start else self._last_good
+            self._best_state = start if one_step else self._last_good
         solver = net.optimizer_
         if isinstance(solver, FullBatchLBFGS):
             if solver.converged:
@@ -534,9 +533,7 @@ class _Monitor(Callback):
             # end of the last completed one, and drop the unfinished row.
             _load_state(net, self._last_good)
             del net.history[-1]
-        if self._best_state is not None and (
-            self.restore_best or self.converged_ or not self._best_is_start
-        ):
+        if self._best_state is not None and (self.restore_best or self.converged_):
             _load_state(net, self._best_state)
         # The copies of the weights are only needed while training; dropped,
         # they cannot keep GPU memory alive or end up in a saved model.

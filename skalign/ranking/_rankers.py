@@ -3,10 +3,11 @@
 import functools
 import math
 import numbers
+import warnings
 
 import numpy as np
 import torch
-from sklearn.base import _fit_context
+from sklearn.base import _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
@@ -23,6 +24,7 @@ from .._loss.listwise import (
     plackett_luce_sorted_loss,
     ranknet_loss,
 )
+from ..exceptions import ConvergenceWarning
 from ..metrics import grouped_ndcg_score
 from ..metrics._listwise import _check_sensitive_features
 from ..utils._groups import (
@@ -783,21 +785,10 @@ class LambdaRanker(_BaseRanker):
         loss = _LAMBDA_LOSSES[self.loss]
         if top_grade is not None:
             loss = functools.partial(loss, top_grade=top_grade)
-        if self.loss != "lipo_lambda":
-            return Formulation(losses=(loss,), convex=True)
         return Formulation(
-            # LiPO-λ's weights Δ depend on the ranks under the current
-            # scores, so its objective is not convex and a fit could stop
-            # wherever its start and the row order lead it. It starts from
-            # the pairwise logistic (RankNet) fit instead, the convex
-            # objective it reweights, which the data determine.
-            losses=(ranknet_loss, loss),
-            convex=False,
-            # Full-batch L-BFGS on a linear scorer, for both phases: the
-            # reweighted loss is smooth between rank swaps, and a
-            # deterministic solver from a deterministic start ends where
-            # the data lead it, not where the row order does.
-            lbfgs=True,
+            losses=(loss,),
+            # LiPO-λ's weights Δ depend on the ranks under the current scores.
+            convex=self.loss != "lipo_lambda",
         )
 
     def _problem(self, X, y, *, constants, groups, sample_weight):
@@ -819,11 +810,35 @@ class LambdaRanker(_BaseRanker):
             # grade, kept by a continued fit (whose data may grade higher).
             top = float(targets["grades"][packed.mask].max())
             fitted = {"top_grade": top} if constants is None else dict(constants)
+        start = None
+        if self.loss == "lipo_lambda" and constants is None:
+            start = functools.partial(
+                self._ranknet_state, X, y, groups=groups, sample_weight=sample_weight
+            )
         return Problem(
             list_targets(X, packed, **targets),
             self._formulation(**fitted),
             constants=fitted,
+            initial_state=start,
         )
+
+    def _ranknet_state(self, X, y, **fit_params):
+        """LiPO-λ's start: the scorer's state at the RankNet fit.
+
+        LiPO-λ's pair weights depend on the ranks under the current scores,
+        so its objective is not convex, and a fit from an arbitrary start
+        stops wherever the start and the row order lead it. RankNet is the
+        pairwise logistic loss that LiPO-λ reweights; with a linear scorer
+        it is convex and solved to its optimum by full-batch L-BFGS, a start
+        that the data alone determine."""
+        ranknet = clone(self).set_params(
+            loss="ranknet", warm_start=False, callbacks=None, verbose=0
+        )
+        with warnings.catch_warnings():
+            # Only a start: on separable lists the RankNet fit stops early.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            ranknet.fit(X, y, **fit_params)
+        return {k: v.detach().clone() for k, v in ranknet.scorer_.state_dict().items()}
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, *, groups=None, sample_weight=None):
