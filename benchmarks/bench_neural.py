@@ -113,9 +113,9 @@ def ranking_tasks():
     )
 
 
-def timed(fit):
+def timed(fit, *args, **kwargs):
     start = time.perf_counter()
-    model = fit()
+    model = fit(*args, **kwargs)
     return model, time.perf_counter() - start
 
 
@@ -133,7 +133,7 @@ def run_regression():
             ),
         }
         for label, model in models.items():
-            model, seconds = timed(lambda m=model: m.fit(X_train, y_train))
+            model, seconds = timed(model.fit, X_train, y_train)
             results.append(
                 dict(
                     task=name,
@@ -148,48 +148,41 @@ def run_regression():
     return results
 
 
+def _list_scores(model, X, groups):
+    """Scores of the rows of whole lists: a ranker's, a preference model's
+    win rate within the list, a classifier's probability of the chosen
+    class, or a regressor's predicted grade."""
+    if isinstance(model, GeneralPreferenceModel):
+        return model.predict(X, groups=groups)
+    if hasattr(model, "predict_proba"):
+        return model.predict_proba(X)[:, 1]
+    return model.predict(X)
+
+
 def run_ranking():
     results = []
     for name, X, y, groups, kind in ranking_tasks():
+        y, groups = np.asarray(y, dtype=np.float64), np.asarray(groups)
         split = GroupShuffleSplit(n_splits=1, test_size=0.25, random_state=SEED)
         train, test = next(split.split(X, y, groups))
-        if kind == "choice":
-            anchors = {
-                "MLPClassifier": MLPClassifier(random_state=SEED),
-                "HistGradientBoostingClassifier": HistGradientBoostingClassifier(
-                    random_state=SEED
-                ),
-            }
-        else:
-            anchors = {
-                "MLPRegressor": MLPRegressor(random_state=SEED),
-                "HistGradientBoostingRegressor": HistGradientBoostingRegressor(
-                    random_state=SEED
-                ),
-            }
-        fits = {
-            "LambdaRanker": (
-                lambda: LambdaRanker(random_state=SEED).fit(
-                    X[train], y[train], groups=groups[train]
-                ),
-                lambda m: m.predict(X[test]),
-            ),
-            "GeneralPreferenceModel": (
-                lambda: GeneralPreferenceModel(random_state=SEED).fit(
-                    X[train], y[train], groups=groups[train]
-                ),
-                lambda m: m.predict(X[test], groups=groups[test]),
-            ),
+        models = {
+            "LambdaRanker": LambdaRanker(random_state=SEED),
+            "GeneralPreferenceModel": GeneralPreferenceModel(random_state=SEED),
         }
-        for label, anchor in anchors.items():
-            score = (
-                (lambda m: m.predict_proba(X[test])[:, 1])
-                if kind == "choice"
-                else (lambda m: m.predict(X[test]))
+        if kind == "choice":
+            models["MLPClassifier"] = MLPClassifier(random_state=SEED)
+            models["HistGradientBoostingClassifier"] = HistGradientBoostingClassifier(
+                random_state=SEED
             )
-            fits[label] = (lambda a=anchor: a.fit(X[train], y[train]), score)
-        for label, (fit, predict) in fits.items():
-            model, seconds = timed(fit)
+        else:
+            models["MLPRegressor"] = MLPRegressor(random_state=SEED)
+            models["HistGradientBoostingRegressor"] = HistGradientBoostingRegressor(
+                random_state=SEED
+            )
+        for label, model in models.items():
+            grouped = {"groups": groups[train]} if label in _GROUPED else {}
+            model, seconds = timed(model.fit, X[train], y[train], **grouped)
+            scores = _list_scores(model, X[test], groups[test])
             results.append(
                 dict(
                     task=name,
@@ -197,13 +190,16 @@ def run_ranking():
                     n_features=X.shape[1],
                     model=label,
                     score=float(
-                        grouped_ndcg_score(y[test], predict(model), groups=groups[test])
+                        grouped_ndcg_score(y[test], scores, groups=groups[test])
                     ),
                     fit_seconds=seconds,
                 )
             )
             print_row(results[-1])
     return results
+
+
+_GROUPED = ("LambdaRanker", "GeneralPreferenceModel")
 
 
 def print_row(row):
