@@ -99,7 +99,17 @@ class HLGaussRegressor(RegressorMixin, TorchEstimator):
     The bin logits are the scorer's output plus a fixed offset, the log of
     the mean training target histogram (``scorer_.offset``): the same
     model for any scorer with a bias, but training starts from the marginal
-    distribution of ``y`` rather than from a uniform one.
+    distribution of ``y`` rather than from a uniform one (a skalign
+    scorer's output layer starts at zero).
+
+    The default scorer is an :class:`~skalign.nn.MLPScorer`: HL-Gauss exists
+    to train neural regressors (its cross-entropy trains them better than
+    squared error, the paper's point), and with a linear scorer the
+    predicted mean cannot follow a non-linear trend any better than a
+    linear regression. It is trained by Adam on standardised inputs until
+    the training loss stops improving by ``tol`` (``max_epochs=1000`` is
+    only a bound); pass ``scorer=LinearScorer()`` for the convex model,
+    solved by full-batch L-BFGS.
 
     :meth:`predict` is the mean of the predicted histogram, ``Σ_i p_i(x) c_i``
     over the bin centres ``c_i``; :meth:`predict_distribution` returns the

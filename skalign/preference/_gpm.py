@@ -47,8 +47,17 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
     cycles (rock ≻ scissors ≻ paper ≻ rock). With ``k = 1`` and
     ``v = (r, 1)`` it is Bradley–Terry with reward ``r``.
 
-    With a linear scorer, ``optimizer="auto"`` is full-batch L-BFGS (the
-    objective is smooth, though not convex); otherwise Adam. Training
+    The default scorer is an :class:`~skalign.nn.MLPScorer` trained by
+    Adam (``max_epochs=1000`` is only a bound; training stops when the
+    loss stalls): preference embeddings are meant to be learned by a neural
+    network, and a linear map of the features moves every row of a plane
+    the same way. With a linear scorer, ``optimizer="auto"`` is full-batch
+    L-BFGS (the objective is smooth, though not convex). The objective is
+    not convex, so a fresh fit starts from the convex Bradley–Terry fit
+    (``v = (τ r, 1)`` in the first plane, plus a tenth of the random
+    initialisation), which the data determine: fits do not depend on the
+    row order. ``alpha`` penalises the embeddings' biases too: in the
+    bilinear form they act as weights. Training
     minimises ``-log σ(⟨R v_w, v_l⟩ / τ)`` over grade-ordered pairs
     within groups, in the long format of
     :class:`~skalign.preference.PreferenceRewardRegressor` (with its pair

@@ -665,7 +665,10 @@ class LambdaRanker(_BaseRanker):
       and ``τ`` the rank under the current scores: pairs are weighted by
       how much swapping them changes the DCG, so the top of each list
       matters most, and lists with higher grades weigh more, as in the
-      paper;
+      paper. Tied scores share the mean discount of their positions. The
+      objective is not convex (the weights follow the scores), so a fresh
+      fit starts from the RankNet fit below, the convex pairwise logistic
+      loss that LiPO-λ reweights;
     - ``"listnet"`` (Cao et al., 2007): the cross-entropy between the
       softmax of the grades and the softmax of the scores in each list;
     - ``"ranknet"`` (Burges et al., 2005): ``log(1 + exp(-(s_i - s_j)))``
