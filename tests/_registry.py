@@ -221,7 +221,17 @@ _ENTRIES = (
         # penalty covers the biases (they act as weights of the bilinear
         # form); the default MLP embedding is checked to issue 18's 1e-2 in
         # tests/testing/test_skalign_estimators.py.
-        invariances=(_reward("pairwise", n_components=1, scorer=LinearScorer()),),
+        invariances=(
+            _reward("pairwise", n_components=1, scorer=LinearScorer()),
+            # Two planes on well-determined data (the drawn data rarely hold
+            # a second direction for them to find).
+            Invariance(
+                "reward",
+                dict(scorer=LinearScorer()),
+                dict(objective="pairwise"),
+                data=None,
+            ),
+        ),
     ),
     # Not a pairwise reward model: it learns from unpaired thumbs-up/down
     # labels and has no predict_pair_proba, so the reward check does not apply.
