@@ -51,7 +51,7 @@ from ._solver import FullBatchLBFGS
 from .exceptions import ConvergenceWarning, DeviceWarning
 from .nn import LinearScorer, Scorer
 from .utils._persistence import VersionedStateMixin
-from .utils._units import Units
+from .utils._units import Units, row_weights
 from .utils._validation import (
     check_features,
     column_moments,
@@ -774,9 +774,10 @@ def _standardizes_inputs(module):
     return any(getattr(m, "standardizes_inputs", False) for m in module.modules())
 
 
-def _set_input_scaling(module, X):
+def _set_input_scaling(module, X, weight):
     """Give the standardising scorers of a freshly built ``module`` the
-    training rows' column means and standard deviations."""
+    training rows' column means and standard deviations, each row counted
+    with its ``weight`` in the training units."""
     scorers = [
         m
         for m in module.modules()
@@ -784,7 +785,7 @@ def _set_input_scaling(module, X):
         and getattr(m, "n_features_in_", None) == X.shape[1]
     ]
     if scorers:
-        mean, scale = column_moments(X)
+        mean, scale = column_moments(X, weight)
         for scorer in scorers:
             scorer.set_input_scaling(mean, scale)
 
@@ -1176,7 +1177,13 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 # Scorers that need it (an MLP: its initialisation and
                 # learning rate assume unit-scale inputs) standardise their
                 # inputs by the training rows' moments, kept with the model.
-                _set_input_scaling(trained, X_rows)
+                _set_input_scaling(
+                    trained,
+                    X_rows,
+                    row_weights(
+                        index, targets["weight"], targets["mask"], X_rows.shape[0]
+                    ),
+                )
             if form.solve is not None:
                 interrupted = False
                 objective, converged = self._solve(net, train, form.solve, epochs)

@@ -28,7 +28,7 @@ from ..utils._groups import (
     pack_groups,
     warn_if_ungrouped,
 )
-from ..utils._units import pair_units
+from ..utils._units import pair_units, row_weights
 from ..utils._validation import column_moments
 from ._reward import PreferenceRewardRegressor
 
@@ -184,12 +184,15 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
         form = self._formulation()
         start = None
         if constants is None:
+            weight = row_weights(
+                units.index, units.targets["weight"], units.targets["mask"], X.shape[0]
+            )
             start = partial(
-                self._bradley_terry_state, X, y, groups, sample_weight, form
+                self._bradley_terry_state, X, y, groups, sample_weight, form, weight
             )
         return Problem(units, form, initial_state=start)
 
-    def _bradley_terry_state(self, X, y, groups, sample_weight, form):
+    def _bradley_terry_state(self, X, y, groups, sample_weight, form, row_weight):
         """The module's state at the Bradley–Terry fit: with ``k = 1`` and
         ``v = (τ r, 1)`` the pair logit is ``r_a - r_b``, so the first plane
         starts at the convex pairwise logistic fit of a linear reward ``r``
@@ -221,7 +224,8 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
             target_weight = tau * linear.weight.detach()[0]
             target_bias = 0.0
         elif isinstance(module, MLPScorer):
-            module.set_input_scaling(*column_moments(X))
+            # The moments a fresh fit gives the scorer (the engine's).
+            module.set_input_scaling(*column_moments(X, row_weight))
             with torch.no_grad():
                 dense = X.toarray() if sp.issparse(X) else np.asarray(X)
                 hidden = module.body[:-1](

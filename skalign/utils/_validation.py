@@ -214,15 +214,22 @@ def resolve_device(device):
     return resolved
 
 
-def column_moments(X):
-    """Mean and standard deviation (1 where zero) of each column of ``X``,
-    dense or scipy sparse, in float64: the input scaling of a standardising
-    scorer (:meth:`skalign.nn.MLPScorer.set_input_scaling`)."""
+def column_moments(X, weight=None):
+    """Weighted mean and standard deviation (1 where zero) of each column of
+    ``X``, dense or scipy sparse, in float64: the input scaling of a
+    standardising scorer (:meth:`skalign.nn.MLPScorer.set_input_scaling`).
+    ``weight`` (one per row, default equal) counts rows as multiplicities."""
+    n_rows = X.shape[0]
+    weight = np.ones(n_rows) if weight is None else np.asarray(weight, np.float64)
+    total = weight.sum()
+    if not total > 0:
+        weight, total = np.ones(n_rows), float(n_rows)
+    weight = weight / total
     if sp.issparse(X):
-        mean = np.asarray(X.mean(axis=0, dtype=np.float64)).ravel()
-        square = np.asarray(X.multiply(X).mean(axis=0, dtype=np.float64)).ravel()
-        scale = np.sqrt(np.maximum(square - mean**2, 0.0))
+        mean = np.asarray(X.T @ weight).ravel()
+        square = np.asarray(X.multiply(X).T @ weight).ravel()
     else:
-        mean = X.mean(axis=0, dtype=np.float64)
-        scale = X.std(axis=0, dtype=np.float64)
+        mean = weight @ X
+        square = weight @ np.square(X, dtype=np.float64)
+    scale = np.sqrt(np.maximum(square - mean**2, 0.0))
     return mean, np.where(scale > 0, scale, 1.0)

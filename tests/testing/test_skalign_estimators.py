@@ -132,7 +132,7 @@ _SMALL_PAIRS = (
 # alpha now penalises them too, and the fit starts from Bradley-Terry.
 def test_linear_general_preference_model_on_small_data():
     model = registry.make("GeneralPreferenceModel", "exact")
-    model.set_params(scorer=LinearScorer())
+    assert isinstance(model.scorer, LinearScorer)
     check_reward_model_invariances(model, *_SMALL_PAIRS, random_state=1)
 
 
