@@ -226,10 +226,15 @@ def column_moments(X, weight=None):
         weight, total = np.ones(n_rows), float(n_rows)
     weight = weight / total
     if sp.issparse(X):
+        # Not centred (that would densify X): sparse columns are mostly
+        # zero, so their mean square does not dwarf their variance.
         mean = np.asarray(X.T @ weight).ravel()
         square = np.asarray(X.multiply(X).T @ weight).ravel()
+        variance = np.maximum(square - mean**2, 0.0)
     else:
+        # Two passes: a column far from zero (an offset of 5e4 on a spread
+        # of 1) keeps its variance exact.
         mean = weight @ X
-        square = weight @ np.square(X, dtype=np.float64)
-    scale = np.sqrt(np.maximum(square - mean**2, 0.0))
+        variance = weight @ np.square(X - mean, dtype=np.float64)
+    scale = np.sqrt(variance)
     return mean, np.where(scale > 0, scale, 1.0)
