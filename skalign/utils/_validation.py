@@ -232,6 +232,10 @@ def column_moments(X, weight=None):
         square = np.asarray(X.multiply(X).T @ weight).ravel()
         variance = np.maximum(square - mean**2, 0.0)
     else:
+        if not (X.flags.c_contiguous or X.flags.f_contiguous):
+            # A strided view (e.g. of a tensor) is summed in the order of a
+            # copy, so that the moments do not depend on the memory layout.
+            X = np.ascontiguousarray(X)
         # Two passes: a column far from zero (an offset of 5e4 on a spread
         # of 1) keeps its variance exact.
         mean = weight @ X
