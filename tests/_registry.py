@@ -7,8 +7,10 @@ through the common tests). An entry states, for one estimator:
 
 - ``kind``: the data it is fitted on (see :data:`KINDS`);
 - the small and fast instances of scikit-learn's checks
-  (``tests/test_common.py``): float64 with a tight tolerance and, when it
-  takes a ``scorer``, once more with an MLP scorer trained by Adam;
+  (``tests/test_common.py``): float64 with a tight tolerance (plus the
+  entry's ``linear`` parameters, a linear scorer where the default is an
+  MLP) and, when it takes a ``scorer``, once more with an MLP scorer
+  trained by Adam;
 - ``expected_failed_checks``: the scikit-learn checks that cannot apply, each
   with its reason;
 - ``reliability``: the parameters of the bad-input, fault, persistence and
@@ -49,11 +51,10 @@ CHECKS = ("reward", "ranker", "calibrator")
 # checks' data (15 rows, up to 30 features) are separable or underdetermined,
 # and without it two fits that the checks compare (weighted against repeated
 # rows) head off towards infinity or along a flat valley, and where each
-# stops says nothing about the estimator. The scorer is set: HL-Gauss and
-# the General Preference Model default to an MLP.
-_LINEAR = dict(
-    scorer=LinearScorer(), max_epochs=30, dtype="float64", tol=1e-12, alpha=1e-2
-)
+# stops says nothing about the estimator.
+_LINEAR = dict(max_epochs=30, dtype="float64", tol=1e-12, alpha=1e-2)
+# For the estimators whose default scorer is an MLP (an entry's ``linear``).
+_LINEAR_SCORER = dict(scorer=LinearScorer())
 # The MLP at Adam's default learning rate for a scorer that standardises
 # its inputs (issue 18: the check_*_train checks pass at this budget).
 _MLP = dict(
@@ -106,6 +107,8 @@ class Entry:
     expected_failed_checks: dict = field(default_factory=dict)
     exact: dict | None = None
     invariances: tuple = ()
+    #: Added to the linear setting of scikit-learn's checks.
+    linear: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -126,7 +129,8 @@ class Entry:
     def common(self):
         """The parameter sets of scikit-learn's checks."""
         accepted = self.estimator().get_params()
-        settings = (_LINEAR, _MLP) if "scorer" in accepted else (_LINEAR,)
+        linear = {**_LINEAR, **self.linear}
+        settings = (linear, _MLP) if "scorer" in accepted else (linear,)
         return [{k: v for k, v in s.items() if k in accepted} for s in settings]
 
 
@@ -205,6 +209,7 @@ _ENTRIES = (
         "GeneralPreferenceModel",
         "grouped",
         _ENGINE,
+        linear=_LINEAR_SCORER,
         expected_failed_checks={
             "check_methods_subset_invariance": (
                 "predict is each row's expected win rate against the other "
@@ -301,6 +306,7 @@ _ENTRIES = (
         "HLGaussRegressor",
         "continuous",
         _ENGINE,
+        linear=_LINEAR_SCORER,
         expected_failed_checks=_on_dense_and_sparse(
             "weights are exact multiplicities (see tests/ordinal/test_hlgauss.py"
             "), but with 50 bins over the check's 15 targets most bins get "
