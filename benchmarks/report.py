@@ -40,6 +40,7 @@ SCRIPTS = (
     "ranking",
     "fairness",
     "fair_fronts",
+    "neural",
     "calibration",
     "ordinal",
     "leaderboard",
@@ -51,6 +52,7 @@ TITLES = {
     "ranking": "Ranking",
     "fairness": "Fairness: distance covariance and the résumé data",
     "fair_fronts": "Fairness fronts against fairlearn",
+    "neural": "Neural estimators at their defaults",
     "calibration": "Calibration",
     "ordinal": "Ordinal",
     "leaderboard": "Leaderboard with bootstrap intervals",
@@ -63,6 +65,8 @@ EPOCH_TARGET = (1 / 1.2, "skalign ≤ 1.2x the loop")
 CHOIX_TARGET = (50.0, "≥ 50")
 PARITY_TARGET = (1.0, "≥ 1")
 FAIRNESS_SPEED = 5.0
+# Scripts with one size only (no --quick).
+ONE_SIZE = ("neural",)
 
 
 # --------------------------------------------------------------- verdicts
@@ -396,6 +400,46 @@ How to read it:
   penalised fit takes longer as λ grows)."""
 
 
+NEURAL_INTRO = """\
+``benchmarks/bench_neural.py`` fits every estimator at its defaults (only
+``random_state`` fixed), one thread on every side, on the training part of
+nine real data sets and scores it on the held-out part. Regression, a
+quarter of the rows held out: ``HLGaussRegressor()`` against
+``MLPRegressor()`` and ``HistGradientBoostingRegressor()`` on diabetes
+(scikit-learn's bundled set), Boston, SLID, Wage and 5,000 diamonds (log
+price). Ranking and choice, a quarter of the lists held out, NDCG over
+whole lists: ``LambdaRanker()`` (LiPO-λ, started from its RankNet fit) and
+``GeneralPreferenceModel()`` (its MLP embedding started from
+Bradley-Terry, scored by the win rate within the list) against
+``MLPClassifier()`` and ``HistGradientBoostingClassifier()`` scoring each
+row by its probability of being chosen (TravelMode, Fishing), or the
+regressors on the grade (the wine ratings, 150 students of InstEval).
+Categorical columns are one-hot encoded and nothing else is done to the
+data: each estimator scales its inputs as it does by default (the MLP
+scorer standardises them itself). skalign's Adam-trained MLPs run until
+their training loss stalls, where scikit-learn's MLP stops at its
+``max_iter=200``; the fit times are in the tables."""
+
+
+def _neural(res):
+    """The lines of the neural panel's section."""
+    r2 = res["summary"]["regression_median_r2"]
+    ndcg = res["summary"]["ranking_median_ndcg"]
+    ours, mlp = r2["HLGaussRegressor"], r2["MLPRegressor"]
+    lines = _wrap(
+        f"- Median held-out R²: ``HLGaussRegressor()`` {ours:.3f}, "
+        f"``MLPRegressor()`` {mlp:.3f}, ``HistGradientBoostingRegressor()`` "
+        f"{r2['HistGradientBoostingRegressor']:.3f}; target: at least the "
+        "MLP's median: " + ("met" if ours >= mlp else "**missed**") + "."
+    )
+    lines += _wrap(
+        "- Median held-out NDCG: "
+        + ", ".join(f"{name} {value:.3f}" for name, value in ndcg.items())
+        + " (no target)."
+    )
+    return [*lines, "", ".. include:: ../benchmarks/results/neural.rst", ""]
+
+
 def _fronts(res):
     """The lines of the fronts section, from bench_fair_fronts.py's JSON."""
     lines = [
@@ -640,9 +684,14 @@ def render(runs, results):
             lines += [*CORE_INTRO.splitlines(), ""]
         elif name == "fair_fronts":
             lines += [*FRONTS_INTRO.splitlines(), ""]
+        elif name == "neural":
+            lines += [*NEURAL_INTRO.splitlines(), ""]
         lines += [*_wrap(_run_line(name, runs["scripts"][name]), indent=""), ""]
         if name == "fair_fronts":
             lines += _fronts(results[name])
+            continue
+        if name == "neural":
+            lines += _neural(results[name])
             continue
         rows = EXTRACT[name](results[name])
         lines += _table(rows) if rows else ["No comparison was run."]
@@ -716,11 +765,22 @@ def run(name, mode, folder, log_folder):
     if name == "fair_fronts":
         # Writes fair_fronts.json, .rst and .png into the folder it is given.
         command = [sys.executable, str(script), "--out", str(folder)]
+    elif name == "neural":
+        command = [
+            sys.executable,
+            str(script),
+            "--json",
+            str(folder / "neural.json"),
+            "--rst",
+            str(folder / "neural.rst"),
+        ]
     else:
         command = [sys.executable, str(script), "--json", str(folder / f"{name}.json")]
     if name == "core":
         command.append("--demo")
-    if mode == "quick":
+    if name in ONE_SIZE:
+        mode = "full"
+    elif mode == "quick":
         command.append("--quick")
     # The scripts import skalign from this checkout (bench_preference imports
     # bench_foundation next to it).

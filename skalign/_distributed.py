@@ -34,6 +34,7 @@ from typing import NamedTuple
 
 import joblib
 import numpy as np
+import scipy.sparse as sp
 import torch
 import torch.distributed as dist
 from skorch.utils import TeeGenerator
@@ -382,6 +383,40 @@ class Communicator:
 
     def _note_interrupt(self, signum, frame):
         self.interrupted = True
+
+    def column_moments(self, X, weight):
+        """Weighted column means and standard deviations of every rank's rows
+        together, as :func:`~skalign.utils._validation.column_moments`
+        computes them on one process's rows (dense columns in two passes:
+        the mean, then the spread about it; sparse ones uncentred)."""
+        n_rows = X.shape[0]
+        weight = np.ones(n_rows) if weight is None else np.asarray(weight, np.float64)
+
+        def summed(values, what):
+            buffer = torch.as_tensor(np.asarray(values, dtype=np.float64))
+            return self.all_reduce(buffer.clone(), what).numpy()
+
+        total, count = summed([weight.sum(), n_rows], "computing the input scaling")
+        if not total > 0:
+            weight, total = np.ones(n_rows), count
+        # Weights normalised first, as on one process.
+        weight = weight / total
+        if sp.issparse(X):
+            sums = summed(
+                np.concatenate([X.T @ weight, X.multiply(X).T @ weight]).ravel(),
+                "computing the input scaling",
+            )
+            mean, square = np.split(sums, 2)
+            variance = np.maximum(square - mean**2, 0.0)
+        else:
+            X = np.ascontiguousarray(X)
+            mean = summed(weight @ X, "computing the input scaling")
+            variance = summed(
+                weight @ np.square(X - mean, dtype=np.float64),
+                "computing the input scaling",
+            )
+        scale = np.sqrt(variance)
+        return mean, np.where(scale > 0, scale, 1.0)
 
     def feature_moments(self, squares, n_rows, zero_row):
         """Global column sums of squares and row count for the solver's

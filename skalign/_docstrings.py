@@ -1,5 +1,6 @@
 """Docstring fragments shared by every torch estimator (written once)."""
 
+import inspect
 import textwrap
 
 __all__ = ["fill_doc"]
@@ -11,6 +12,14 @@ scorer : torch.nn.Module, default=None
     default (a :class:`~skalign.nn.LinearScorer`). skalign scorers expose
     their hyperparameters (``scorer__hidden_units``); any other module is
     deep-copied and has its parameters re-initialised at fit.""",
+    "mlp_scorer_param": """\
+scorer : torch.nn.Module, default=None
+    Maps ``(n, n_features)`` to scores. ``None`` means an
+    :class:`~skalign.nn.MLPScorer` with its defaults (one hidden layer of
+    64 ReLU units), trained by Adam on standardised inputs (see
+    ``lr``). skalign scorers expose their hyperparameters
+    (``scorer__hidden_units``); any other module is deep-copied and has its
+    parameters re-initialised at fit.""",
     "engine_params": """\
 alpha : float, default=0.0
     L2 strength: ``alpha / 2`` times the squared norm of the scorer's weight
@@ -21,10 +30,17 @@ optimizer : {"auto", "lbfgs", "adam", "adamw", "sgd"} or optimizer class, \
     scorer with a convex loss) and Adam otherwise.
 lr : float, default=None
     Learning rate; ``None`` is 1.0 for L-BFGS (the initial trial step of
-    its backtracking line search), 1e-2 for SGD and 1e-3 otherwise.
-max_epochs : int, default=100
+    its backtracking line search), 1e-2 for SGD, 1e-2 for Adam on a scorer
+    that trains on standardised inputs (:class:`~skalign.nn.MLPScorer`) and
+    1e-3 otherwise. Stochastic optimisers halve it whenever the monitored
+    loss has not improved by ``tol`` for ``max(1, n_iter_no_change // 2)``
+    epochs (reduce on plateau), unless ``callbacks`` holds a skorch
+    ``LRScheduler``; every call to ``fit`` or ``partial_fit`` starts again
+    from ``lr``.
+max_epochs : int, default={default_max_epochs}
     Maximum passes over the training units (for L-BFGS, each epoch runs up
-    to 20 iterations, and the fit usually ends long before).
+    to 20 iterations, and the fit usually ends long before); a bound, not a
+    schedule: training ends when the convergence test holds.
 batch_size : int, "auto" or None, default="auto"
     Training units (groups, or rows for row-wise objectives) per mini-batch.
     ``None`` is full batch; ``"auto"`` is full batch for L-BFGS and
@@ -37,7 +53,8 @@ validation_fraction : float, default=0.1
     Fraction of units held out when ``early_stopping=True``.
 n_iter_no_change : int, default=10
     Epochs without an improvement of at least ``tol`` before stopping
-    (stochastic optimisers and early stopping).
+    (stochastic optimisers and early stopping); the learning rate is halved
+    after half of them.
 tol : float, default=1e-4
     Improvement threshold of the monitored loss for stochastic optimisers.
     For L-BFGS (which solves in float64), the fit has converged when the
@@ -119,8 +136,9 @@ robust_covariance_ : ndarray of shape (n, n) or None
 
 
 def fill_doc(obj):
-    """Replace ``{scorer_param}``, ``{engine_params}``, ``{engine_attributes}``
-    and ``{likelihood_attributes}`` in ``obj.__doc__``, indented like the
+    """Replace ``{scorer_param}``, ``{mlp_scorer_param}``,
+    ``{engine_params}``, ``{engine_attributes}`` and
+    ``{likelihood_attributes}`` in ``obj.__doc__``, indented like the
     placeholder."""
     doc = obj.__doc__
     for key, text in _FRAGMENTS.items():
@@ -134,5 +152,10 @@ def fill_doc(obj):
                 textwrap.indent(text, indent),
                 1,
             )
+    if "{default_max_epochs}" in doc:
+        # The estimator's own default (an estimator of neural scorers allows
+        # more epochs; its stopping rule decides how many it uses).
+        default = inspect.signature(obj.__init__).parameters["max_epochs"].default
+        doc = doc.replace("{default_max_epochs}", str(default))
     obj.__doc__ = doc
     return obj

@@ -36,7 +36,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, LRScheduler
 from skorch.helper import predefined_split
 from skorch.history import History
 
@@ -53,8 +53,13 @@ from ._solver import FullBatchLBFGS
 from .exceptions import ConvergenceWarning, DeviceWarning
 from .nn import LinearScorer, Scorer
 from .utils._persistence import VersionedStateMixin
-from .utils._units import Units
-from .utils._validation import check_features, from_torch, resolve_device
+from .utils._units import Units, row_weights
+from .utils._validation import (
+    check_features,
+    column_moments,
+    from_torch,
+    resolve_device,
+)
 
 __all__ = ["Formulation", "Problem", "TorchEstimator", "TrainingData", "to_torch"]
 
@@ -67,6 +72,12 @@ _OPTIMIZERS = {
     "lbfgs": FullBatchLBFGS,
 }
 _DEFAULT_LR = {FullBatchLBFGS: 1.0, torch.optim.LBFGS: 1.0, torch.optim.SGD: 1e-2}
+#: Adam's default step on a scorer that standardises its inputs: every
+#: first-layer weight then acts on a unit-scale feature, so a step of 1e-2
+#: (halved on plateaus by the monitor) is safe, and ten times faster than
+#: the 1e-3 kept for weights on raw features, whose scale is unknown.
+_STANDARDIZED_ADAM_LR = 1e-2
+_ADAM = (torch.optim.Adam, torch.optim.AdamW)
 _FULL_BATCH = (FullBatchLBFGS, torch.optim.LBFGS)
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -148,6 +159,11 @@ class Formulation:
         ``history_`` from it. Everything else (validation, the problem, the
         module, dtype and device, the finite check, saving) is the
         engine's, as for any fit.
+    penalize_biases : bool
+        ``alpha`` penalises every parameter of the module, biases included,
+        not only its weight matrices: where a bias acts as a weight (a
+        bilinear form of embeddings), an unpenalised one leaves the
+        penalised objective without a minimiser.
     """
 
     losses: tuple
@@ -159,6 +175,7 @@ class Formulation:
     scorer: object = None
     solve: object = None
     likelihood: bool = False
+    penalize_biases: bool = False
 
     def prefers_lbfgs(self, scorer):
         """Whether ``optimizer="auto"`` trains ``scorer`` by L-BFGS."""
@@ -356,13 +373,14 @@ class _Objective(torch.nn.Module):
     ``loss`` is a pure function or an ``nn.Module`` holding the loss's own
     learnable parameters (e.g. a tie parameter); skorch optimises criterion
     parameters together with the module's. Only the module's weight matrices
-    get the L2 penalty.
+    get the L2 penalty, or every parameter of the module with ``biases``.
     """
 
-    def __init__(self, loss, alpha):
+    def __init__(self, loss, alpha, biases=False):
         super().__init__()
         self.loss = loss
         self.alpha = alpha
+        self.biases = biases
 
     def forward(self, scores, targets, module):
         # Scores are per row of the batch. A full batch scores each row once
@@ -379,8 +397,11 @@ class _Objective(torch.nn.Module):
         value = self.loss(scores, **targets)
         if self.alpha:
             # Weight matrices only: biases and intercepts stay unpenalised,
-            # as in scikit-learn's linear models and MLPs.
-            penalty = sum((p * p).sum() for p in module.parameters() if p.ndim >= 2)
+            # as in scikit-learn's linear models and MLPs, unless the
+            # formulation's biases act as weights.
+            penalty = sum(
+                (p * p).sum() for p in module.parameters() if self.biases or p.ndim >= 2
+            )
             value = value + 0.5 * self.alpha * penalty
         return value
 
@@ -445,11 +466,12 @@ class _Monitor(Callback):
     improvement of the monitored loss by ``tol``.
     """
 
-    def __init__(self, *, monitor, tol, n_iter_no_change, restore_best):
+    def __init__(self, *, monitor, tol, n_iter_no_change, restore_best, schedule=False):
         self.monitor = monitor
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.restore_best = restore_best
+        self.schedule = schedule
 
     def initialize(self):
         self.converged_ = False
@@ -463,6 +485,11 @@ class _Monitor(Callback):
     def on_train_begin(self, net, X=None, **kwargs):
         self.initialize()
         self._last_good = _state_copy(net)
+        if self.schedule:
+            # Every call (fit, phase, warm start, partial_fit) starts from
+            # the net's learning rate; plateaus within the call lower it.
+            for group in net.optimizer_.param_groups:
+                group["lr"] = net.lr
         if isinstance(net.optimizer_, FullBatchLBFGS):
             # A new solve (fit, phase, warm start or partial_fit call). The
             # gradient test stays relative to the gradient where this
@@ -478,14 +505,31 @@ class _Monitor(Callback):
                 )
             )
 
-    def on_epoch_end(self, net, **kwargs):
+    def on_epoch_end(self, net, dataset_train=None, **kwargs):
         loss = net.history[-1, self.monitor]
         train_loss = net.history[-1, "train_loss"]
         if not (np.isfinite(loss) and np.isfinite(train_loss) and _finite(net)):
             self.diverged_ = (len(net.history), self.monitor, loss)
             _load_state(net, self._last_good)
             raise KeyboardInterrupt
-        self._last_good = _state_copy(net)
+        start, self._last_good = self._last_good, _state_copy(net)
+        if (
+            self.schedule
+            and self.monitor == "train_loss"
+            and loss < self._best
+            and not isinstance(net.optimizer_, FullBatchLBFGS)
+        ):
+            # Once its training loss has stalled, a stochastic optimiser
+            # returns the weights of its lowest training loss: near the
+            # optimum, Adam's normalised steps keep moving on gradients at
+            # rounding level. (A fit cut short, by its epoch budget or an
+            # interrupt, keeps its last weights.) A full-batch epoch's loss
+            # is that of the weights it started from, a mini-batch epoch's
+            # the mean along its steps (the weights it ends at).
+            one_step = dataset_train is not None and net.batch_size >= len(
+                dataset_train
+            )
+            self._best_state = start if one_step else self._last_good
         solver = net.optimizer_
         if isinstance(solver, FullBatchLBFGS):
             if solver.converged:
@@ -504,6 +548,16 @@ class _Monitor(Callback):
         if self._stall >= self.n_iter_no_change:
             self.converged_ = True
             raise KeyboardInterrupt
+        if self.schedule and self._stall and self._stall % self._patience() == 0:
+            # Reduce on plateau: a stalled stochastic loss is often a step
+            # too large for the noise of its mini-batches. Halved at half
+            # the stopping patience, so that training stops only once the
+            # smaller step has stalled too.
+            for group in net.optimizer_.param_groups:
+                group["lr"] *= 0.5
+
+    def _patience(self):
+        return max(1, self.n_iter_no_change // 2)
 
     def on_train_end(self, net, **kwargs):
         if len(net.history) and "train_loss" not in net.history[-1]:
@@ -511,7 +565,7 @@ class _Monitor(Callback):
             # end of the last completed one, and drop the unfinished row.
             _load_state(net, self._last_good)
             del net.history[-1]
-        if self.restore_best and self._best_state is not None:
+        if self._best_state is not None and (self.restore_best or self.converged_):
             _load_state(net, self._best_state)
         # The copies of the weights are only needed while training; dropped,
         # they cannot keep GPU memory alive or end up in a saved model.
@@ -744,6 +798,32 @@ def _cheapest_layout(X, index, *, differences=False):
     if sp.issparse(X) and X.format == "csr" and np.all(np.diff(X.indptr) == 1):
         return X[flat], None
     return X, index
+
+
+def _standardizes_inputs(module):
+    """Whether ``module`` holds a scorer that standardises its inputs
+    (``standardizes_inputs``, e.g. :class:`~skalign.nn.MLPScorer`)."""
+    return any(getattr(m, "standardizes_inputs", False) for m in module.modules())
+
+
+def _set_input_scaling(module, X, weight, communicator=None):
+    """Give the standardising scorers of a freshly built ``module`` the
+    training rows' column means and standard deviations, each row counted
+    with its ``weight`` in the training units (in a data-parallel fit, of
+    every rank's rows together)."""
+    scorers = [
+        m
+        for m in module.modules()
+        if getattr(m, "standardizes_inputs", False)
+        and getattr(m, "n_features_in_", None) == X.shape[1]
+    ]
+    if scorers:
+        if communicator is None:
+            mean, scale = column_moments(X, weight)
+        else:
+            mean, scale = communicator.column_moments(X, weight)
+        for scorer in scorers:
+            scorer.set_input_scaling(mean, scale)
 
 
 def _feature_scales(module, X, *, communicator=None, zero_row=False):
@@ -1217,6 +1297,19 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                         init=problem.init,
                         initial_state=initial_state,
                     )
+            trained = getattr(net, "module_", net.module)
+            if not resume and initial_state is None:
+                # Scorers that need it (an MLP: its initialisation and
+                # learning rate assume unit-scale inputs) standardise their
+                # inputs by the training rows' moments, kept with the model.
+                _set_input_scaling(
+                    trained,
+                    X_rows,
+                    row_weights(
+                        index, targets["weight"], targets["mask"], X_rows.shape[0]
+                    ),
+                    communicator,
+                )
             if communicator is not None:
                 # Every rank starts from rank 0's weights.
                 initialised = getattr(net, "initialized_", False)
@@ -1225,7 +1318,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                     if initialised
                     else [net.module, net.criterion]
                 )
-            random_layers = _draws_random_numbers(getattr(net, "module_", net.module))
+            random_layers = _draws_random_numbers(trained)
             if form.solve is not None:
                 interrupted = False
                 objective, converged = self._solve(net, train, form.solve, epochs)
@@ -1394,7 +1487,11 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 break
             # A new objective on the trained module: a fresh criterion (and
             # so a fresh optimiser state) for the next phase.
-            net.set_params(criterion=_Objective(loss, float(self._setting("alpha"))))
+            net.set_params(
+                criterion=_Objective(
+                    loss, float(self._setting("alpha")), net.criterion_.biases
+                )
+            )
             net.criterion_.to(dtype=solve_dtype)
             interrupted = self._train(net, train, n_epochs)
         return interrupted, self._final_objective(net, train)
@@ -1588,7 +1685,10 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         optimizer = self._resolved_optimizer(form)
         full_batch = optimizer in _FULL_BATCH
         lr = self._setting("lr")
-        lr = lr if lr is not None else _DEFAULT_LR.get(optimizer, 1e-3)
+        if lr is None:
+            standardized = optimizer in _ADAM and _standardizes_inputs(module)
+            lr = _STANDARDIZED_ADAM_LR if standardized else 1e-3
+            lr = _DEFAULT_LR.get(optimizer, lr)
         extra = {}
         if optimizer is FullBatchLBFGS:
             extra = dict(
@@ -1601,6 +1701,13 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             tol=self.tol,
             n_iter_no_change=self._setting("n_iter_no_change"),
             restore_best=valid is not None,
+            # The plateau schedule of stochastic optimisers, unless the user
+            # brings a schedule of their own.
+            schedule=not full_batch
+            and not any(
+                isinstance(c[1] if isinstance(c, tuple) else c, LRScheduler)
+                for c in self._setting("callbacks") or []
+            ),
         )
         callbacks = []
         if self.verbose == 1:
@@ -1616,6 +1723,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             criterion=_Objective(
                 form.losses[0] if loss is None else loss,
                 float(self._setting("alpha")),
+                form.penalize_biases,
             ).to(dtype=dtype),
             optimizer=optimizer,
             lr=lr,

@@ -130,8 +130,17 @@ def test_minibatch_equals_single_process_run_of_the_same_batches(fitted, name):
     model = joblib.load(fitted / "models.joblib")[name]
     single = fit_case(name)
     assert model.n_iter_ == single.n_iter_
+    # An MLP standardises its inputs by the training rows' moments, summed
+    # rank by rank here: they differ from one process's in the last bit,
+    # and Adam (which divides each step by the root of its squared
+    # gradients) carries that further on the weights of smallest gradient.
+    # So the tolerance is 1e-9 of the weights' scale, not of each weight.
+    coefficients = _coefficients(single)
     np.testing.assert_allclose(
-        _coefficients(model), _coefficients(single), rtol=1e-9, atol=1e-12
+        _coefficients(model),
+        coefficients,
+        rtol=1e-9,
+        atol=1e-9 * np.abs(coefficients).max(),
     )
     np.testing.assert_allclose(
         model.history_[:, "train_loss"], single.history_[:, "train_loss"], rtol=1e-9

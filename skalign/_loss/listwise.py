@@ -480,11 +480,25 @@ def ranknet_loss(scores, grades, mask, weight=None, *, pair_sample=None):
     return _long_list_pair_loss(scores, grades, mask, weight, None, pair_sample)
 
 
-def _ranks(scores, mask):
-    """1-based rank of each row within its list under ``scores`` (no grad)."""
+def _discounts(scores, mask):
+    """``1 / log(1 + τ)`` for the 1-based rank ``τ`` of each row within its
+    list under ``scores`` (no grad). Rows with equal scores share the mean
+    discount of the positions they occupy, the expectation over the orders
+    of the tie: identical rows weigh the same whatever their row order."""
     key = torch.where(mask, scores.detach(), -torch.inf)
     order = torch.argsort(key, dim=1, descending=True, stable=True)
-    return torch.argsort(order, dim=1).to(scores.dtype) + 1
+    ranked = key.gather(1, order)
+    position = torch.arange(1, key.shape[1] + 1, dtype=scores.dtype, device=key.device)
+    discount = (1.0 / torch.log1p(position)).expand_as(ranked)
+    # Runs of equal sorted scores, numbered across the whole batch.
+    new_run = torch.ones_like(ranked, dtype=torch.bool)
+    new_run[:, 1:] = ranked[:, 1:] != ranked[:, :-1]
+    run = new_run.reshape(-1).cumsum(0) - 1
+    n_runs = int(run[-1]) + 1 if run.numel() else 0
+    total = discount.new_zeros(n_runs).index_add_(0, run, discount.reshape(-1))
+    count = discount.new_zeros(n_runs).index_add_(0, run, torch.ones_like(total[run]))
+    shared = (total / count)[run].view_as(ranked)
+    return torch.empty_like(shared).scatter_(1, order, shared)
 
 
 def _lambda_factors(scores, grades, mask, top_grade=None):
@@ -499,7 +513,7 @@ def _lambda_factors(scores, grades, mask, top_grade=None):
         if top_grade is None:
             top_grade = torch.where(mask, grades, -torch.inf).amax()
         gain = torch.exp2(torch.where(mask, grades - top_grade, -torch.inf))
-        discount = 1.0 / torch.log1p(_ranks(scores, mask))
+        discount = _discounts(scores, mask)
     return gain, discount
 
 
@@ -516,7 +530,8 @@ def lipo_lambda_loss(
     ``sum_{ψ_i > ψ_j} Δ_ij log(1 + exp(-(s_i - s_j)))`` with ``Δ_ij = |G_i -
     G_j| |1 / D(τ_i) - 1 / D(τ_j)|``, the paper's gain ``G = 2^ψ - 1``,
     ``D(τ) = log(1 + τ)``, and ``τ`` the rank under the current scores (not
-    differentiated). Every gain is multiplied by ``2^-top_grade``, a factor
+    differentiated; tied scores share the mean discount of their
+    positions). Every gain is multiplied by ``2^-top_grade``, a factor
     common to all lists that keeps any grade finite (the ``-1`` cancels in
     ``G_i - G_j``); ``top_grade`` defaults to the batch's largest grade,
     and an estimator passes its training data's, so that every mini-batch

@@ -27,21 +27,27 @@ _ACTIVATIONS = {
 
 def _linear(layer, X):
     """Apply ``layer`` (an ``nn.Linear``) to dense or torch-sparse COO ``X``."""
+    return _affine(layer.weight, layer.bias, X)
+
+
+def _affine(weight, bias, X):
+    """``X @ weight.T + bias`` for dense or torch-sparse COO ``X``."""
+    out_features = weight.shape[0]
     if X.layout == torch.strided:
-        return layer(X)
+        return torch.nn.functional.linear(X, weight, bias)
     # Gather the weights of the non-zeros and add them up per row: several
     # times faster than torch.sparse.mm forward and backward on CPU.
     # ``index_select`` rather than indexing: its backward is an index_add,
     # where an indexing backward sorts the indices at every evaluation.
     X = X if X.is_coalesced() else X.coalesce()
     row, col = X.indices()
-    if layer.out_features == 1:
+    if out_features == 1:
         # A 1-d gather: its backward is a 1-d index_add, twice as fast as
         # that of a gather of rows of the transposed weight.
-        weights = layer.weight[0].index_select(0, col)
+        weights = weight[0].index_select(0, col)
         values = X.values()
     else:
-        weights = layer.weight.t().index_select(0, col)
+        weights = weight.t().index_select(0, col)
         values = X.values()[:, None]
     # Whether X holds one entry per row (one-hot items), and all ones: read
     # once per tensor (a full batch is the same tensor at every evaluation).
@@ -59,12 +65,12 @@ def _linear(layer, X):
         out = torch.zeros(
             (X.shape[0], *weights.shape[1:]), dtype=weights.dtype, device=X.device
         ).index_add(0, row, values * weights)
-    if layer.bias is not None:
+    if bias is not None:
         # ``out`` is a fresh tensor, not a view (a gather, a product or a
         # sum), and none of their backward passes reads it: adding in place
         # saves allocating (and page-faulting) another score-sized tensor.
-        out = out.add_(layer.bias)
-    return out.view(X.shape[0], layer.out_features)
+        out = out.add_(bias)
+    return out.view(X.shape[0], out_features)
 
 
 class Scorer(nn.Module):
@@ -77,6 +83,9 @@ class Scorer(nn.Module):
     """
 
     accepts_sparse = True
+    #: Whether the scorer standardises its inputs by moments the estimator
+    #: gives it from the training rows (:meth:`set_input_scaling`).
+    standardizes_inputs = False
 
     def __init__(self):
         super().__init__()
@@ -119,6 +128,22 @@ class Scorer(nn.Module):
         return self
 
     def _build(self, n_features, n_outputs):
+        raise NotImplementedError
+
+    def zero_output_(self):
+        """Set the weights and bias of the output layer to zero, in place:
+        the scorer then starts at the constant score 0, and a family
+        starts a fit from the scores its loss prefers before any feature
+        is seen (e.g. the marginal histogram of HL-Gauss). Returns
+        ``self``."""
+        layer = self._output_layer()
+        with torch.no_grad():
+            layer.weight.zero_()
+            if layer.bias is not None:
+                layer.bias.zero_()
+        return self
+
+    def _output_layer(self):
         raise NotImplementedError
 
     def _squeeze(self, out):
@@ -165,6 +190,9 @@ class LinearScorer(Scorer):
             if self.linear.bias is not None:
                 nn.init.zeros_(self.linear.bias)
 
+    def _output_layer(self):
+        return self.linear
+
     def forward(self, X):
         return self._squeeze(_linear(self.linear, X))
 
@@ -181,6 +209,18 @@ class MLPScorer(Scorer):
     dropout : float, default=0.0
         Dropout probability after each hidden activation (training only).
 
+    Notes
+    -----
+    Its initialisation and Adam's default learning rate assume inputs of
+    unit scale, so it standardises its inputs: a fresh fit of an estimator
+    stores the training rows' column means and standard deviations in the
+    buffers ``input_mean`` and ``input_scale`` (0 and 1 until then), and
+    the first layer applies ``input_layer`` to ``(x - input_mean) /
+    input_scale``. That is computed as an affine map of the raw features
+    (``input_layer.weight / input_scale`` and a bias shifted by the means,
+    :meth:`raw_input_weights`), so sparse input stays sparse, and the
+    scorer takes raw features wherever it is used.
+
     Examples
     --------
     >>> import torch
@@ -189,6 +229,8 @@ class MLPScorer(Scorer):
     >>> scorer(torch.ones(5, 3)).shape
     torch.Size([5])
     """
+
+    standardizes_inputs = True
 
     def __init__(self, *, hidden_units=(64,), activation="relu", dropout=0.0):
         super().__init__()
@@ -211,6 +253,8 @@ class MLPScorer(Scorer):
         if not 0.0 <= float(self.dropout) < 1.0:
             raise ValueError(f"scorer dropout must be in [0, 1); got {self.dropout!r}.")
         sizes = (n_features, *(int(u) for u in units))
+        self.register_buffer("input_mean", torch.zeros(n_features))
+        self.register_buffer("input_scale", torch.ones(n_features))
         self.input_layer = nn.Linear(sizes[0], sizes[1])
         layers = [_ACTIVATIONS[self.activation](), nn.Dropout(float(self.dropout))]
         for n_in, n_out in itertools.pairwise(sizes[1:]):
@@ -222,5 +266,33 @@ class MLPScorer(Scorer):
         layers.append(nn.Linear(sizes[-1], n_outputs))
         self.body = nn.Sequential(*layers)
 
+    def _output_layer(self):
+        return self.body[-1]
+
+    def set_input_scaling(self, mean, scale):
+        """Standardise inputs as ``(x - mean) / scale`` from now on.
+
+        Parameters
+        ----------
+        mean, scale : array-like of shape (n_features,)
+            Column means and (positive) standard deviations of the training
+            rows.
+
+        Returns
+        -------
+        self : MLPScorer
+        """
+        with torch.no_grad():
+            self.input_mean.copy_(torch.as_tensor(mean))
+            self.input_scale.copy_(torch.as_tensor(scale))
+        return self
+
+    def raw_input_weights(self):
+        """Weight and bias of the first layer on raw (unstandardised)
+        features: ``input_layer.weight / input_scale`` and
+        ``input_layer.bias - weight @ input_mean``."""
+        weight = self.input_layer.weight / self.input_scale
+        return weight, self.input_layer.bias - weight @ self.input_mean
+
     def forward(self, X):
-        return self._squeeze(self.body(_linear(self.input_layer, X)))
+        return self._squeeze(self.body(_affine(*self.raw_input_weights(), X)))

@@ -14,6 +14,7 @@ from torch import nn
 from .._docstrings import fill_doc
 from .._engine import Formulation, Problem, TorchEstimator
 from .._loss.ordinal import hl_gauss_loss, hl_gauss_target
+from ..nn import MLPScorer, Scorer
 from ..utils._groups import check_sample_weight
 from ..utils._units import row_units
 
@@ -56,9 +57,14 @@ class BinLogitModule(nn.Module):
 
 def _bin_logit_module(scorer, offset=None, *, n_bins):
     """:class:`BinLogitModule` around ``scorer``; a model being loaded
-    starts from a zero offset (its buffer is then loaded)."""
+    starts from a zero offset (its buffer is then loaded). A fresh fit of a
+    skalign scorer starts with its output layer at zero, so exactly at the
+    marginal histogram: a random output layer would start every row at a
+    random histogram, which the fit must first unlearn."""
     if offset is None:
         offset = torch.zeros(n_bins, dtype=torch.float64)
+    elif isinstance(scorer, Scorer):
+        scorer.zero_output_()
     return BinLogitModule(scorer, offset)
 
 
@@ -93,7 +99,17 @@ class HLGaussRegressor(RegressorMixin, TorchEstimator):
     The bin logits are the scorer's output plus a fixed offset, the log of
     the mean training target histogram (``scorer_.offset``): the same
     model for any scorer with a bias, but training starts from the marginal
-    distribution of ``y`` rather than from a uniform one.
+    distribution of ``y`` rather than from a uniform one (a skalign
+    scorer's output layer starts at zero).
+
+    The default scorer is an :class:`~skalign.nn.MLPScorer`: HL-Gauss exists
+    to train neural regressors (its cross-entropy trains them better than
+    squared error, the paper's point), and with a linear scorer the
+    predicted mean cannot follow a non-linear trend any better than a
+    linear regression. It is trained by Adam on standardised inputs until
+    the training loss stops improving by ``tol`` (``max_epochs=1000`` is
+    only a bound); pass ``scorer=LinearScorer()`` for the convex model,
+    solved by full-batch L-BFGS.
 
     :meth:`predict` is the mean of the predicted histogram, ``Σ_i p_i(x) c_i``
     over the bin centres ``c_i``; :meth:`predict_distribution` returns the
@@ -116,7 +132,7 @@ class HLGaussRegressor(RegressorMixin, TorchEstimator):
         Standard deviation of the smoothing Gaussian, relative to the bin
         width. The paper's default 0.75 spreads each target over about six
         bins.
-    {scorer_param}
+    {mlp_scorer_param}
     {engine_params}
 
     Attributes
@@ -162,7 +178,7 @@ class HLGaussRegressor(RegressorMixin, TorchEstimator):
         alpha=0.0,
         optimizer="auto",
         lr=None,
-        max_epochs=100,
+        max_epochs=1000,
         batch_size="auto",
         early_stopping=False,
         validation_fraction=0.1,
@@ -196,6 +212,12 @@ class HLGaussRegressor(RegressorMixin, TorchEstimator):
         self.random_state = random_state
 
     # ------------------------------------------------------------ engine hooks
+    def _default_scorer(self):
+        # HL-Gauss exists to train neural regressors: a linear scorer's bin
+        # logits are linear in x, so their softmax mean cannot follow a
+        # non-linear trend any better than a linear regression.
+        return MLPScorer()
+
     def _formulation(self):
         return Formulation(
             # The loss works on targets rescaled to [0, 1] (bins of width

@@ -1,12 +1,15 @@
 """General Preference Model: preferences that need not be transitive."""
 
 import numbers
+import warnings
 from functools import partial
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from scipy.special import expit
 from sklearn.base import TransformerMixin, _fit_context
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._docstrings import fill_doc
@@ -17,13 +20,17 @@ from .._loss.pairwise import (
     general_preference_loss,
     general_preference_win_rate,
 )
+from ..exceptions import ConvergenceWarning
+from ..nn import LinearScorer, MLPScorer, Scorer
 from ..utils._groups import (
     check_grades,
     check_sample_weight,
     pack_groups,
     warn_if_ungrouped,
 )
-from ..utils._units import pair_units
+from ..utils._units import pair_units, row_weights
+from ..utils._validation import column_moments
+from ._reward import PreferenceRewardRegressor
 
 __all__ = ["GeneralPreferenceModel"]
 
@@ -40,8 +47,17 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
     cycles (rock ≻ scissors ≻ paper ≻ rock). With ``k = 1`` and
     ``v = (r, 1)`` it is Bradley–Terry with reward ``r``.
 
-    With a linear scorer, ``optimizer="auto"`` is full-batch L-BFGS (the
-    objective is smooth, though not convex); otherwise Adam. Training
+    The default scorer is an :class:`~skalign.nn.MLPScorer` trained by
+    Adam (``max_epochs=1000`` is only a bound; training stops when the
+    loss stalls): preference embeddings are meant to be learned by a neural
+    network, and a linear map of the features moves every row of a plane
+    the same way. With a linear scorer, ``optimizer="auto"`` is full-batch
+    L-BFGS (the objective is smooth, though not convex). The objective is
+    not convex, so a fresh fit starts from the convex Bradley–Terry fit
+    (``v = (τ r, 1)`` in the first plane, plus a tenth of the random
+    initialisation), which the data determine: fits do not depend on the
+    row order. ``alpha`` penalises the embeddings' biases too: in the
+    bilinear form they act as weights. Training
     minimises ``-log σ(⟨R v_w, v_l⟩ / τ)`` over grade-ordered pairs
     within groups, in the long format of
     :class:`~skalign.preference.PreferenceRewardRegressor` (with its pair
@@ -60,7 +76,7 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
         :class:`~skalign.preference.PreferenceRewardRegressor`: ``"auto"``
         keeps every pair unless the data hold more than ``max(2**18, 16 *
         n_samples)``, and then samples the longest groups without bias.
-    {scorer_param}
+    {mlp_scorer_param}
     {engine_params}
 
     Attributes
@@ -101,7 +117,7 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
         alpha=0.0,
         optimizer="auto",
         lr=None,
-        max_epochs=100,
+        max_epochs=1000,
         batch_size="auto",
         early_stopping=False,
         validation_fraction=0.1,
@@ -134,6 +150,12 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
         self.verbose = verbose
         self.random_state = random_state
 
+    def _default_scorer(self):
+        # Preference embeddings exist to be learned by a neural network (a
+        # linear map of the features gives every row of a plane the same
+        # direction of travel, which is how cycles arise in the first place).
+        return MLPScorer()
+
     def _formulation(self):
         return Formulation(
             losses=(
@@ -143,6 +165,11 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
             # Bilinear, so not convex, but smooth and small with a linear
             # scorer: full-batch L-BFGS converges far faster than Adam.
             lbfgs=True,
+            # An embedding's bias multiplies the other coordinate of its
+            # plane: it acts as a weight, and an unpenalised one would let
+            # the logits keep their values while the penalised weights
+            # shrink towards zero, with no minimiser to stop at.
+            penalize_biases=True,
         )
 
     def _problem(self, X, y, *, constants, groups, sample_weight):
@@ -154,7 +181,83 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
             max_pairs_per_group=self.max_pairs_per_group,
             random_state=self.random_state,
         )
-        return Problem(units, self._formulation())
+        form = self._formulation()
+        start = None
+        if constants is None:
+            weight = row_weights(
+                units.index, units.targets["weight"], units.targets["mask"], X.shape[0]
+            )
+            start = partial(
+                self._bradley_terry_state, X, y, groups, sample_weight, form, weight
+            )
+        return Problem(units, form, initial_state=start)
+
+    def _bradley_terry_state(self, X, y, groups, sample_weight, form, row_weight):
+        """The module's state at the Bradley–Terry fit: with ``k = 1`` and
+        ``v = (τ r, 1)`` the pair logit is ``r_a - r_b``, so the first plane
+        starts at the convex pairwise logistic fit of a linear reward ``r``
+        (for an MLP, its output layer least-squares fitted to ``τ r`` on the
+        hidden features), plus a tenth of the random initialisation on
+        every output (zero is a saddle point of the bilinear form). The
+        start depends on the data and ``random_state`` only, not on the row
+        order. A scorer that is neither skalign's linear nor MLP scorer
+        starts at its random initialisation."""
+        reward = PreferenceRewardRegressor(
+            max_pairs_per_group=self.max_pairs_per_group,
+            alpha=self.alpha,
+            dtype="float64",
+            random_state=self.random_state,
+        )
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        with warnings.catch_warnings(), torch.random.fork_rng(devices=[]):
+            # Only a start: on separable data the reward fit stops early.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            reward.fit(X, y, groups=groups, sample_weight=sample_weight)
+            torch.manual_seed(seed)
+            module = self._build_module(X.shape[1], form).to(torch.float64)
+        linear = reward.scorer_.linear
+        tau = float(self.temperature)
+        output = module._output_layer() if isinstance(module, Scorer) else None
+        if output is None or output.bias is None:
+            return None
+        if isinstance(module, LinearScorer):
+            target_weight = tau * linear.weight.detach()[0]
+            target_bias = 0.0
+        elif isinstance(module, MLPScorer):
+            # The moments a fresh fit gives the scorer (the engine's).
+            module.set_input_scaling(*column_moments(X, row_weight))
+            with torch.no_grad():
+                dense = X.toarray() if sp.issparse(X) else np.asarray(X)
+                hidden = module.body[:-1](
+                    module.input_layer(
+                        (
+                            torch.as_tensor(dense, dtype=torch.float64)
+                            - module.input_mean
+                        )
+                        / module.input_scale
+                    )
+                )
+            features = hidden.numpy()
+            target = tau * reward.predict(X)
+            centred = features - features.mean(axis=0)
+            target_weight = torch.as_tensor(
+                np.linalg.lstsq(centred, target - target.mean(), rcond=None)[0]
+            )
+            target_bias = float(
+                target.mean() - features.mean(axis=0) @ target_weight.numpy()
+            )
+        else:
+            return None
+        with torch.no_grad():
+            # A tenth of the random initialisation stays on every output: a
+            # start exactly at Bradley–Terry is a saddle point wherever the
+            # data are a cycle (the reward fit is then constant).
+            output.weight.mul_(0.1)
+            output.bias.mul_(0.1)
+            output.weight[0] += target_weight
+            output.bias[0] += target_bias
+            output.bias[1] += 1.0
+        return {k: v.detach().clone() for k, v in module.state_dict().items()}
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, *, groups=None, sample_weight=None):

@@ -3,10 +3,11 @@
 import functools
 import math
 import numbers
+import warnings
 
 import numpy as np
 import torch
-from sklearn.base import _fit_context
+from sklearn.base import _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
@@ -23,6 +24,7 @@ from .._loss.listwise import (
     plackett_luce_sorted_loss,
     ranknet_loss,
 )
+from ..exceptions import ConvergenceWarning
 from ..metrics import grouped_ndcg_score
 from ..metrics._listwise import _check_sensitive_features
 from ..utils._groups import (
@@ -663,7 +665,10 @@ class LambdaRanker(_BaseRanker):
       and ``τ`` the rank under the current scores: pairs are weighted by
       how much swapping them changes the DCG, so the top of each list
       matters most, and lists with higher grades weigh more, as in the
-      paper;
+      paper. Tied scores share the mean discount of their positions. The
+      objective is not convex (the weights follow the scores), so a fresh
+      fit starts from the RankNet fit below, the convex pairwise logistic
+      loss that LiPO-λ reweights;
     - ``"listnet"`` (Cao et al., 2007): the cross-entropy between the
       softmax of the grades and the softmax of the scores in each list;
     - ``"ranknet"`` (Burges et al., 2005): ``log(1 + exp(-(s_i - s_j)))``
@@ -808,11 +813,35 @@ class LambdaRanker(_BaseRanker):
             # grade, kept by a continued fit (whose data may grade higher).
             top = float(targets["grades"][packed.mask].max())
             fitted = {"top_grade": top} if constants is None else dict(constants)
+        start = None
+        if self.loss == "lipo_lambda" and constants is None:
+            start = functools.partial(
+                self._ranknet_state, X, y, groups=groups, sample_weight=sample_weight
+            )
         return Problem(
             list_targets(X, packed, **targets),
             self._formulation(**fitted),
             constants=fitted,
+            initial_state=start,
         )
+
+    def _ranknet_state(self, X, y, **fit_params):
+        """LiPO-λ's start: the scorer's state at the RankNet fit.
+
+        LiPO-λ's pair weights depend on the ranks under the current scores,
+        so its objective is not convex, and a fit from an arbitrary start
+        stops wherever the start and the row order lead it. RankNet is the
+        pairwise logistic loss that LiPO-λ reweights; with a linear scorer
+        it is convex and solved to its optimum by full-batch L-BFGS, a start
+        that the data alone determine."""
+        ranknet = clone(self).set_params(
+            loss="ranknet", warm_start=False, callbacks=None, verbose=0
+        )
+        with warnings.catch_warnings():
+            # Only a start: on separable lists the RankNet fit stops early.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            ranknet.fit(X, y, **fit_params)
+        return {k: v.detach().clone() for k, v in ranknet.scorer_.state_dict().items()}
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, *, groups=None, sample_weight=None):

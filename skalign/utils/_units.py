@@ -74,6 +74,19 @@ class Units(NamedTuple):
     split_group: object = None
 
 
+def row_weights(index, weight, mask, n_rows):
+    """The weight each row carries in the training units: the sum of the
+    weights of the unit positions that read it (``index`` names the row at
+    each position; ``None``: the rows are laid out unit-major, one per
+    position). Weights are multiplicities, so a row of a group given
+    weight 2 carries what two copies of it carry, and a row of weight zero
+    nothing."""
+    weight = np.broadcast_to(np.asarray(weight, dtype=np.float64), mask.shape)
+    if index is None:
+        return np.where(mask, weight, 0.0).reshape(-1)[:n_rows]
+    return np.bincount(index[mask], weights=weight[mask], minlength=n_rows)
+
+
 def row_units(X, weight, **targets):
     """Training data for a row-wise objective: every row is a unit of length 1.
 

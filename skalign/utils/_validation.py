@@ -8,7 +8,13 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-__all__ = ["accepts_tensors", "check_features", "from_torch", "resolve_device"]
+__all__ = [
+    "accepts_tensors",
+    "check_features",
+    "column_moments",
+    "from_torch",
+    "resolve_device",
+]
 
 
 def from_torch(value, name="X"):
@@ -206,3 +212,33 @@ def resolve_device(device):
                 f"{torch.cuda.device_count()} are visible."
             )
     return resolved
+
+
+def column_moments(X, weight=None):
+    """Weighted mean and standard deviation (1 where zero) of each column of
+    ``X``, dense or scipy sparse, in float64: the input scaling of a
+    standardising scorer (:meth:`skalign.nn.MLPScorer.set_input_scaling`).
+    ``weight`` (one per row, default equal) counts rows as multiplicities."""
+    n_rows = X.shape[0]
+    weight = np.ones(n_rows) if weight is None else np.asarray(weight, np.float64)
+    total = weight.sum()
+    if not total > 0:
+        weight, total = np.ones(n_rows), float(n_rows)
+    weight = weight / total
+    if sp.issparse(X):
+        # Not centred (that would densify X): sparse columns are mostly
+        # zero, so their mean square does not dwarf their variance.
+        mean = np.asarray(X.T @ weight).ravel()
+        square = np.asarray(X.multiply(X).T @ weight).ravel()
+        variance = np.maximum(square - mean**2, 0.0)
+    else:
+        if not (X.flags.c_contiguous or X.flags.f_contiguous):
+            # A strided view (e.g. of a tensor) is summed in the order of a
+            # copy, so that the moments do not depend on the memory layout.
+            X = np.ascontiguousarray(X)
+        # Two passes: a column far from zero (an offset of 5e4 on a spread
+        # of 1) keeps its variance exact.
+        mean = weight @ X
+        variance = weight @ np.square(X - mean, dtype=np.float64)
+    scale = np.sqrt(variance)
+    return mean, np.where(scale > 0, scale, 1.0)

@@ -12,6 +12,8 @@ import warnings
 import numpy as np
 import pytest
 
+from skalign.nn import LinearScorer
+
 from .. import _registry as registry
 from ._fitting import fit_data
 
@@ -25,8 +27,16 @@ NAMES = [
 _SHIFT_INVARIANT_KINDS = ("grouped",)
 
 
+# HL-Gauss's default MLP is trained by Adam until its loss stalls, from a
+# non-convex start: the round-off of the offset targets themselves (at 1e12
+# their spacing is 1e-4) moves the epoch where it stops, and so its
+# predictions by ~1e-2. The precision checked here is that of the target
+# centring, the same code for every scorer: checked on the convex fit.
+_CONVEX = {"HLGaussRegressor": dict(scorer=LinearScorer())}
+
+
 def _default(name):
-    estimator = registry.entry(name).estimator()
+    estimator = registry.entry(name).estimator(**_CONVEX.get(name, {}))
     if "random_state" in estimator.get_params():
         estimator.set_params(random_state=0)
     return estimator
