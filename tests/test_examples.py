@@ -139,7 +139,7 @@ def test_readme_claims_about_shared_parameters_hold():
             or cls in (HLGaussRegressor, ProportionalOddsClassifier)
         ):
             groups["engine"].append(cls)
-    assert len(groups["engine"]) == 9 and len(groups["calibrators"]) == 7
+    assert len(groups["engine"]) == 10 and len(groups["calibrators"]) == 7
     for group, listed in zip(groups.values(), (engine, calibrators, presto)):
         for cls in group:
             missing = listed - set(cls().get_params())

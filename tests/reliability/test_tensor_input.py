@@ -318,6 +318,25 @@ METRICS = {
     "best_under_fairness_bound": lambda t: metrics.best_under_fairness_bound(
         "r2", "dcor", 0.5
     )({"mean_test_r2": _SCORES[:4], "mean_test_dcor": -_PROBA[:4]}),
+    # Two users, each of two of the groups' comparisons; arrays compare by
+    # value as a tuple of lists.
+    "per_user_pairwise_accuracy": lambda t: tuple(
+        np.asarray(part).tolist()
+        for part in metrics.per_user_pairwise_accuracy(
+            t(_GRADES),
+            t(_SCORES),
+            groups=t(_GROUPS),
+            users=t(_GROUPS % 2),
+            sample_weight=t(_WEIGHT),
+        )
+    ),
+    "ranking_accuracy": lambda t: metrics.ranking_accuracy(
+        t(_GRADES),
+        t(_SCORES),
+        groups=t(_GROUPS),
+        reference_log_proba=t(_SCORES / 2),
+        sample_weight=t(_WEIGHT),
+    ),
     "ordinal_mae": lambda t: metrics.ordinal_mae(
         t(_ORDINAL), t(_ORDINAL_PRED), labels=t(np.arange(3)), sample_weight=t(_WEIGHT)
     ),
