@@ -250,12 +250,12 @@ def rst(regression, ranking, load):
     """The tables of the benchmark page, as reStructuredText."""
     lines = [
         "Regression: held-out R² (fit time)",
-        "~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~",
+        "^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^",
         "",
         *_rst_table(regression, "R²"),
         "",
         "Ranking and choice: held-out NDCG (fit time)",
-        "~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~",
+        "^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^",
         "",
         "MLP and HistGradientBoosting are scikit-learn's classifiers on the",
         "choice data (TravelMode, Fishing) and its regressors on the graded",
