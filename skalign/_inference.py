@@ -477,8 +477,8 @@ def profile_intervals(objective, params, named, *, weight_scale, level, scales):
     denominator): each profile point a minimisation over the other
     parameters (L-BFGS-B with ``θ_j`` held, from the previous point), each
     end found by Brent's method between the estimate and a point beyond
-    it. ``scales`` (one per flat parameter, e.g. standard errors) set the
-    steps and precondition the minimisations.
+    it. ``scales`` (reported name -> scale, e.g. standard errors; 1 for
+    names it lacks) set the steps and precondition the minimisations.
 
     Returns ``(names, lower, upper)``; entries that are not parameters of
     the model (thresholds in their ordered form) are NaN.
@@ -494,7 +494,11 @@ def profile_intervals(objective, params, named, *, weight_scale, level, scales):
         with torch.no_grad():
             f_hat = float(objective())
     total = float(normalisers[0]) * weight_scale
-    scales = np.asarray(scales, dtype=np.float64)
+    flat_scales = np.ones(start.numel())
+    for name, position in zip(names, positions):
+        if position >= 0 and name in scales:
+            flat_scales[position] = scales[name]
+    scales = flat_scales
 
     def assign(x):
         offset = 0
@@ -946,20 +950,13 @@ class LikelihoodInferenceMixin:
         found = {}
 
         def request(objective, params, named, statistics, weight_scale):
-            blocks = named()
-            names = [name for block_names, _ in blocks for name in block_names]
-            positions = _view_positions(blocks, params)
-            flat = np.ones(sum(p.numel() for p in params))
-            for name, position in zip(names, positions):
-                if position >= 0 and name in by_name:
-                    flat[position] = by_name[name]
             found["result"] = profile_intervals(
                 objective,
                 params,
                 named,
                 weight_scale=weight_scale,
                 level=level,
-                scales=flat,
+                scales=by_name,
             )
 
         model._profile_request = request
