@@ -45,10 +45,13 @@ batch_size : int, "auto" or None, default="auto"
     Training units (groups, or rows for row-wise objectives) per mini-batch.
     ``None`` is full batch; ``"auto"`` is full batch for L-BFGS and
     ``min(256, n_units)`` otherwise.
-early_stopping : bool, default=False
+early_stopping : bool or "auto", default={default_early_stopping}
     Hold out ``validation_fraction`` of the units and stop when their loss
-    stops improving, restoring the best weights. No data are held out unless
-    this is ``True``.
+    stops improving, restoring the best weights. ``"auto"`` holds out only
+    when a stochastic optimiser trains a non-convex model (a neural scorer,
+    whose training optimum overfits small data) and the held-out part has
+    at least 10 units; a convex model then trains to its optimum on all the
+    units. No data are held out when this is ``False``.
 validation_fraction : float, default=0.1
     Fraction of units held out when ``early_stopping=True``.
 n_iter_no_change : int, default=10
@@ -152,10 +155,14 @@ def fill_doc(obj):
                 textwrap.indent(text, indent),
                 1,
             )
-    if "{default_max_epochs}" in doc:
-        # The estimator's own default (an estimator of neural scorers allows
-        # more epochs; its stopping rule decides how many it uses).
-        default = inspect.signature(obj.__init__).parameters["max_epochs"].default
-        doc = doc.replace("{default_max_epochs}", str(default))
+    # The estimator's own defaults (an estimator of neural scorers allows
+    # more epochs, its stopping rule deciding how many it uses, and holds
+    # out data to stop on).
+    for name in ("max_epochs", "early_stopping"):
+        placeholder = "{default_" + name + "}"
+        if placeholder in doc:
+            default = inspect.signature(obj.__init__).parameters[name].default
+            text = f'"{default}"' if isinstance(default, str) else str(default)
+            doc = doc.replace(placeholder, text)
     obj.__doc__ = doc
     return obj

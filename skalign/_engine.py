@@ -984,6 +984,11 @@ class _EpochProgressBar(Callback):
         self.bar_.close()
 
 
+#: The fewest held-out units with which ``early_stopping="auto"`` holds
+#: any out (10 units: 100 at the default ``validation_fraction=0.1``).
+MIN_AUTO_VALIDATION = 10
+
+
 #: Parameters that may change between calls that continue a fit.
 _CONTINUATION_PARAMS = frozenset(
     {
@@ -1063,7 +1068,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             None,
             Interval(numbers.Integral, 1, None, closed="left"),
         ],
-        "early_stopping": ["boolean"],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
@@ -1270,7 +1275,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             # fits in threads reproduce sequential ones; initial weights (and
             # dropout) come from torch's global generator, seeded and
             # restored under a process-wide lock.
-            train, valid = self._split(data, split_group, seed)
+            train, valid = self._split(data, split_group, seed, form)
             train.generator = torch.Generator(device=device).manual_seed(seed + 1)
             if shard is not None:
                 train.shard, train.communicator = shard, communicator
@@ -1638,10 +1643,11 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             f"lower lr (currently {net.lr}), raise alpha, or standardise X."
         )
 
-    def _split(self, data, split_group, seed):
+    def _split(self, data, split_group, seed, form):
         """Hold out ``validation_fraction`` of the units, whole ``split_group``
         at a time (so pairs of one group never straddle the split)."""
-        if not self._setting("early_stopping"):
+        early_stopping = self._setting("early_stopping")
+        if not early_stopping:
             return data, None
         device = data.targets["mask"].device
         if split_group is None:
@@ -1650,6 +1656,8 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         n_ids = int(split_group.max()) + 1
         fraction = self._setting("validation_fraction")
         n_valid = round(fraction * n_ids)
+        if early_stopping == "auto" and not self._auto_early_stopping(form, n_valid):
+            return data, None
         if n_valid < 1 or n_valid >= n_ids:
             raise ValueError(
                 f"early_stopping needs at least one training and one validation "
@@ -1661,6 +1669,18 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         is_valid = torch.as_tensor(np.isin(split_group, held_out), device=device)
         units = torch.arange(len(data), device=device)
         return data.subset(units[~is_valid]), data.subset(units[is_valid])
+
+    def _auto_early_stopping(self, form, n_valid):
+        """What ``early_stopping="auto"`` resolves to: hold out when a
+        stochastic optimiser trains a model that is not convex (a neural
+        scorer, whose training optimum overfits), and the held-out part has
+        at least :data:`MIN_AUTO_VALIDATION` units (fewer give too noisy a
+        loss to pick the stopping epoch from)."""
+        if self._uses_full_batch_solver(form):
+            return False
+        if form.prefers_lbfgs(self._resolved_scorer(form)):
+            return False
+        return n_valid >= MIN_AUTO_VALIDATION
 
     def _build_net(
         self,

@@ -106,10 +106,15 @@ class HLGaussRegressor(RegressorMixin, TorchEstimator):
     to train neural regressors (its cross-entropy trains them better than
     squared error, the paper's point), and with a linear scorer the
     predicted mean cannot follow a non-linear trend any better than a
-    linear regression. It is trained by Adam on standardised inputs until
-    the training loss stops improving by ``tol`` (``max_epochs=1000`` is
-    only a bound); pass ``scorer=LinearScorer()`` for the convex model,
-    solved by full-batch L-BFGS.
+    linear regression. It is trained by Adam on standardised inputs; with
+    ``early_stopping="auto"``, a tenth of the rows (from 100 rows on) is
+    held out and training stops when their loss stops improving by ``tol``,
+    back at the best epoch (as one trains a network: its training optimum
+    overfits a few hundred rows — on scikit-learn's diabetes data, held-out
+    R² 0.05 at the training optimum against 0.37 stopped early), else when
+    the training loss stops improving (``max_epochs=1000`` is only a
+    bound). Pass ``scorer=LinearScorer()`` for the convex model, solved by
+    full-batch L-BFGS on all the rows.
 
     :meth:`predict` is the mean of the predicted histogram, ``Σ_i p_i(x) c_i``
     over the bin centres ``c_i``; :meth:`predict_distribution` returns the
@@ -180,7 +185,7 @@ class HLGaussRegressor(RegressorMixin, TorchEstimator):
         lr=None,
         max_epochs=1000,
         batch_size="auto",
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,

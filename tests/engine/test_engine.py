@@ -184,6 +184,31 @@ def test_early_stopping_holds_out_groups_and_restores_best(pair_data):
     assert all(torch.equal(final[k], best[k]) for k in best)
 
 
+def test_auto_early_stopping_holds_out_only_for_neural_fits(pair_data):
+    # early_stopping="auto": a non-convex model trained by Adam holds out
+    # validation_fraction of the groups (here 30 of 300 pairs), the same
+    # fit as early_stopping=True;
+    X, y, groups, _ = pair_data
+    neural = _mlp(early_stopping="auto").fit(X, y, groups=groups)
+    assert "valid_loss" in neural.history_[-1]
+    explicit = _mlp(early_stopping=True).fit(X, y, groups=groups)
+    assert_array_equal(neural.predict(X), explicit.predict(X))
+    # not with fewer than 10 units to hold out (99 groups: 10% rounds to 10,
+    # 94 groups: to 9),
+    kept = groups < 94
+    small = _mlp(early_stopping="auto").fit(X[kept], y[kept], groups=groups[kept])
+    assert "valid_loss" not in small.history_[-1]
+    kept = groups < 99
+    small = _mlp(early_stopping="auto").fit(X[kept], y[kept], groups=groups[kept])
+    assert "valid_loss" in small.history_[-1]
+    # and never for a convex model: L-BFGS, or a linear scorer under Adam,
+    # trains to its optimum on every unit.
+    for params in (dict(), dict(optimizer="adam", max_epochs=5)):
+        linear = PreferenceRewardRegressor(early_stopping="auto", **params)
+        linear.fit(X, y, groups=groups)
+        assert "valid_loss" not in linear.history_[-1]
+
+
 def test_skorch_callbacks_pass_through(pair_data, tmp_path):
     X, y, groups, _ = pair_data
 
