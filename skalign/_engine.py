@@ -875,6 +875,24 @@ def _linear_scorer(module):
     return None
 
 
+#: Largest estimated cost (floating-point operations) of the second
+#: derivatives of a linear scorer's likelihood at fit time (a few seconds):
+#: ``n_params ** 3`` for the eigendecomposition plus, per unit-major row,
+#: the square of its stored entries for ``X^T B X``. One-hot rows of a
+#: million comparisons over 1,000 items cost about 1e9.
+FAST_INFORMATION_BUDGET = 2e10
+
+
+def _fast_information_cost(X, n_rows, n_params):
+    """The estimated cost of :func:`_linear_score_rows` on rows ``X``
+    (``n_rows`` of them unit-major)."""
+    if X.layout == torch.strided:
+        per_row = X.shape[1] + 1
+    else:
+        per_row = X._nnz() / max(X.shape[0], 1) + 1
+    return float(n_params) ** 3 + n_rows * per_row**2
+
+
 def _linear_score_rows(module, criterion, params, train, cluster, weight_shape):
     """The fast second derivatives of a fit with a linear scorer (see
     :func:`~skalign._inference.linear_score_rows`): a function of the cluster
@@ -1418,8 +1436,16 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         mask = targets["mask"]
         unit_weight = (targets["weight"] * mask).reshape(mask.shape[0], -1).sum(1)
         n_rows = max(X.shape[0], mask.numel())
-        covariance = not getattr(self, "_estimates_only", False) and (
-            sum(p.numel() for p in params) * n_rows <= INFORMATION_BUDGET
+        n_params = sum(p.numel() for p in params)
+        estimates_only = getattr(self, "_estimates_only", False)
+        # The second derivatives of a linear scorer cost about one pass over
+        # the design's stored entries (squared per row) and one
+        # eigendecomposition, far less than a backward pass per parameter.
+        fast = not estimates_only and (
+            _fast_information_cost(X, n_rows, n_params) <= FAST_INFORMATION_BUDGET
+        )
+        covariance = not estimates_only and (
+            fast or n_params * n_rows <= INFORMATION_BUDGET
         )
         n_clusters = cluster = None
         if covariance:
@@ -1438,7 +1464,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             return criterion(module(X), weighted, module)
 
         second_derivatives = None
-        if covariance:
+        if fast:
             second_derivatives = _linear_score_rows(
                 module, criterion, params, train, cluster, shape
             )

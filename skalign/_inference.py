@@ -129,10 +129,13 @@ def linear_score_rows(
     output at the fitted weights (one per unit-major row); ``row_cluster``
     the cluster of each row (with ``multipliers``).
 
-    Returns ``(rows, normaliser)``: ``rows`` of shape ``(n_params, n_params
-    + n_clusters)`` in the flat order of ``params``, as the generic
-    Jacobian of the gradient with respect to ``params`` and the cluster
-    multipliers; ``normaliser`` the mean's denominator.
+    Returns ``(hessian, cluster_scores, normaliser)``: ``hessian`` of shape
+    ``(n_params, n_params)`` in the flat order of ``params`` (the Jacobian
+    of the gradient), ``cluster_scores`` of shape ``(n_params,
+    n_clusters)`` (its Jacobian with respect to the cluster multipliers: a
+    scipy sparse matrix when ``design`` is sparse, so that a million
+    clusters of one-hot rows stay small; ``None`` without multipliers), and
+    ``normaliser`` the mean's denominator.
     """
     linear_ids = {id(p) for p in linear}
     theta = [p for p in params if id(p) not in linear_ids]
@@ -214,9 +217,25 @@ def linear_score_rows(
     hessian_w = design.T @ (B @ design)
     hessian_w = hessian_w.toarray() if sp.issparse(hessian_w) else np.asarray(hessian_w)
     n_clusters = 0 if multipliers is None else multipliers.numel()
-    rows = torch.zeros(n_raw, n_raw + n_clusters, dtype=torch.float64)
+    rows = torch.zeros(n_raw, n_raw, dtype=torch.float64)
     w_index = torch.as_tensor(w_pos)
     rows[w_index[:, None], w_index[None, :]] = torch.as_tensor(hessian_w)
+    # The cluster scores, one row per parameter: the linear weights' rows,
+    # then the others' (stacked in that order, then permuted to the flat
+    # order of params).
+    score_parts, score_positions = [], []
+    if n_clusters:
+        # ∂²/∂w̃ ∂c_g = ∇_w̃ S_g: each row's score gradient belongs to its
+        # unit's cluster.
+        G = sp.csr_matrix(
+            (g_scores.detach().numpy(), (np.arange(n_rows), row_cluster)),
+            shape=(n_rows, n_clusters),
+        )
+        scores_w = design.T @ G
+        score_parts.append(
+            sp.csr_matrix(scores_w) if sp.issparse(design) else np.asarray(scores_w)
+        )
+        score_positions.append(w_pos)
     if theta:
         g_theta = _flat(grads[1:], theta)
         wrt = [scores, *theta] + ([] if multipliers is None else [multipliers])
@@ -229,18 +248,26 @@ def linear_score_rows(
             n_t = t_pos.size
             rows[t_index[:, None], t_index[None, :]] = jac[:, n_rows : n_rows + n_t]
             if n_clusters:
-                rows[t_index, n_raw:] = jac[:, n_rows + n_t :]
+                theta_scores = jac[:, n_rows + n_t :].numpy()
+                score_parts.append(
+                    sp.csr_matrix(theta_scores) if sp.issparse(design) else theta_scores
+                )
+                score_positions.append(t_pos)
+    cluster_scores = None
     if n_clusters:
-        # ∂²/∂w̃ ∂c_g = ∇_w̃ S_g: each row's score gradient belongs to its
-        # unit's cluster.
-        G = sp.csr_matrix(
-            (g_scores.detach().numpy(), (np.arange(n_rows), row_cluster)),
-            shape=(n_rows, n_clusters),
+        positions = np.concatenate(score_positions)
+        stacked = (
+            sp.vstack(score_parts, format="csr")
+            if sp.issparse(design)
+            else np.vstack(score_parts)
         )
-        scores_w = design.T @ G
-        scores_w = scores_w.toarray() if sp.issparse(scores_w) else np.asarray(scores_w)
-        rows[w_index, n_raw:] = torch.as_tensor(scores_w)
-    return rows, normaliser
+        order = np.empty(n_raw, dtype=np.int64)
+        order[positions] = np.arange(positions.size)
+        if positions.size != n_raw:
+            # A parameter the objective does not reach: zero scores.
+            return None
+        cluster_scores = stacked[order]
+    return rows, cluster_scores, normaliser
 
 
 def _flat_named(blocks):
@@ -330,12 +357,13 @@ def likelihood_statistics(
     }
     n_raw = sum(p.numel() for p in params)
     out["n_params"] = n_raw
-    if n_raw * n_rows > INFORMATION_BUDGET:
-        out["reason"] = (
-            f"the observed information of {n_raw} parameters over {n_rows} "
-            f"training rows was not computed at fit time (parameters x rows "
-            f"above {INFORMATION_BUDGET:.0e})"
-        )
+    over_budget = (
+        f"the observed information of {n_raw} parameters over {n_rows} "
+        f"training rows was not computed at fit time (parameters x rows "
+        f"above {INFORMATION_BUDGET:.0e})"
+    )
+    if second_derivatives is None and n_raw * n_rows > INFORMATION_BUDGET:
+        out["reason"] = over_budget
         return out
     if not covariance:
         out["reason"] = "not computed (estimates only)"
@@ -346,7 +374,10 @@ def likelihood_statistics(
     try:
         found = None if second_derivatives is None else second_derivatives(multipliers)
         if found is not None:
-            rows, normaliser = found
+            rows, cluster_scores, normaliser = found
+        elif n_raw * n_rows > INFORMATION_BUDGET:
+            out["reason"] = over_budget
+            return out
         else:
             with unfused() as normalisers:
                 # The weighted sum of the log-likelihood terms (in the
@@ -361,11 +392,12 @@ def likelihood_statistics(
                 wrt = params if multipliers is None else [*params, multipliers]
                 rows = _jacobian(gradient, wrt)
             normaliser = normalisers[0]
+            cluster_scores = None if multipliers is None else rows[:, n_raw:].numpy()
+            rows = rows[:, :n_raw]
     except RuntimeError as error:
         out["reason"] = f"the objective has no second derivative here ({error})"
         return out
-    hessian = rows[:, :n_raw] / float(normaliser.detach())
-    cluster_scores = None if multipliers is None else rows[:, n_raw:] * weight_scale
+    hessian = rows / float(normaliser.detach())
     information = total * 0.5 * (hessian + hessian.T)
     if not bool(torch.isfinite(information).all()):
         out["reason"] = "the information matrix is not finite at the fitted weights"
@@ -430,10 +462,17 @@ def likelihood_statistics(
         # H⁻¹ B H⁻¹ with B = c Σ_g s_g s_gᵀ, c = G / (G - 1) (n - 1) / (n - k)
         # the small-sample factor of R's sandwich::vcovCL (type "HC1") and
         # statsmodels' cluster covariance.
-        scores = cluster_scores[keep]
+        scores = cluster_scores[keep.numpy()] * weight_scale
         n_clusters, k = scores.shape[1], out["n_params"]
         factor = n_clusters / (n_clusters - 1) * (n_obs - 1) / max(n_obs - k, 1)
-        meat = scores @ scores.T * factor
+        meat = scores @ scores.T
+        meat = (
+            torch.as_tensor(
+                meat.toarray() if sp.issparse(meat) else np.asarray(meat),
+                dtype=torch.float64,
+            )
+            * factor
+        )
         robust_raw = covariance_raw @ meat @ covariance_raw
         robust = jacobian @ robust_raw @ jacobian.T
         out[key] = robust.detach().numpy()

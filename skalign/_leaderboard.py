@@ -2,7 +2,7 @@
 intervals, rank intervals, ties and style control."""
 
 import numpy as np
-from scipy import stats
+from scipy import sparse, stats
 
 from .preference import PreferenceRewardRegressor
 from .utils._extras import install_hint
@@ -140,7 +140,12 @@ def leaderboard(
         row = int(np.flatnonzero(a == b)[0])
         raise ValueError(f"row {row} compares {a[row]!r} with itself.")
     result = _outcome_codes(comparisons[outcome].to_numpy())
-    items, codes = np.unique(np.concatenate([a, b]), return_inverse=True)
+    # Hashing, then sorting the distinct names only: a sort of two million
+    # strings takes seconds.
+    codes, items = pandas.factorize(np.concatenate([a, b]))
+    order = np.argsort(items)
+    items = np.asarray(items)[order]
+    codes = np.argsort(order)[codes]
     n, n_items = len(a), len(items)
     ia, ib = codes[:n], codes[n:]
     control_names = [f"{first}-{second}" for first, second in controls]
@@ -156,19 +161,31 @@ def leaderboard(
         _, first_of, cell_of = np.unique(key, return_index=True, return_inverse=True)
     n_cells = first_of.size
     count = np.bincount(cell_of, minlength=n_cells).astype(float)
-    X = np.zeros((2 * n_cells, n_items + len(controls)))
-    X[2 * np.arange(n_cells), ia[first_of]] = 1.0
-    X[2 * np.arange(n_cells) + 1, ib[first_of]] = 1.0
+    # Sparse rows: the item's indicator, then the controls. A dense design
+    # of 2 million rows over 1,000 items would take 16 GB.
+    n_controls = len(controls)
+    values = np.ones((2 * n_cells, 1 + n_controls))
+    columns = np.empty((2 * n_cells, 1 + n_controls), dtype=np.int64)
+    columns[0::2, 0], columns[1::2, 0] = ia[first_of], ib[first_of]
+    columns[:, 1:] = n_items + np.arange(n_controls)
     for j, (first, second) in enumerate(controls):
-        X[0::2, n_items + j] = comparisons[first].to_numpy(dtype=float)
-        X[1::2, n_items + j] = comparisons[second].to_numpy(dtype=float)
-    if not np.all(np.isfinite(X)):
+        values[0::2, 1 + j] = comparisons[first].to_numpy(dtype=float)
+        values[1::2, 1 + j] = comparisons[second].to_numpy(dtype=float)
+    if not np.all(np.isfinite(values)):
         raise ValueError("the controls hold NaN or infinite values.")
+    X = sparse.csr_matrix(
+        (
+            values.ravel(),
+            columns.ravel(),
+            np.arange(0, values.size + 1, 1 + n_controls),
+        ),
+        shape=(2 * n_cells, n_items + n_controls),
+    )
     cell_result = result[first_of]
     y = np.column_stack([cell_result, 1.0 - cell_result]).ravel()
     groups = np.repeat(np.arange(n_cells), 2)
     ties = "davidson" if np.any(result == 0.5) else "ignore"
-    X = pandas.DataFrame(X, columns=[*items, *control_names])
+    X = pandas.DataFrame.sparse.from_spmatrix(X, columns=[*items, *control_names])
     model = PreferenceRewardRegressor(ties=ties).fit(
         X, y, groups=groups, sample_weight=np.repeat(count, 2)
     )
