@@ -875,22 +875,27 @@ def _linear_scorer(module):
     return None
 
 
-#: Largest estimated cost (floating-point operations) of the second
-#: derivatives of a linear scorer's likelihood at fit time (a few seconds):
+#: Largest estimated cost (floating-point operations) of the information
+#: of a linear scorer on sparse rows above :data:`INFORMATION_BUDGET`:
 #: ``n_params ** 3`` for the eigendecomposition plus, per unit-major row,
-#: the square of its stored entries for ``X^T B X``. One-hot rows of a
-#: million comparisons over 1,000 items cost about 1e9.
+#: the square of its stored entries for ``X^T B X`` (a few seconds). One-hot
+#: rows of a million comparisons over 1,000 items cost about 1e9.
 FAST_INFORMATION_BUDGET = 2e10
 
 
-def _fast_information_cost(X, n_rows, n_params):
-    """The estimated cost of :func:`_linear_score_rows` on rows ``X``
-    (``n_rows`` of them unit-major)."""
+def _information_affordable(X, n_rows, n_params):
+    """Whether the fit computes its information (``n_rows`` unit-major rows
+    of ``X``): within :data:`INFORMATION_BUDGET` (parameters x rows, the
+    rule of dense rows, whose ``X^T B X`` costs as much as several passes
+    of the fit itself), or sparse rows within
+    :data:`FAST_INFORMATION_BUDGET` (indicator columns of many items: a few
+    sparse products, far less than the fit)."""
+    if n_params * n_rows <= INFORMATION_BUDGET:
+        return True
     if X.layout == torch.strided:
-        per_row = X.shape[1] + 1
-    else:
-        per_row = X._nnz() / max(X.shape[0], 1) + 1
-    return float(n_params) ** 3 + n_rows * per_row**2
+        return False
+    per_row = X._nnz() / max(X.shape[0], 1) + 1
+    return float(n_params) ** 3 + n_rows * per_row**2 <= FAST_INFORMATION_BUDGET
 
 
 def _linear_score_rows(module, criterion, params, train, cluster, weight_shape):
@@ -1437,15 +1442,8 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         unit_weight = (targets["weight"] * mask).reshape(mask.shape[0], -1).sum(1)
         n_rows = max(X.shape[0], mask.numel())
         n_params = sum(p.numel() for p in params)
-        estimates_only = getattr(self, "_estimates_only", False)
-        # The second derivatives of a linear scorer cost about one pass over
-        # the design's stored entries (squared per row) and one
-        # eigendecomposition, far less than a backward pass per parameter.
-        fast = not estimates_only and (
-            _fast_information_cost(X, n_rows, n_params) <= FAST_INFORMATION_BUDGET
-        )
-        covariance = not estimates_only and (
-            fast or n_params * n_rows <= INFORMATION_BUDGET
+        covariance = not getattr(self, "_estimates_only", False) and (
+            _information_affordable(X, n_rows, n_params)
         )
         n_clusters = cluster = None
         if covariance:
@@ -1464,7 +1462,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             return criterion(module(X), weighted, module)
 
         second_derivatives = None
-        if fast:
+        if covariance:
             second_derivatives = _linear_score_rows(
                 module, criterion, params, train, cluster, shape
             )
