@@ -675,10 +675,18 @@ class LikelihoodInferenceMixin:
         check_is_fitted(self)
         if not hasattr(self, "log_likelihood_"):
             raise ValueError(
-                f"{type(self).__name__} has no likelihood statistics: they "
-                "exist for a likelihood objective with a linear scorer "
-                "(LinearScorer) fitted unpenalised (alpha=0)."
+                f"{type(self).__name__} has no likelihood statistics: "
+                f"{self._statistics_unavailable()}."
             )
+
+    def _statistics_unavailable(self):
+        """Why a fit has no likelihood statistics, from the parameters
+        alone (the error of :meth:`summary` and the like); a family with
+        its own conditions names them."""
+        return (
+            "they exist for a likelihood objective with a linear scorer "
+            "(LinearScorer) fitted unpenalised (alpha=0)"
+        )
 
     def summary(self, level=0.95, cov_type="observed", reference=None):
         """The table of estimates, as R's ``summary`` and statsmodels print.
