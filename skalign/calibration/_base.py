@@ -610,7 +610,7 @@ parameter_names_, parameters_ : ndarray
 covariance_, robust_covariance_ : ndarray of shape (n, n) or None
     Their covariance: the inverse observed information (exact Hessian by
     automatic differentiation), and the sandwich clustered by row
-    (Huber–White).""",
+    (Huber-White).""",
     "torch_attributes": """\
 net_ : skorch.NeuralNet
     The trained net.

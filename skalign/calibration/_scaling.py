@@ -441,9 +441,7 @@ class TemperatureScaling(LikelihoodInferenceMixin, _SoftmaxCalibrator):
 
     def _inference_parameters(self, module, criterion):
         temperature = module.calibration_map.temperature
-        return [
-            (["inverse_temperature"], (1.0 / (self.feature_scale_ * temperature)))
-        ]
+        return [(["inverse_temperature"], 1.0 / (self.feature_scale_ * temperature))]
 
     def _predict_logits(self, scores):
         check_is_fitted(self, "temperature_")
