@@ -387,7 +387,15 @@ def likelihood_statistics(
     positive = eigenvalues > _SINGULAR * eigenvalues.max()
     out["n_params"] = int(positive.sum())
     null_direction = None
-    if not bool(positive.all()):
+    with torch.enable_grad():
+        jacobian = _named_jacobian(named(), params)
+    # Parameters the likelihood does not identify, reported only through
+    # contrasts it sees (a softmax's classes against the first): a
+    # generalised inverse gives the covariance of these contrasts.
+    contrasts = not bool(positive.all()) and _estimable(
+        jacobian[:, keep], scale[:, None] * eigenvectors[:, ~positive]
+    )
+    if not bool(positive.all()) and not contrasts:
         out["reason"] = (
             "the parameters are not identified: the information matrix is "
             "singular (collinear features, or one indicator column per item, "
@@ -404,8 +412,6 @@ def likelihood_statistics(
         :, positive
     ].T
     covariance_raw = scale[:, None] * inverse * scale[None, :]
-    with torch.enable_grad():
-        jacobian = _named_jacobian(named(), params)
     # A reported parameter that moves only parameters the likelihood does
     # not see (an intercept cancelling within comparisons) is not identified.
     seen = jacobian[:, keep].abs().sum(1) > 0
@@ -438,6 +444,17 @@ def likelihood_statistics(
         robust = jacobian @ robust_raw @ jacobian.T
         out[key] = robust.detach().numpy()
     return out
+
+
+def _estimable(jacobian, null_space):
+    """Whether the reported parameters (rows of ``jacobian``) do not move
+    along any direction the likelihood cannot see (columns of
+    ``null_space``): then they are identified, whatever the others."""
+    if jacobian.numel() == 0:
+        return False
+    null_space = null_space / null_space.abs().amax(0, keepdim=True)
+    moved = (jacobian @ null_space).abs().max()
+    return bool(moved <= 1e-6 * jacobian.abs().max())
 
 
 def _view_positions(blocks, params):
