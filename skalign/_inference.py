@@ -497,14 +497,30 @@ def profile_intervals(objective, params, named, *, weight_scale, level, scales):
     it. ``scales`` (reported name -> scale, e.g. standard errors; 1 for
     names it lacks) set the steps and precondition the minimisations.
 
+    A reported parameter that is a function of one parameter of the model
+    alone (a slope reported in the units of unscaled features, an inverse
+    temperature fitted as a log-temperature) is profiled on that parameter,
+    its ends mapped through the function: profile intervals do not depend
+    on the parametrisation.
+
     Returns ``(names, lower, upper)``; entries that are not parameters of
-    the model (thresholds in their ordered form) are NaN.
+    the model (thresholds in their ordered form, sums of several) are NaN.
     """
     from scipy import optimize
 
     blocks = named()
     names = [name for block_names, _ in blocks for name in block_names]
     positions = _view_positions(blocks, params)
+    # The entries that are functions of one parameter: profiled on it.
+    mapped = np.zeros(len(names), dtype=bool)
+    derivative = np.ones(len(names))
+    if (positions < 0).any():
+        jacobian = _named_jacobian(blocks, params).detach().numpy()
+        for k in np.flatnonzero(positions < 0):
+            support = np.flatnonzero(jacobian[k])
+            if support.size == 1:
+                positions[k], mapped[k] = support[0], True
+                derivative[k] = jacobian[k, support[0]]
     with torch.no_grad():
         start = torch.cat([p.detach().reshape(-1) for p in params]).double()
     with recording() as normalisers:
@@ -512,10 +528,19 @@ def profile_intervals(objective, params, named, *, weight_scale, level, scales):
             f_hat = float(objective())
     total = float(normalisers[0]) * weight_scale
     flat_scales = np.ones(start.numel())
-    for name, position in zip(names, positions):
+    for name, position, slope in zip(names, positions, derivative):
         if position >= 0 and name in scales:
-            flat_scales[position] = scales[name]
+            flat_scales[position] = scales[name] / abs(slope)
     scales = flat_scales
+
+    def reported(k, x):
+        """Entry ``k`` of the reported parameters with the model's
+        parameter ``positions[k]`` at ``x``, the others at the estimate."""
+        at = start.numpy().copy()
+        at[positions[k]] = x
+        assign(at)
+        with torch.no_grad():
+            return float(_flat_named(named())[1][k])
 
     def assign(x):
         offset = 0
@@ -587,6 +612,13 @@ def profile_intervals(objective, params, named, *, weight_scale, level, scales):
                     continue
                 t = optimize.brentq(excess, t_low, t_high, xtol=1e-8 * step)
                 out[k] = start[j].item() + side * t
+            if mapped[k]:
+                # An unbounded end has no image we can evaluate: NaN.
+                ends = (lower[k], upper[k])
+                if all(math.isfinite(x) for x in ends):
+                    lower[k], upper[k] = sorted(reported(k, x) for x in ends)
+                else:
+                    lower[k] = upper[k] = math.nan
     finally:
         assign(start.numpy())
     return np.asarray(names), lower, upper
@@ -970,7 +1002,7 @@ class LikelihoodInferenceMixin:
             )
         scales = np.sqrt(np.clip(np.diag(self._checked_covariance()), 1e-300, None))
         by_name = dict(zip(self.parameter_names_, scales))
-        model = copy.deepcopy(self).set_params(warm_start=True, verbose=0)
+        model = self._continuation()
         model._estimates_only = True
         found = {}
 
@@ -1021,12 +1053,23 @@ class LikelihoodInferenceMixin:
         if missing:
             warnings.warn(
                 f"No profile interval for {missing}: they are not parameters "
-                "the model fits directly (ordered thresholds); their rows are "
-                "NaN. Use kind='wald' or 'bootstrap' for them.",
+                "the model fits directly, nor functions of one (ordered "
+                "thresholds, sums of parameters), or the profile is unbounded "
+                "there; their rows are NaN. Use kind='wald' or 'bootstrap' "
+                "for them.",
                 UserWarning,
                 stacklevel=3,
             )
         return frame
+
+    def _continuation(self):
+        """A copy of this fit that continues from its parameters when fitted
+        again (``warm_start``), silent. An estimator without warm starts
+        (a calibrator, whose fit takes a few passes) fits afresh."""
+        settings = {"verbose": 0}
+        if "warm_start" in self.get_params():
+            settings["warm_start"] = True
+        return copy.deepcopy(self).set_params(**settings)
 
     def bootstrap_parameters(
         self, X, y, *, n_resamples=999, n_jobs=None, random_state=None, **fit_params
@@ -1076,7 +1119,7 @@ class LikelihoodInferenceMixin:
         """``parameters_`` refitted once per sample-weight vector, each refit
         continued from this fit (estimates only), in parallel through
         joblib; an array of shape (n_refits, len(parameter_names_))."""
-        start = copy.deepcopy(self).set_params(warm_start=True, verbose=0)
+        start = self._continuation()
         return np.array(
             Parallel(n_jobs=n_jobs)(
                 delayed(_refit_parameters)(
