@@ -353,7 +353,9 @@ def likelihood_statistics(
                 # engine's weight units): the mean times its own denominator.
                 value = objective(multipliers)
                 value = value * normalisers[0]
-                grads = torch.autograd.grad(value, params, create_graph=True)
+                grads = torch.autograd.grad(
+                    value, params, create_graph=True, allow_unused=True
+                )
                 gradient = _flat(grads, params)
                 if not gradient.requires_grad:
                     out["reason"] = "the objective does not depend on the parameters"
