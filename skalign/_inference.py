@@ -1064,6 +1064,12 @@ class LikelihoodInferenceMixin:
             )
         return frame
 
+    def _held_parameters(self):
+        """Parameters this fit held at a value instead of estimating them,
+        by name (none by default): a refit of the bootstrap that holds one
+        the original fit estimated reports it at that value."""
+        return {}
+
     def _continuation(self):
         """A copy of this fit that continues from its parameters when fitted
         again (``warm_start``), silent. An estimator without warm starts
@@ -1146,7 +1152,16 @@ def _refit_parameters(model, X, y, sample_weight, fit_params, names):
 
 
 def _parameters_by_name(model, names):
-    values = dict(zip(model.parameter_names_, model.parameters_))
+    values = {
+        **model._held_parameters(),
+        **dict(zip(model.parameter_names_, model.parameters_)),
+    }
+    missing = [name for name in names if name not in values]
+    if missing:
+        raise ValueError(
+            f"A refit of {type(model).__name__} has no parameters {missing}: "
+            "pass the training data of the fit."
+        )
     return [values[name] for name in names]
 
 

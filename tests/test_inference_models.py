@@ -111,6 +111,17 @@ def test_beta_coefficient_held_at_zero_is_no_parameter():
     _assert_matches_logit(model, sm.Logit(y, design).fit(disp=0, tol=1e-12), [1, 0])
 
 
+def test_beta_bootstrap_keeps_the_resamples_that_hold_a_at_zero():
+    """Near the boundary, some refits hold a at zero: they count as a = 0
+    (the constrained estimator's value), not as missing."""
+    s, y = _beta_data(5, a=0.1, b=1.5, c=0.0, n=300)
+    model = BetaCalibrator().fit(s, y)
+    assert model.parameters_[0] > 0
+    draws = model.bootstrap_parameters(s, y, n_resamples=100, random_state=0)
+    assert list(draws.columns) == ["a", "b", "c"]
+    assert 0 < (draws["a"] == 0).sum() < 50 and (draws["a"] >= 0).all()
+
+
 def test_multiclass_beta_has_no_statistics():
     rng = np.random.default_rng(4)
     proba = softmax(rng.normal(size=(300, 3)), axis=1)

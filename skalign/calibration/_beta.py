@@ -190,6 +190,12 @@ class BetaCalibrator(LikelihoodInferenceMixin, _OneVsRestOutputs, _TorchCalibrat
             "(renormalised) probabilities"
         )
 
+    def _held_parameters(self):
+        # Held at zero by the sign constraint (binary fits).
+        a, b = self.coef_[0]
+        held = {"a": a == 0.0, "b": b == 0.0 and self.parameters == "abm"}
+        return {name: 0.0 for name, zero in held.items() if zero}
+
     def _inference_parameters(self, module, criterion):
         calibration_map = module.calibration_map
         a, b, c = calibration_map.coefficients()
