@@ -903,6 +903,8 @@ def _linear_score_rows(module, criterion, params, train, cluster, weight_shape):
     :func:`~skalign._inference.linear_score_rows`): a function of the cluster
     multipliers, on the training units laid out unit-major."""
     scorer = _linear_scorer(module)
+    if scorer is None:
+        return None
     linear = [p for p in scorer.linear.parameters() if p.requires_grad]
     if not linear or train.X.device.type != "cpu":
         return None
@@ -1422,7 +1424,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         sandwich covariance; ``None``: each unit its own cluster)."""
         if not (form.likelihood and isinstance(self, LikelihoodInferenceMixin)):
             return None
-        if _linear_scorer(net.module_) is None or getattr(self, "alpha", 0.0):
+        if not self._parametric_module(net.module_) or getattr(self, "alpha", 0.0):
             return None
         # A float64 copy: the fitted net is left as it is.
         module = copy.deepcopy(net.module_).to(torch.float64)
@@ -1490,6 +1492,15 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                     weight_scale,
                 )
             return statistics
+
+    def _parametric_module(self, module):
+        """Whether the trained ``module`` is a model of fixed, finite
+        dimension whose likelihood statistics mean something: a linear
+        scorer (an MLP's weights are not identified). Families whose own
+        modules are such models (a calibration map, PRESTO's non-parallel
+        cumulative logits) say so, and name their parameters in
+        :meth:`_inference_parameters`."""
+        return _linear_scorer(module) is not None
 
     def _inference_parameters(self, module, criterion):
         """The reported parameters as functions of the module's, in blocks

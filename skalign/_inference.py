@@ -384,7 +384,9 @@ def likelihood_statistics(
                 # engine's weight units): the mean times its own denominator.
                 value = objective(multipliers)
                 value = value * normalisers[0]
-                grads = torch.autograd.grad(value, params, create_graph=True)
+                grads = torch.autograd.grad(
+                    value, params, create_graph=True, allow_unused=True
+                )
                 gradient = _flat(grads, params)
                 if not gradient.requires_grad:
                     out["reason"] = "the objective does not depend on the parameters"
@@ -419,7 +421,15 @@ def likelihood_statistics(
     positive = eigenvalues > _SINGULAR * eigenvalues.max()
     out["n_params"] = int(positive.sum())
     null_direction = None
-    if not bool(positive.all()):
+    with torch.enable_grad():
+        jacobian = _named_jacobian(named(), params)
+    # Parameters the likelihood does not identify, reported only through
+    # contrasts it sees (a softmax's classes against the first): a
+    # generalised inverse gives the covariance of these contrasts.
+    contrasts = not bool(positive.all()) and _estimable(
+        jacobian[:, keep], scale[:, None] * eigenvectors[:, ~positive]
+    )
+    if not bool(positive.all()) and not contrasts:
         out["reason"] = (
             "the parameters are not identified: the information matrix is "
             "singular (collinear features, or one indicator column per item, "
@@ -436,8 +446,6 @@ def likelihood_statistics(
         :, positive
     ].T
     covariance_raw = scale[:, None] * inverse * scale[None, :]
-    with torch.enable_grad():
-        jacobian = _named_jacobian(named(), params)
     # A reported parameter that moves only parameters the likelihood does
     # not see (an intercept cancelling within comparisons) is not identified.
     seen = jacobian[:, keep].abs().sum(1) > 0
@@ -477,6 +485,17 @@ def likelihood_statistics(
         robust = jacobian @ robust_raw @ jacobian.T
         out[key] = robust.detach().numpy()
     return out
+
+
+def _estimable(jacobian, null_space):
+    """Whether the reported parameters (rows of ``jacobian``) do not move
+    along any direction the likelihood cannot see (columns of
+    ``null_space``): then they are identified, whatever the others."""
+    if jacobian.numel() == 0:
+        return False
+    null_space = null_space / null_space.abs().amax(0, keepdim=True)
+    moved = (jacobian @ null_space).abs().max()
+    return bool(moved <= 1e-6 * jacobian.abs().max())
 
 
 def _view_positions(blocks, params):
@@ -519,14 +538,30 @@ def profile_intervals(objective, params, named, *, weight_scale, level, scales):
     it. ``scales`` (reported name -> scale, e.g. standard errors; 1 for
     names it lacks) set the steps and precondition the minimisations.
 
+    A reported parameter that is a function of one parameter of the model
+    alone (a slope reported in the units of unscaled features, an inverse
+    temperature fitted as a log-temperature) is profiled on that parameter,
+    its ends mapped through the function: profile intervals do not depend
+    on the parametrisation.
+
     Returns ``(names, lower, upper)``; entries that are not parameters of
-    the model (thresholds in their ordered form) are NaN.
+    the model (thresholds in their ordered form, sums of several) are NaN.
     """
     from scipy import optimize
 
     blocks = named()
     names = [name for block_names, _ in blocks for name in block_names]
     positions = _view_positions(blocks, params)
+    # The entries that are functions of one parameter: profiled on it.
+    mapped = np.zeros(len(names), dtype=bool)
+    derivative = np.ones(len(names))
+    if (positions < 0).any():
+        jacobian = _named_jacobian(blocks, params).detach().numpy()
+        for k in np.flatnonzero(positions < 0):
+            support = np.flatnonzero(jacobian[k])
+            if support.size == 1:
+                positions[k], mapped[k] = support[0], True
+                derivative[k] = jacobian[k, support[0]]
     with torch.no_grad():
         start = torch.cat([p.detach().reshape(-1) for p in params]).double()
     with recording() as normalisers:
@@ -534,10 +569,19 @@ def profile_intervals(objective, params, named, *, weight_scale, level, scales):
             f_hat = float(objective())
     total = float(normalisers[0]) * weight_scale
     flat_scales = np.ones(start.numel())
-    for name, position in zip(names, positions):
+    for name, position, slope in zip(names, positions, derivative):
         if position >= 0 and name in scales:
-            flat_scales[position] = scales[name]
+            flat_scales[position] = scales[name] / abs(slope)
     scales = flat_scales
+
+    def reported(k, x):
+        """Entry ``k`` of the reported parameters with the model's
+        parameter ``positions[k]`` at ``x``, the others at the estimate."""
+        at = start.numpy().copy()
+        at[positions[k]] = x
+        assign(at)
+        with torch.no_grad():
+            return float(_flat_named(named())[1][k])
 
     def assign(x):
         offset = 0
@@ -609,6 +653,13 @@ def profile_intervals(objective, params, named, *, weight_scale, level, scales):
                     continue
                 t = optimize.brentq(excess, t_low, t_high, xtol=1e-8 * step)
                 out[k] = start[j].item() + side * t
+            if mapped[k]:
+                # An unbounded end has no image we can evaluate: NaN.
+                ends = (lower[k], upper[k])
+                if all(math.isfinite(x) for x in ends):
+                    lower[k], upper[k] = sorted(reported(k, x) for x in ends)
+                else:
+                    lower[k] = upper[k] = math.nan
     finally:
         assign(start.numpy())
     return np.asarray(names), lower, upper
@@ -714,10 +765,18 @@ class LikelihoodInferenceMixin:
         check_is_fitted(self)
         if not hasattr(self, "log_likelihood_"):
             raise ValueError(
-                f"{type(self).__name__} has no likelihood statistics: they "
-                "exist for a likelihood objective with a linear scorer "
-                "(LinearScorer) fitted unpenalised (alpha=0)."
+                f"{type(self).__name__} has no likelihood statistics: "
+                f"{self._statistics_unavailable()}."
             )
+
+    def _statistics_unavailable(self):
+        """Why a fit has no likelihood statistics, from the parameters
+        alone (the error of :meth:`summary` and the like); a family with
+        its own conditions names them."""
+        return (
+            "they exist for a likelihood objective with a linear scorer "
+            "(LinearScorer) fitted unpenalised (alpha=0)"
+        )
 
     def summary(self, level=0.95, cov_type="observed", reference=None):
         """The table of estimates, as R's ``summary`` and statsmodels print.
@@ -984,7 +1043,7 @@ class LikelihoodInferenceMixin:
             )
         scales = np.sqrt(np.clip(np.diag(self._checked_covariance()), 1e-300, None))
         by_name = dict(zip(self.parameter_names_, scales))
-        model = copy.deepcopy(self).set_params(warm_start=True, verbose=0)
+        model = self._continuation()
         model._estimates_only = True
         found = {}
 
@@ -1035,12 +1094,29 @@ class LikelihoodInferenceMixin:
         if missing:
             warnings.warn(
                 f"No profile interval for {missing}: they are not parameters "
-                "the model fits directly (ordered thresholds); their rows are "
-                "NaN. Use kind='wald' or 'bootstrap' for them.",
+                "the model fits directly, nor functions of one (ordered "
+                "thresholds, sums of parameters), or the profile is unbounded "
+                "there; their rows are NaN. Use kind='wald' or 'bootstrap' "
+                "for them.",
                 UserWarning,
                 stacklevel=3,
             )
         return frame
+
+    def _held_parameters(self):
+        """Parameters this fit held at a value instead of estimating them,
+        by name (none by default): a refit of the bootstrap that holds one
+        the original fit estimated reports it at that value."""
+        return {}
+
+    def _continuation(self):
+        """A copy of this fit that continues from its parameters when fitted
+        again (``warm_start``), silent. An estimator without warm starts
+        (a calibrator, whose fit takes a few passes) fits afresh."""
+        settings = {"verbose": 0}
+        if "warm_start" in self.get_params():
+            settings["warm_start"] = True
+        return copy.deepcopy(self).set_params(**settings)
 
     def bootstrap_parameters(
         self, X, y, *, n_resamples=999, n_jobs=None, random_state=None, **fit_params
@@ -1090,7 +1166,7 @@ class LikelihoodInferenceMixin:
         """``parameters_`` refitted once per sample-weight vector, each refit
         continued from this fit (estimates only), in parallel through
         joblib; an array of shape (n_refits, len(parameter_names_))."""
-        start = copy.deepcopy(self).set_params(warm_start=True, verbose=0)
+        start = self._continuation()
         return np.array(
             Parallel(n_jobs=n_jobs)(
                 delayed(_refit_parameters)(
@@ -1115,7 +1191,16 @@ def _refit_parameters(model, X, y, sample_weight, fit_params, names):
 
 
 def _parameters_by_name(model, names):
-    values = dict(zip(model.parameter_names_, model.parameters_))
+    values = {
+        **model._held_parameters(),
+        **dict(zip(model.parameter_names_, model.parameters_)),
+    }
+    missing = [name for name in names if name not in values]
+    if missing:
+        raise ValueError(
+            f"A refit of {type(model).__name__} has no parameters {missing}: "
+            "pass the training data of the fit."
+        )
     return [values[name] for name in names]
 
 

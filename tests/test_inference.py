@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from scipy.special import expit, softmax
 
+from skalign.fairness import FairClassifier
 from skalign.ordinal import ProportionalOddsClassifier
 from skalign.preference import PreferenceRewardRegressor
 from skalign.ranking import PlackettLuceRanker
@@ -951,6 +952,7 @@ def _featureless_pairs(seed, n_items=12, n_pairs=400):
         (lambda: PlackettLuceRanker(ties="efron"), "grouped"),
         (lambda: ProportionalOddsClassifier(), "ordinal"),
         (lambda: PreferenceRewardRegressor(), "featureless"),
+        (lambda: FairClassifier(), "binary"),
     ],
 )
 def test_structured_information_equals_the_generic_one(make, data, monkeypatch):
@@ -968,6 +970,8 @@ def test_structured_information_equals_the_generic_one(make, data, monkeypatch):
         y, fit_params = grades, {"groups": groups}
         if data == "ordinal":
             y, fit_params = grades.astype(int), {}
+        if data == "binary":
+            y, fit_params = (grades >= 2).astype(int), {}
 
     used = []
     real = engine.linear_score_rows

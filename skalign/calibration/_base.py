@@ -448,7 +448,19 @@ class _TorchCalibrator(_BaseCalibrator, TorchEstimator):
             convex=self._convex_map,
             lbfgs=True,
             scorer=calibration_map,
+            likelihood=self._likelihood(n_classes),
         )
+
+    def _likelihood(self, n_classes):
+        """Whether the map's objective is the likelihood of the labels (see
+        :ref:`inference`); none is by default."""
+        return False
+
+    def _parametric_module(self, module):
+        # A calibration map has a few parameters of fixed meaning (a
+        # temperature, a slope and an intercept): with a likelihood
+        # objective, their statistics are those of a small GLM.
+        return True
 
     def _problem(self, X, y, *, constants, sample_weight, one_d, **metadata):
         weight = self._check_weight(sample_weight, X.shape[0])
@@ -585,6 +597,20 @@ n_features_in_ : int
     Number of score columns seen during fit.
 feature_names_in_ : ndarray of shape (``n_features_in_``,)
     Column names of the scores, when given as a DataFrame.""",
+    "likelihood_attributes": """\
+log_likelihood_, n_params_, nobs_, aic_, bic_ : float, int, int, float, float
+    The log-likelihood of the labels at the fitted map (sample weights
+    count as repeated observations), its number of parameters, the rows
+    of positive weight, and ``2 k - 2 log L``, ``k log n - 2 log L``. Set
+    when the objective is the likelihood of the labels (see
+    :ref:`inference`; :meth:`summary` says why when it is not).
+parameter_names_, parameters_ : ndarray
+    The map's parameters by name, and their estimates (on the scale of the
+    unscaled features).
+covariance_, robust_covariance_ : ndarray of shape (n, n) or None
+    Their covariance: the inverse observed information (exact Hessian by
+    automatic differentiation), and the sandwich clustered by row
+    (Huber-White).""",
     "torch_attributes": """\
 net_ : skorch.NeuralNet
     The trained net.

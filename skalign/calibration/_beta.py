@@ -6,6 +6,7 @@ from scipy.special import log_expit, log_softmax
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import StrOptions
 
+from .._inference import LikelihoodInferenceMixin
 from .._loss.calibration import binary_nll, one_vs_rest_nll
 from ._base import (
     CalibrationMap,
@@ -59,7 +60,7 @@ class BetaMap(CalibrationMap):
 
 
 @fill_calibration_doc
-class BetaCalibrator(_OneVsRestOutputs, _TorchCalibrator):
+class BetaCalibrator(LikelihoodInferenceMixin, _OneVsRestOutputs, _TorchCalibrator):
     """Beta calibration: ``σ(a ln s - b ln(1 - s) + c)``, ``a, b >= 0``.
 
     The calibration map family obtained when the scores ``s`` of each class
@@ -84,6 +85,17 @@ class BetaCalibrator(_OneVsRestOutputs, _TorchCalibrator):
     ``1e30``); they are not the same at every scale, as ``ln s`` is not
     proportional to the logits.
 
+    For two classes the fit is the maximum-likelihood logistic regression
+    of the labels on ``ln s`` and ``-ln(1 - s)`` with an intercept, and it
+    has the statistics of :ref:`inference`: :meth:`summary` of ``"a"``,
+    ``"b"`` and ``"c"`` as in the paper (``"a"`` and ``"c"`` with
+    ``parameters="am"``). A coefficient the sign constraint held at zero
+    is not a parameter of the final fit: it is left out of the table and
+    of ``n_params_``, and the statistics are those of the model without
+    it, conditional on that choice (a Wald interval at the boundary
+    ``a = 0`` would not be valid). A fit of ``k >= 3`` classes, whose
+    one-vs-rest objective is a sum of ``k`` binary likelihoods, has none.
+
     Parameters
     ----------
     {input_param}
@@ -100,6 +112,7 @@ class BetaCalibrator(_OneVsRestOutputs, _TorchCalibrator):
         ``c`` of each calibrated class.
     {calibrator_attributes}
     {torch_attributes}
+    {likelihood_attributes}
 
     Examples
     --------
@@ -166,6 +179,37 @@ class BetaCalibrator(_OneVsRestOutputs, _TorchCalibrator):
 
     def _base_loss(self, n_classes, **constants):
         return binary_nll if self._binary(n_classes) else one_vs_rest_nll
+
+    def _likelihood(self, n_classes):
+        return n_classes == 2
+
+    def _statistics_unavailable(self):
+        return (
+            "with 3 or more classes the one-vs-rest objective is a sum of "
+            "binary likelihoods, not the likelihood of the calibrated "
+            "(renormalised) probabilities"
+        )
+
+    def _held_parameters(self):
+        # Held at zero by the sign constraint (binary fits).
+        a, b = self.coef_[0]
+        held = {"a": a == 0.0, "b": b == 0.0 and self.parameters == "abm"}
+        return {name: 0.0 for name, zero in held.items() if zero}
+
+    def _inference_parameters(self, module, criterion):
+        calibration_map = module.calibration_map
+        a, b, c = calibration_map.coefficients()
+        blocks = [(["a"], a / self.feature_scale_)]
+        if self.parameters == "abm":
+            blocks.append((["b"], b / self.feature_scale_))
+        blocks.append((["c"], c))
+        free = {
+            "a": bool(calibration_map.free_a[0]),
+            "b": bool(calibration_map.free_b[0]),
+            "c": True,
+        }
+        # A coefficient held at zero by the sign constraint is no parameter.
+        return [block for block in blocks if free[block[0][0]]]
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, scores, y, sample_weight=None):

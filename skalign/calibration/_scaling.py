@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._engine import _DTYPES
+from .._inference import LikelihoodInferenceMixin
 from .._loss.calibration import (
     binary_nll,
     multinomial_nll,
@@ -289,7 +290,7 @@ def newton_temperature(
 
 
 @fill_calibration_doc
-class TemperatureScaling(_SoftmaxCalibrator):
+class TemperatureScaling(LikelihoodInferenceMixin, _SoftmaxCalibrator):
     """Temperature scaling: ``softmax(z / T)`` with one fitted temperature.
 
     The logits ``z`` are divided by a single ``T > 0`` chosen to minimise the
@@ -314,6 +315,14 @@ class TemperatureScaling(_SoftmaxCalibrator):
     solvers (``history_`` holds the objective after each step);
     ``solver="lbfgs"`` trains the same map with the engine's full-batch
     L-BFGS instead.
+
+    The fit is a maximum-likelihood fit, with the statistics of
+    :ref:`inference` whichever the solver: :meth:`summary` reports the
+    one parameter ``"inverse_temperature"``, ``1 / T``, the coefficient of
+    the logits in the logistic (softmax) regression ``softmax(z / T)``,
+    on which the likelihood is a GLM's and Newton's method works (its
+    standard error is that of ``1 / T``; ``T``'s own is
+    ``T² · se(1 / T)`` by the delta method).
 
     Parameters
     ----------
@@ -345,6 +354,7 @@ class TemperatureScaling(_SoftmaxCalibrator):
     converged_ : bool
         Whether the solver met its tolerance.
     {calibrator_attributes}
+    {likelihood_attributes}
 
     See Also
     --------
@@ -425,6 +435,13 @@ class TemperatureScaling(_SoftmaxCalibrator):
         if self.solver == "newton":
             formulation = dataclasses.replace(formulation, solve=_solve_temperature)
         return formulation
+
+    def _likelihood(self, n_classes):
+        return True
+
+    def _inference_parameters(self, module, criterion):
+        temperature = module.calibration_map.temperature
+        return [(["inverse_temperature"], 1.0 / (self.feature_scale_ * temperature))]
 
     def _predict_logits(self, scores):
         check_is_fitted(self, "temperature_")
@@ -659,7 +676,7 @@ class DirichletCalibrator(_LinearMapCalibrator):
 
 
 @fill_calibration_doc
-class PlattCalibrator(_OneVsRestOutputs, _TorchCalibrator):
+class PlattCalibrator(LikelihoodInferenceMixin, _OneVsRestOutputs, _TorchCalibrator):
     """Platt scaling: ``σ(a s + c)`` of each class's score, one-vs-rest.
 
     A logistic regression on the score (Platt, 1999, "Probabilistic outputs
@@ -672,6 +689,16 @@ class PlattCalibrator(_OneVsRestOutputs, _TorchCalibrator):
     probabilities are renormalised to sum to one. The scores are divided by
     their root mean square (``feature_scale_``) for the fit, so scores
     multiplied by any ``c > 0`` give the same probabilities.
+
+    With ``smooth_targets=False`` and two classes the fit is the
+    maximum-likelihood logistic regression of the labels on the score, and
+    it has the statistics of :ref:`inference`: :meth:`summary` of ``"a"``
+    (the slope of the score, on the scale of the scores given) and ``"c"``
+    (the intercept), the log-likelihood, AIC and BIC. Platt's smoothed
+    targets are not the labels, so the default fit maximises another
+    objective and has none; nor has a fit of ``k >= 3`` classes, whose
+    one-vs-rest objective is a sum of ``k`` binary likelihoods, not the
+    likelihood of the renormalised probabilities.
 
     Parameters
     ----------
@@ -688,6 +715,7 @@ class PlattCalibrator(_OneVsRestOutputs, _TorchCalibrator):
         The intercepts ``c``.
     {calibrator_attributes}
     {torch_attributes}
+    {likelihood_attributes}
 
     Examples
     --------
@@ -699,6 +727,10 @@ class PlattCalibrator(_OneVsRestOutputs, _TorchCalibrator):
     >>> platt = PlattCalibrator(input="logits").fit(z, y)
     >>> round(float(platt.coef_[0]), 2)
     0.26
+    >>> mle = PlattCalibrator(input="logits", smooth_targets=False).fit(z, y)
+    >>> table = mle.summary()
+    >>> list(table.index), table["std_error"].round(3).tolist()
+    (['a', 'c'], [0.009, 0.031])
     """
 
     _convex_map = True
@@ -754,6 +786,28 @@ class PlattCalibrator(_OneVsRestOutputs, _TorchCalibrator):
 
     def _base_loss(self, n_classes):
         return binary_nll if self._binary(n_classes) else one_vs_rest_nll
+
+    def _likelihood(self, n_classes):
+        return n_classes == 2 and not self.smooth_targets
+
+    def _statistics_unavailable(self):
+        if self.smooth_targets:
+            return (
+                "Platt's smoothed targets are not the labels, so the fit is "
+                "not a maximum-likelihood fit; fit with smooth_targets=False"
+            )
+        return (
+            "with 3 or more classes the one-vs-rest objective is a sum of "
+            "binary likelihoods, not the likelihood of the calibrated "
+            "(renormalised) probabilities"
+        )
+
+    def _inference_parameters(self, module, criterion):
+        calibration_map = module.calibration_map
+        return [
+            (["a"], calibration_map.scale / self.feature_scale_),
+            (["c"], calibration_map.offset),
+        ]
 
     @property
     def coef_(self):

@@ -13,8 +13,9 @@ from sklearn.utils.validation import check_array
 
 from .._docstrings import fill_doc
 from .._engine import Formulation, Problem, TorchEstimator
+from .._inference import LikelihoodInferenceMixin
 from .._loss.dependence import KINDS, penalised_loss
-from ..nn import Scorer
+from ..nn import LinearScorer, Scorer
 from ..utils._groups import check_sample_weight
 from ..utils._penalty import (
     DependencePenalty,
@@ -29,6 +30,9 @@ __all__ = ["FairClassifier", "FairRegressor"]
 #: FairRegressor refuses, for a mini-batch optimiser, targets whose spread
 #: around their mean is beyond this factor from 1.
 _MAX_TARGET_SPREAD = 1e6
+
+#: The data losses that are a negative log-likelihood.
+LIKELIHOOD_LOSSES = ("binary_log_loss", "multinomial_log_loss")
 
 _FAIRNESS_NOTES = """\
 The penalty is computed on each mini-batch from the batch's predictions and
@@ -151,6 +155,10 @@ class _FairMixin(FairnessPenaltyMixin):
             ),
             n_outputs=n_outputs,
             convex=convex,
+            # Without a penalty, the log losses are the likelihood of a
+            # logistic (softmax) regression; the regression losses are not
+            # likelihoods (see FairRegressor._statistics_unavailable).
+            likelihood=penalty is None and loss in LIKELIHOOD_LOSSES,
             lbfgs=convex
             or (
                 self._smooth()
@@ -160,7 +168,9 @@ class _FairMixin(FairnessPenaltyMixin):
 
 
 @_fairness_doc
-class FairRegressor(_FairMixin, RegressorMixin, TorchEstimator):
+class FairRegressor(
+    LikelihoodInferenceMixin, _FairMixin, RegressorMixin, TorchEstimator
+):
     """Regressor with a distance-covariance penalty on protected attributes.
 
     Minimises ``L(y, ŷ) + λ · P(ŷ, S)``: a regression loss plus
@@ -171,6 +181,15 @@ class FairRegressor(_FairMixin, RegressorMixin, TorchEstimator):
     and continuous attributes, several at once, linear and non-linear
     dependence alike. ``alpha / 2`` times the squared norm of the scorer's
     weight matrices is added.
+
+    None of the losses is a likelihood, so there are no likelihood
+    statistics (:ref:`inference`; :meth:`summary` says why): the squared
+    (absolute) error is a Gaussian (Laplace) log-likelihood only with a
+    noise scale, which the model does not fit, and half the Poisson
+    deviance differs from the Poisson log-likelihood by a term of the
+    targets, which are not counts once divided by an ``exposure``.
+    Fit the unpenalised model with statsmodels' ``OLS`` or ``GLM`` for its
+    standard errors.
 
     For the squared and absolute error, with skalign's scorers (which learn
     an unpenalised bias), the targets are centred at their weighted mean in
@@ -285,6 +304,16 @@ class FairRegressor(_FairMixin, RegressorMixin, TorchEstimator):
         self.warm_start = warm_start
         self.verbose = verbose
         self.random_state = random_state
+
+    def _statistics_unavailable(self):
+        return (
+            f"its loss ({self.loss!r}) is not a likelihood: the squared or "
+            "absolute error is one only with a noise scale, which the model "
+            "does not fit, and half the Poisson deviance differs from the "
+            "Poisson log-likelihood by a term of the targets; fit the "
+            "unpenalised model with statsmodels' OLS or GLM for its "
+            "standard errors"
+        )
 
     def _formulation(self, penalty=None, n_rows=0, y_offset=0.0):
         # y_offset is applied outside the net (see _problem and predict).
@@ -442,7 +471,9 @@ class FairRegressor(_FairMixin, RegressorMixin, TorchEstimator):
 
 
 @_fairness_doc
-class FairClassifier(_FairMixin, ClassifierMixin, TorchEstimator):
+class FairClassifier(
+    LikelihoodInferenceMixin, _FairMixin, ClassifierMixin, TorchEstimator
+):
     """Classifier with a distance-covariance penalty on protected attributes.
 
     Minimises the log-loss (logistic for two classes, softmax cross-entropy
@@ -453,6 +484,16 @@ class FairClassifier(_FairMixin, ClassifierMixin, TorchEstimator):
     squared norm of the scorer's weight matrices. With a linear scorer,
     ``fairness_strength=0`` and ``alpha=a`` it is
     ``LogisticRegression(C=1 / (a · n))``.
+
+    Without a penalty (no ``fairness_penalty``, or a strength of 0),
+    ``alpha=0`` and a linear scorer, the fit is the maximum-likelihood
+    logistic (softmax) regression, with the statistics of
+    :ref:`inference`: :meth:`summary` of the features' coefficients and the
+    intercept, as statsmodels' ``Logit`` prints them, and for ``k >= 3``
+    classes of each class's against the first's, as ``MNLogit`` prints
+    them (named ``"feature[class]"``; a softmax sees only these
+    differences). With an active penalty the fit is no maximum-likelihood
+    fit, and there are none.
 
     {fairness_notes}
 
@@ -470,6 +511,7 @@ class FairClassifier(_FairMixin, ClassifierMixin, TorchEstimator):
         Names of the protected attributes seen in :meth:`fit` (empty when
         fitted without them).
     {engine_attributes}
+    {likelihood_attributes}
 
     See Also
     --------
@@ -552,6 +594,35 @@ class FairClassifier(_FairMixin, ClassifierMixin, TorchEstimator):
 
     def _binary(self):
         return len(self.classes_) == 2
+
+    def _statistics_unavailable(self):
+        return (
+            "they exist for the unpenalised fit (no active fairness_penalty, "
+            "alpha=0) with a linear scorer (LinearScorer), the "
+            "maximum-likelihood logistic regression"
+        )
+
+    def _parametric_module(self, module):
+        return isinstance(module, LinearScorer)
+
+    def _inference_parameters(self, module, criterion):
+        if self._binary():
+            return super()._inference_parameters(module, criterion)
+        # A softmax sees only differences between classes: each class's
+        # coefficients against the first class's, as MNLogit reports them.
+        linear = module.linear
+        features = getattr(self, "feature_names_in_", None)
+        if features is None:
+            features = [f"x{j}" for j in range(linear.weight.shape[1])]
+        blocks = []
+        for k, label in enumerate(self.classes_[1:], start=1):
+            names = [f"{feature}[{label}]" for feature in features]
+            blocks.append((names, linear.weight[k] - linear.weight[0]))
+            if linear.bias is not None:
+                blocks.append(
+                    ([f"intercept[{label}]"], (linear.bias[k] - linear.bias[0])[None])
+                )
+        return blocks
 
     def _formulation(self, n_classes=2, penalty=None, n_rows=0):
         binary = n_classes == 2

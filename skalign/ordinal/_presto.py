@@ -12,6 +12,7 @@ transactions and persistence as for every family.
 """
 
 import functools
+import itertools
 import math
 import numbers
 import warnings
@@ -33,6 +34,7 @@ from .._engine import (
     TorchEstimator,
     to_torch,
 )
+from .._inference import LikelihoodInferenceMixin
 from .._loss.ordinal import cumulative_logit_loss, log_interval_proba
 from ..exceptions import ConvergenceWarning
 from ..nn import Scorer
@@ -421,7 +423,12 @@ def _solve_presto(module, X, targets, *, max_iter, tol, record, strengths, n_cla
     return converged
 
 
-class PrestoClassifier(CumulativeLogitClassifierMixin, ClassifierMixin, TorchEstimator):
+class PrestoClassifier(
+    LikelihoodInferenceMixin,
+    CumulativeLogitClassifierMixin,
+    ClassifierMixin,
+    TorchEstimator,
+):
     """PRESTO: an ordinal logit whose weights may change from threshold to threshold.
 
     A cumulative logit model with separate linear weights per threshold,
@@ -454,6 +461,17 @@ class PrestoClassifier(CumulativeLogitClassifierMixin, ClassifierMixin, TorchEst
     Chernozhukov, Fernández-Val and Galichon, 2010), so ``predict_proba``
     always returns non-negative rows that sum to one; where no curves cross
     this changes nothing.
+
+    **Statistics.** With ``alpha=0`` and ``alpha_first`` ``None`` or 0 the
+    fit is the maximum-likelihood non-parallel cumulative logit model, with
+    the statistics of :ref:`inference`: :meth:`summary` of each threshold's
+    weights (named ``"feature[a|b]"``) and the thresholds ``"a|b"``, and the
+    log-likelihood for a likelihood-ratio test of proportional odds
+    (:func:`~skalign.inference.likelihood_ratio_test` against a
+    :class:`ProportionalOddsClassifier` on the same data). With an active
+    L1 penalty there are none: the lasso's solution is not a
+    maximum-likelihood fit, and its zeros make the Wald statistics of the
+    curvature invalid.
 
     Parameters
     ----------
@@ -511,6 +529,15 @@ class PrestoClassifier(CumulativeLogitClassifierMixin, ClassifierMixin, TorchEst
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
+    log_likelihood_, n_params_, nobs_, aic_, bic_ : float, int, int, float, float
+        With ``alpha=0`` (see Statistics above): the log-likelihood (sample
+        weights count as repeated rows), the number of parameters, the rows
+        of positive weight, and ``2 k - 2 log L``, ``k log n - 2 log L``.
+    parameter_names_, parameters_ : ndarray
+        The parameters by name and their estimates.
+    covariance_, robust_covariance_ : ndarray of shape (n, n) or None
+        The inverse observed information (exact Hessian by automatic
+        differentiation), and the sandwich clustered by row.
 
     See Also
     --------
@@ -599,6 +626,7 @@ class PrestoClassifier(CumulativeLogitClassifierMixin, ClassifierMixin, TorchEst
         return self.alpha, self.alpha_first
 
     def _formulation(self, n_classes):
+        alpha, alpha_first = self._strengths()
         return Formulation(
             # The likelihood part (the engine's evaluation of the module); the
             # L1 penalty and the domain are FISTA's.
@@ -606,10 +634,36 @@ class PrestoClassifier(CumulativeLogitClassifierMixin, ClassifierMixin, TorchEst
             n_outputs=n_classes - 1,
             module=_presto_module,
             convex=True,
+            # Without the penalty, the objective is the likelihood itself.
+            likelihood=alpha == 0 and not alpha_first,
             solve=functools.partial(
                 _solve_presto, strengths=self._strengths(), n_classes=n_classes
             ),
         )
+
+    def _parametric_module(self, module):
+        return isinstance(module, _NonParallelCumulativeLogits)
+
+    def _statistics_unavailable(self):
+        return (
+            "they exist for the unpenalised fit (alpha=0, alpha_first None "
+            "or 0), the maximum-likelihood non-parallel cumulative logit "
+            "model; the L1 penalty's solution is not one"
+        )
+
+    def _inference_parameters(self, module, criterion):
+        features = getattr(self, "feature_names_in_", None)
+        if features is None:
+            features = [f"x{j}" for j in range(module.differences.shape[1])]
+        classes = [str(c) for c in self.classes_]
+        cuts = [f"{a}|{b}" for a, b in itertools.pairwise(classes)]
+        weights = torch.cumsum(module.differences, 0)
+        blocks = [
+            ([f"{feature}[{cut}]" for feature in features], weights[k])
+            for k, cut in enumerate(cuts)
+        ]
+        blocks.append((cuts, module.thresholds))
+        return blocks
 
     def _problem(self, X, y, *, constants, sample_weight, order):
         weight = check_sample_weight(sample_weight, X.shape[0])
