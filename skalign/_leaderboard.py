@@ -189,8 +189,13 @@ def leaderboard(
     model = PreferenceRewardRegressor(ties=ties).fit(
         X, y, groups=groups, sample_weight=np.repeat(count, 2)
     )
-    names, transform = model._contrast_transform("sum")
+    # Strengths sum to zero: each item's coefficient minus the items' mean
+    # (the controls and a tie parameter as they are). Built here, not from
+    # the information, which a very large fit does not compute.
+    names = model.parameter_names_
     shown = np.isin(names, items)
+    transform = np.eye(len(names))
+    transform[np.ix_(shown, shown)] -= 1.0 / shown.sum()
     estimates = transform @ model.parameters_
     rng = check_random_state(random_state)
     if n_resamples:
@@ -207,7 +212,15 @@ def leaderboard(
         tail = (1 - level) / 2
         lower, upper = np.quantile(draws, [tail, 1 - tail], axis=0)
     else:
-        _, _, covariance = model._contrasts(cov_type, "sum")
+        if model._null_direction is None:
+            raise ValueError(
+                "Wald intervals need the covariance of the strengths, which "
+                f"this fit did not compute ({model._covariance_reason}); "
+                "pass n_resamples (e.g. 1000) for bootstrap intervals."
+            )
+        covariance = transform @ model._covariance_up_to_shift(
+            cov_type, "leaderboard"
+        ) @ transform.T
         std_error = np.sqrt(np.diag(covariance))
         half = stats.norm.ppf(0.5 + level / 2) * std_error
         lower, upper = estimates - half, estimates + half

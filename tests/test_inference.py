@@ -808,6 +808,23 @@ def test_indicator_rows_beyond_the_generic_budget_get_a_covariance():
     np.testing.assert_allclose(table["std_error"].to_numpy(), expected, rtol=1e-6)
 
 
+def test_leaderboard_beyond_the_information_budget(monkeypatch):
+    """A fit too large for its information at fit time still ranks: the
+    strengths' gauge does not need the covariance, bootstrap intervals work,
+    and Wald intervals say why they cannot be had."""
+    import skalign._engine as engine
+    from skalign.inference import leaderboard
+
+    frame, _ = _arena(n_items=5, n_comparisons=600, seed=7)
+    full = leaderboard(frame, n_resamples=20, random_state=0)
+    monkeypatch.setattr(engine, "INFORMATION_BUDGET", 0)
+    monkeypatch.setattr(engine, "FAST_INFORMATION_BUDGET", 0)
+    with pytest.raises(ValueError, match="pass n_resamples"):
+        leaderboard(frame)
+    table = leaderboard(frame, n_resamples=20, random_state=0)
+    pandas.testing.assert_frame_equal(table, full, check_exact=False, atol=1e-5)
+
+
 def test_leaderboard_refuses_bad_input():
     from skalign.inference import leaderboard
 
