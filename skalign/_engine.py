@@ -45,6 +45,7 @@ from ._distributed import current as _data_parallel
 from ._inference import (
     INFORMATION_BUDGET,
     LikelihoodInferenceMixin,
+    _flat_named,
     likelihood_statistics,
     linear_score_rows,
 )
@@ -883,6 +884,14 @@ def _linear_scorer(module):
 FAST_INFORMATION_BUDGET = 2e10
 
 
+def _reweighted(X, targets, factor):
+    """``X`` and ``targets`` with each unit's weights times ``factor``."""
+    weight = targets["weight"]
+    shape = (-1,) + (1,) * (weight.ndim - 1)
+    factor = torch.as_tensor(factor, dtype=weight.dtype, device=weight.device)
+    return X, {**targets, "weight": weight * factor.view(shape)}
+
+
 def _information_affordable(X, n_rows, n_params):
     """Whether the fit computes its information (``n_rows`` unit-major rows
     of ``X``): within :data:`INFORMATION_BUDGET` (parameters x rows, the
@@ -1289,6 +1298,13 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             },
             None if index is None else torch.as_tensor(index, device=device),
         )
+        # The row of the data behind each unit (its first position): what
+        # row-level weight multipliers (a group bootstrap) act through.
+        data.unit_rows = (
+            np.arange(targets["mask"].shape[0]) * targets["mask"].shape[1]
+            if problem.units.index is None
+            else np.asarray(problem.units.index)[:, 0]
+        )
         initial_state = None
         if problem.initial_state is not None and not resume and epochs is None:
             # Before any generator is taken: it fits a clone of this estimator.
@@ -1480,6 +1496,14 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 covariance=covariance,
                 second_derivatives=second_derivatives,
             )
+            # A bootstrap request (confidence_intervals(kind="bootstrap"),
+            # leaderboard()) re-solves this fit's problem under each
+            # resample's weights.
+            request = getattr(self, "_bootstrap_request", None)
+            if request is not None:
+                request["draws"] = self._weighted_solves(
+                    net, form, module, criterion, params, X, targets, train, request
+                )
             # A profile-likelihood request (confidence_intervals(kind=
             # "profile")) works on this fit's objective.
             hook = getattr(self, "_profile_request", None)
@@ -1492,6 +1516,88 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                     weight_scale,
                 )
             return statistics
+
+    def _weighted_solves(
+        self, net, form, module, criterion, params, X, targets, train, request
+    ):
+        """The reported parameters re-solved under each of
+        ``request["multipliers"]`` (per-row factors of the sample weights,
+        equal within a unit), from this fit's solution, by the fit's own
+        solver and convergence test; ``None`` where the fit is more than
+        that one solve (a family's own solver or phases, a constraint
+        applied around the solve, units held out), so the caller refits.
+        Returns ``(names, draws, converged)``."""
+        unit_rows = getattr(train, "unit_rows", None)
+        optimizer = getattr(net, "optimizer_", None)
+        if (
+            unit_rows is None
+            or not isinstance(optimizer, FullBatchLBFGS)
+            or form.solve is not None
+            or len(form.losses) != 1
+            or _linear_scorer(net.module_) is None
+        ):
+            return None
+        solver = FullBatchLBFGS(
+            params,
+            tol=self.tol,
+            max_iter=optimizer.param_groups[0]["max_iter"],
+            history_size=optimizer.param_groups[0]["history_size"],
+        )
+        # As a continued fit: the gradient test relative to the gradient at
+        # the start of this fit's first solve.
+        reference = optimizer.param_groups[0]["reference_gradient"]
+        solver.set_scales(
+            _feature_scales(
+                module,
+                X,
+                zero_row=getattr(train.index, "_skalign_own_row_then_last", False),
+            )
+        )
+        start = [p.detach().clone() for p in params]
+        names, draws, converged = None, [], []
+        for multipliers in request["multipliers"]:
+            factor = np.asarray(multipliers, dtype=np.float64)[unit_rows]
+            rows, weighted = _reweighted(X, targets, factor)
+            with torch.no_grad():
+                finite = math.isfinite(float(criterion(module(rows), weighted, module)))
+            if not finite:
+                # The units a resample leaves out are dropped rather than
+                # weighted 0 (a Plackett-Luce list takes the logarithm of
+                # its weights).
+                units = np.flatnonzero(factor > 0)
+                rows, kept = train.batch(torch.as_tensor(units, device=X.device))
+                if rows.layout != torch.strided:
+                    rows = rows.coalesce()
+                rows, weighted = _reweighted(rows, kept, factor[units])
+            with torch.no_grad():
+                for p, value in zip(params, start):
+                    p.copy_(value)
+            solver.reset()
+            solver.param_groups[0]["reference_gradient"] = reference
+
+            def closure(rows=rows, weighted=weighted):
+                solver.zero_grad()
+                loss = criterion(module(rows), weighted, module)
+                loss.backward()
+                return loss
+
+            for _ in range(self._setting("max_epochs")):
+                solver.step(closure)
+                if solver.converged:
+                    break
+            if not math.isfinite(solver.f):
+                # Not a smooth re-solve of this fit: the caller refits.
+                return None
+            with torch.no_grad():
+                names, values = _flat_named(
+                    self._inference_parameters(module, criterion)
+                )
+            draws.append(values.detach().to("cpu", torch.float64).numpy())
+            converged.append(solver.converged)
+        with torch.no_grad():
+            for p, value in zip(params, start):
+                p.copy_(value)
+        return names, np.array(draws), np.array(converged)
 
     def _parametric_module(self, module):
         """Whether the trained ``module`` is a model of fixed, finite

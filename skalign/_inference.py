@@ -28,14 +28,16 @@ loss layer only.
 import copy
 import math
 import numbers
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
 import torch
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from scipy import stats
 
 from ._loss._reduction import recording, unfused
+from .exceptions import ConvergenceWarning
 from .utils._extras import install_hint
 
 __all__ = [
@@ -1151,30 +1153,91 @@ class LikelihoodInferenceMixin:
                 "data of the fit."
             )
         n_groups = int(codes.max()) + 1
-        base = fit_params.pop("sample_weight", None)
-        base = np.ones(n_rows) if base is None else np.asarray(base, dtype=float)
-        rng = check_random_state(random_state)
-        counts = rng.multinomial(
-            n_groups, np.full(n_groups, 1.0 / n_groups), n_resamples
-        )
-        results = self._refits(
-            X, y, (base * count[codes] for count in counts), n_jobs, fit_params
-        )
+        seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+        draw = _GroupResample(codes, np.full(n_groups, 1.0 / n_groups), seed)
+        results = self._refits(X, y, draw, n_resamples, n_jobs, fit_params)
         return pandas.DataFrame(results, columns=list(self.parameter_names_))
 
-    def _refits(self, X, y, sample_weights, n_jobs, fit_params):
-        """``parameters_`` refitted once per sample-weight vector, each refit
-        continued from this fit (estimates only), in parallel through
-        joblib; an array of shape (n_refits, len(parameter_names_))."""
+    def _refits(self, X, y, draw, n_resamples, n_jobs, fit_params):
+        """``parameters_`` refitted under ``n_resamples`` reweightings of
+        the data, in parallel through joblib; an array of shape
+        (n_resamples, len(parameter_names_)).
+
+        ``draw(k)`` gives resample ``k``'s factors of the rows' sample
+        weights (equal within a group). Where the engine can, each worker
+        builds the problem once and re-solves it under its resamples'
+        weights, from this fit's solution (see
+        ``TorchEstimator._weighted_solves``); otherwise each resample is a
+        fit of its own, continued from this one (estimates only).
+        """
         start = self._continuation()
-        return np.array(
-            Parallel(n_jobs=n_jobs)(
-                delayed(_refit_parameters)(
-                    start, X, y, weight, fit_params, self.parameter_names_
-                )
-                for weight in sample_weights
+        n_workers = max(1, min(effective_n_jobs(n_jobs), n_resamples))
+        chunks = np.array_split(np.arange(n_resamples), n_workers)
+        parts = Parallel(n_jobs=n_jobs)(
+            delayed(_refit_chunk)(
+                start, X, y, draw, chunk, fit_params, self.parameter_names_
             )
+            for chunk in chunks
         )
+        results, not_converged = [], 0
+        for values, misses in parts:
+            results.extend(values)
+            not_converged += misses
+        if not_converged:
+            warnings.warn(
+                f"{not_converged} of {n_resamples} bootstrap refits of "
+                f"{type(self).__name__} stopped at max_epochs before "
+                "converging; raise max_epochs or tol.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return np.array(results)
+
+
+class _GroupResample:
+    """Resample ``k``'s factors of the rows' weights: each group's count in
+    a multinomial draw of as many groups as there are, with probabilities
+    ``p`` (uniform: the group bootstrap; proportional to their weights:
+    resampling the observations that cells of identical ones aggregate),
+    divided by its expected count. Drawn from a generator of its own per
+    resample, so that workers need no shared state."""
+
+    def __init__(self, codes, p, seed, total=None):
+        self.codes, self.p, self.seed = codes, p, seed
+        self.total = len(p) if total is None else total
+
+    def __call__(self, k):
+        rng = np.random.default_rng([self.seed, k])
+        counts = rng.multinomial(self.total, self.p)
+        return (counts / (self.total * self.p))[self.codes]
+
+
+def _refit_chunk(model, X, y, draw, chunk, fit_params, names):
+    """The parameters under the resamples ``chunk`` and how many did not
+    converge: one fit that re-solves under each resample's weights, or, if
+    the engine cannot, one refit per resample."""
+    model = copy.deepcopy(model)
+    model._estimates_only = True
+    request = {"multipliers": (draw(k) for k in chunk), "draws": None}
+    model._bootstrap_request = request
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            model.fit(X, y, **fit_params)
+        finally:
+            del model._bootstrap_request
+    if request["draws"] is not None:
+        found, draws, converged = request["draws"]
+        position = {name: j for j, name in enumerate(found)}
+        if all(name in position for name in names):
+            columns = [position[name] for name in names]
+            return list(draws[:, columns]), int((~converged).sum())
+    base = fit_params.get("sample_weight")
+    base = np.ones(len(y)) if base is None else np.asarray(base, dtype=float)
+    params = {key: value for key, value in fit_params.items() if key != "sample_weight"}
+    return [
+        _refit_parameters(model, X, y, base * draw(k), params, names) for k in chunk
+    ], 0
 
 
 def _refit_parameters(model, X, y, sample_weight, fit_params, names):

@@ -4,6 +4,7 @@ intervals, rank intervals, ties and style control."""
 import numpy as np
 from scipy import sparse, stats
 
+from ._inference import _GroupResample
 from .preference import PreferenceRewardRegressor
 from .utils._extras import install_hint
 
@@ -199,14 +200,22 @@ def leaderboard(
     estimates = transform @ model.parameters_
     rng = check_random_state(random_state)
     if n_resamples:
-        # Resample comparisons (not cells): each resample's multinomial
-        # counts, summed per cell, are the refit's weights.
-        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_resamples)
-        weights = (
-            np.repeat(np.bincount(cell_of, draw, minlength=n_cells), 2)
-            for draw in counts
+        # Resample comparisons (not cells): a cell's count in a resample of
+        # the n comparisons is multinomial with probability count / n.
+        draw = _GroupResample(
+            np.repeat(np.arange(n_cells), 2),
+            count / n,
+            rng.randint(np.iinfo(np.int32).max),
+            total=n,
         )
-        draws = model._refits(X, y, weights, n_jobs, {"groups": groups})
+        draws = model._refits(
+            X,
+            y,
+            draw,
+            n_resamples,
+            n_jobs,
+            {"groups": groups, "sample_weight": np.repeat(count, 2)},
+        )
         draws = draws @ transform.T
         std_error = draws.std(axis=0, ddof=1)
         tail = (1 - level) / 2
@@ -218,9 +227,11 @@ def leaderboard(
                 f"this fit did not compute ({model._covariance_reason}); "
                 "pass n_resamples (e.g. 1000) for bootstrap intervals."
             )
-        covariance = transform @ model._covariance_up_to_shift(
-            cov_type, "leaderboard"
-        ) @ transform.T
+        covariance = (
+            transform
+            @ model._covariance_up_to_shift(cov_type, "leaderboard")
+            @ transform.T
+        )
         std_error = np.sqrt(np.diag(covariance))
         half = stats.norm.ppf(0.5 + level / 2) * std_error
         lower, upper = estimates - half, estimates + half

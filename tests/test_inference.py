@@ -825,6 +825,40 @@ def test_leaderboard_beyond_the_information_budget(monkeypatch):
     pandas.testing.assert_frame_equal(table, full, check_exact=False, atol=1e-5)
 
 
+def test_bootstrap_re_solves_agree_with_refits(monkeypatch):
+    """The bootstrap re-solves one fit's problem under each resample's
+    weights; refitting each resample from the data gives the same draws
+    (to the solvers' tolerance): pairs in groups of several (a judge's
+    comparisons), ties, a listwise model."""
+    import skalign._engine as engine
+
+    rng = np.random.default_rng(8)
+    X, y, groups, _, _ = _pairs(300, 2, 12)
+    judges = groups // 4
+    tied = y.copy()
+    tied[:40] = 0.5
+    ranker_X = rng.normal(size=(240, 2))
+    ranker_y = np.tile([0.0, 1.0, 2.0, 3.0], 60)
+    ranker_groups = np.repeat(np.arange(60), 4)
+    cases = [
+        (PreferenceRewardRegressor(), X, y, {"groups": judges}),
+        (PreferenceRewardRegressor(ties="davidson"), X, tied, {"groups": groups}),
+        (PlackettLuceRanker(), ranker_X, ranker_y, {"groups": ranker_groups}),
+    ]
+    for model, X_, y_, fit_params in cases:
+        model.fit(X_, y_, **fit_params)
+        fast = model.bootstrap_parameters(
+            X_, y_, n_resamples=8, random_state=0, **fit_params
+        )
+        with monkeypatch.context() as patch:
+            patch.setattr(engine.TorchEstimator, "_weighted_solves", lambda *a: None)
+            slow = model.bootstrap_parameters(
+                X_, y_, n_resamples=8, random_state=0, **fit_params
+            )
+        assert not np.allclose(fast.iloc[0], fast.iloc[1])
+        np.testing.assert_allclose(fast.to_numpy(), slow.to_numpy(), atol=1e-4)
+
+
 def test_leaderboard_refuses_bad_input():
     from skalign.inference import leaderboard
 
