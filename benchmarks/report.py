@@ -268,8 +268,10 @@ def _leaderboard(res):
             "count aggregation + scipy L-BFGS-B per resample",
             res["anchor_s"],
             note=f"the anchor's objective {gap:+.1e} relative to skalign's; "
-            "bootstrap standard errors differ by up to "
-            f"{res['max_std_error_relative_difference']:.0%}",
+            "bootstrap standard errors: median ratio "
+            f"{res.get('median_std_error_ratio', float('nan')):.3f}, "
+            "largest difference "
+            f"{res['max_std_error_relative_difference']:.0%} (independent draws)",
         )
     ]
 
