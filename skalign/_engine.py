@@ -1390,6 +1390,9 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 f"the estimator is left as it was before this call. Lower lr "
                 f"(currently {net.lr}), raise alpha, or standardise X."
             )
+        # The constants of this fit before its statistics, which report
+        # parameters through them (a regressor's centring of y).
+        self._fitted_constants = problem.constants
         # Not from one shard: a data-parallel fit computes no statistics.
         statistics = (
             None

@@ -353,6 +353,7 @@ def likelihood_statistics(
         "names": names,
         "estimates": values.detach().to("cpu", torch.float64).numpy(),
         "n_obs": int(n_obs),
+        "total_weight": total,
         "covariance": None,
         "robust_covariance": None,
         "reason": None,

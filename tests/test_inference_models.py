@@ -257,18 +257,84 @@ def test_multiclass_fair_classifier_reports_mnlogit_contrasts():
     [
         (FairClassifier(fairness_penalty=DependencePenalty(strength=2.0)), "penalty"),
         (FairClassifier(alpha=0.01), "alpha=0"),
-        (FairRegressor(), "not a likelihood"),
+        (FairRegressor(fairness_penalty=DependencePenalty(strength=2.0)), "penalty"),
+        pytest.param(
+            FairRegressor(loss="absolute_error"),
+            "not a likelihood",
+            # Adam on the non-smooth loss stops at max_epochs here.
+            marks=pytest.mark.filterwarnings(
+                "ignore::skalign.exceptions.ConvergenceWarning"
+            ),
+        ),
         (FairRegressor(loss="poisson"), "Poisson"),
     ],
 )
 def test_fair_models_without_a_likelihood_say_why(model, reason):
     X, y, group = _classification(11)
     if isinstance(model, FairRegressor):
-        y = np.exp(X[:, 0] / 2).round() if model.loss == "poisson" else X @ [1, 2, 3]
+        y = (
+            np.exp(X[:, 0] / 2).round()
+            if model.loss == "poisson"
+            else X @ [1, 2, 3] + np.sin(7 * X[:, 0])
+        )
     model.fit(X, y, sensitive_features=group)
     assert not hasattr(model, "log_likelihood_")
     with pytest.raises(ValueError, match=reason):
         model.summary()
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_least_squares_fair_regressor_is_ols(weighted):
+    """At strength 0, FairRegressor's least squares carries the statistics
+    of statsmodels' OLS (WLS with frequency weights): estimates, standard
+    errors (from RSS / (n - k)), the HC1 sandwich and the log-likelihood
+    (at RSS / n); AIC and BIC count the variance as a parameter, as R's
+    logLik.lm does (statsmodels' do not: 2 and log n less). The intercept
+    is on the scale of y, offset included."""
+    rng = np.random.default_rng(12)
+    n = 400
+    X = rng.normal(size=(n, 3)) * [1.0, 50.0, 0.01]
+    y = 1e4 + X @ [1.0, -0.02, 30.0] + rng.standard_t(5, size=n)
+    weight = rng.integers(1, 4, n).astype(float) if weighted else None
+    model = FairRegressor(random_state=0).fit(X, y, sample_weight=weight)
+    design = sm.add_constant(X)
+    if weighted:
+        reference = sm.WLS(y, design, weights=weight).fit()
+        # Frequency weights: the rows repeated.
+        repeated = np.repeat(np.arange(n), weight.astype(int))
+        reference_llf = sm.OLS(y[repeated], design[repeated]).fit().llf
+        n_obs = weight.sum()
+        # statsmodels' WLS scales by the residual degrees of freedom of n rows,
+        # the repeated rows by sum(weight) - k.
+        repeated_fit = sm.OLS(y[repeated], design[repeated]).fit()
+        bse = repeated_fit.bse
+    else:
+        reference = sm.OLS(y, design).fit()
+        reference_llf = reference.llf
+        n_obs = n
+        bse = reference.bse
+    order = [1, 2, 3, 0]
+    np.testing.assert_allclose(
+        model.parameters_, np.asarray(reference.params)[order], rtol=1e-6
+    )
+    np.testing.assert_allclose(_se(model), np.asarray(bse)[order], rtol=1e-4)
+    np.testing.assert_allclose(model.log_likelihood_, reference_llf, rtol=1e-9)
+    assert model.n_params_ == 5
+    np.testing.assert_allclose(model.aic_, 2 * 5 - 2 * reference_llf, rtol=1e-9)
+    assert list(model.parameter_names_) == ["x0", "x1", "x2", "intercept"]
+    np.testing.assert_allclose(
+        model.predict(np.zeros((1, 3))), model.parameters_[-1], rtol=1e-9
+    )
+    if not weighted:
+        hc1 = sm.OLS(y, design).fit(cov_type="HC1")
+        np.testing.assert_allclose(
+            np.sqrt(np.diag(model.robust_covariance_)),
+            np.asarray(hc1.bse)[order],
+            rtol=1e-4,
+        )
+        assert np.isclose(model.bic_, 5 * np.log(n_obs) - 2 * reference_llf)
+    with pytest.raises(ValueError, match="kind='wald'"):
+        model.confidence_intervals(kind="profile", X=X, y=y)
 
 
 # -------------------------------------------------------------------- PRESTO

@@ -1,6 +1,7 @@
 """Regressors and classifiers with a distance-covariance fairness penalty."""
 
 import functools
+import math
 
 import numpy as np
 from scipy import special
@@ -31,8 +32,10 @@ __all__ = ["FairClassifier", "FairRegressor"]
 #: around their mean is beyond this factor from 1.
 _MAX_TARGET_SPREAD = 1e6
 
-#: The data losses that are a negative log-likelihood.
-LIKELIHOOD_LOSSES = ("binary_log_loss", "multinomial_log_loss")
+#: The data losses that are a negative log-likelihood: the log losses, and
+#: half the squared error, the Gaussian one at unit variance (FairRegressor
+#: reports it with the variance estimated, see _gaussian_statistics).
+LIKELIHOOD_LOSSES = ("binary_log_loss", "multinomial_log_loss", "squared_error")
 
 _FAIRNESS_NOTES = """\
 The penalty is computed on each mini-batch from the batch's predictions and
@@ -54,6 +57,38 @@ References: Székely, Rizzo & Bakirov (2007), Ann. Statist. 35(6) (distance
 covariance); Chakraborty & Zhang (2019), JASA 114(528) (JdCov); the penalised
 objective follows "Machine Learning with Multitype Protected Attributes:
 Intersectional Fairness through Regularisation"."""
+
+
+def _gaussian_statistics(statistics):
+    """The statistics of a least-squares fit as those of the linear model
+    with Gaussian errors of unknown variance. Fitted as half the squared
+    error (the Gaussian likelihood at unit variance), its
+    ``log_likelihood`` is ``-RSS / 2``: the maximum-likelihood variance is
+    ``σ² = RSS / n`` (``n`` the total weight), the log-likelihood
+    ``-n / 2 (log(2 π σ²) + 1)``, the covariance the unit-variance one times
+    the unbiased ``RSS / (n - k)`` (statsmodels' OLS, R's lm), the variance
+    one more parameter; the sandwich does not depend on the variance."""
+    out = dict(statistics)
+    n, k = statistics["total_weight"], statistics["n_params"]
+    rss = -2.0 * statistics["log_likelihood"]
+    if not rss > 0 or not n > k:
+        out.update(
+            covariance=None,
+            robust_covariance=None,
+            pseudo_covariance=None,
+            pseudo_robust_covariance=None,
+            null_direction=None,
+            reason="the residuals are all zero, or there are no more "
+            "observations than parameters: no variance to estimate",
+        )
+        return out
+    out["log_likelihood"] = -0.5 * n * (math.log(2.0 * math.pi * rss / n) + 1.0)
+    out["n_params"] = k + 1
+    scale = rss / (n - k)
+    for key in ("covariance", "pseudo_covariance"):
+        if out.get(key) is not None:
+            out[key] = out[key] * scale
+    return out
 
 
 def _null_loss(loss, y, weight):
@@ -156,8 +191,10 @@ class _FairMixin(FairnessPenaltyMixin):
             n_outputs=n_outputs,
             convex=convex,
             # Without a penalty, the log losses are the likelihood of a
-            # logistic (softmax) regression; the regression losses are not
-            # likelihoods (see FairRegressor._statistics_unavailable).
+            # logistic (softmax) regression and the squared error that of
+            # a linear regression with Gaussian errors; the absolute error
+            # and the Poisson deviance are not likelihoods here (see
+            # FairRegressor._statistics_unavailable).
             likelihood=penalty is None and loss in LIKELIHOOD_LOSSES,
             lbfgs=convex
             or (
@@ -182,14 +219,21 @@ class FairRegressor(
     dependence alike. ``alpha / 2`` times the squared norm of the scorer's
     weight matrices is added.
 
-    None of the losses is a likelihood, so there are no likelihood
-    statistics (:ref:`inference`; :meth:`summary` says why): the squared
-    (absolute) error is a Gaussian (Laplace) log-likelihood only with a
-    noise scale, which the model does not fit, and half the Poisson
-    deviance differs from the Poisson log-likelihood by a term of the
-    targets, which are not counts once divided by an ``exposure``.
-    Fit the unpenalised model with statsmodels' ``OLS`` or ``GLM`` for its
-    standard errors.
+    With ``loss="squared_error"``, no penalty (or strength 0), ``alpha=0``
+    and a linear scorer, the fit is ordinary (weighted) least squares, the
+    maximum-likelihood linear regression with Gaussian errors, and it
+    reports the likelihood statistics of that model (:ref:`inference`), as
+    statsmodels' ``OLS`` and R's ``lm`` do: ``log_likelihood_`` at the
+    maximum-likelihood variance ``RSS / n``; standard errors from the
+    unbiased one, ``RSS / (n - k)``; ``n_params_`` counts the variance (as
+    R's ``logLik`` does; statsmodels' AIC does not). Sample weights count as
+    repeated rows. Profile intervals are not offered (they are the Wald
+    intervals of a linear model up to the estimate of the variance). The
+    absolute error is a Laplace log-likelihood only with a scale the model
+    does not fit, and half the Poisson deviance differs from the Poisson
+    log-likelihood by a term of the targets (not counts once divided by an
+    ``exposure``): those fits have no statistics (:meth:`summary` says
+    why).
 
     For the squared and absolute error, with skalign's scorers (which learn
     an unpenalised bias), the targets are centred at their weighted mean in
@@ -306,13 +350,39 @@ class FairRegressor(
         self.random_state = random_state
 
     def _statistics_unavailable(self):
+        if self.loss == "squared_error":
+            return (
+                "they exist for the least-squares fit: no fairness penalty "
+                "(or strength 0), alpha=0 and a linear scorer"
+            )
         return (
-            f"its loss ({self.loss!r}) is not a likelihood: the squared or "
-            "absolute error is one only with a noise scale, which the model "
-            "does not fit, and half the Poisson deviance differs from the "
-            "Poisson log-likelihood by a term of the targets; fit the "
-            "unpenalised model with statsmodels' OLS or GLM for its "
-            "standard errors"
+            f"its loss ({self.loss!r}) is not a likelihood: the absolute "
+            "error is one only with a noise scale, which the model does not "
+            "fit, and half the Poisson deviance differs from the Poisson "
+            "log-likelihood by a term of the targets; fit the unpenalised "
+            "model with statsmodels' GLM for its standard errors"
+        )
+
+    def _inference_parameters(self, module, criterion):
+        # The intercept on the scale of y: the scorer's bias plus the mean
+        # the targets were centred by.
+        blocks = super()._inference_parameters(module, criterion)
+        offset = self._fitted_constants.get("y_offset", 0.0)
+        return [
+            (names, tensor + offset if names == ["intercept"] else tensor)
+            for names, tensor in blocks
+        ]
+
+    def _set_likelihood_statistics(self, statistics):
+        if statistics is not None:
+            statistics = _gaussian_statistics(statistics)
+        super()._set_likelihood_statistics(statistics)
+
+    def _profile_intervals(self, level, X, y, reference, fit_params):
+        raise ValueError(
+            "FairRegressor has no profile intervals: for a linear model with "
+            "Gaussian errors they are the Wald intervals up to the estimate "
+            "of the variance; use kind='wald' (or 'bootstrap')."
         )
 
     def _formulation(self, penalty=None, n_rows=0, y_offset=0.0):
