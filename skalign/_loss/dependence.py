@@ -547,20 +547,47 @@ def _fast_path(pred, part, is_categorical):
     return None
 
 
+def _levels(part):
+    """The level of each row of an encoded categorical attribute, and the
+    distance between rows of different levels."""
+    if part.shape[1] == 1:
+        # Two levels, stored as one two-valued column.
+        low, high = part.min(), part.max()
+        return (part[:, 0] > low).long(), high - low
+    return part.argmax(dim=1), part.max() * math.sqrt(2.0)
+
+
 def _attribute_dcov(pred, part, is_categorical, statistic, weight, centred=None):
     """dCov² of the prediction and one encoded attribute, by the fastest path."""
     path = _fast_path(pred, part, is_categorical)
     if path == "categorical":
-        if part.shape[1] == 1:
-            # Two levels, stored as one two-valued column.
-            low, high = part.min(), part.max()
-            codes, scale = (part[:, 0] > low).long(), high - low
-        else:
-            codes, scale = part.argmax(dim=1), part.max() * math.sqrt(2.0)
+        codes, scale = _levels(part)
         return categorical_distance_covariance(
             pred[:, 0], codes, scale, statistic, weight=weight
         )
     return _dcov(pred, part, statistic, weight, centred)
+
+
+def _categorical_distance_variance(part, weight):
+    """The V-statistic ``dVar²(s)`` of an encoded categorical attribute in
+    ``O(n)``.
+
+    Rows are ``c`` apart between levels and 0 within one. With level shares
+    ``p_k`` (the weights, summing to one) and ``Q = Σ_k p_k²``, the doubly
+    centred distance between levels ``k`` and ``l`` is ``c (p_k + p_l -
+    [k = l] - Q)``, so with ``u_k = p_k - Q / 2``,
+    ``dVar² = c² (2 Σ p u² + 2 (Σ p u)² - 2 Σ p² (2 p - Q) + Q)``.
+    """
+    codes, scale = _levels(part)
+    n = part.shape[0]
+    w = part.new_full((n,), 1.0 / n) if weight is None else weight
+    # n bounds the number of levels: no look at the codes' values.
+    p = torch.zeros(n, dtype=w.dtype, device=w.device).index_add_(0, codes, w)
+    q = (p * p).sum()
+    u = p - q / 2
+    pu = (p * u).sum()
+    total = 2 * (p * u * u).sum() + 2 * pu * pu - 2 * (p * p * (2 * p - q)).sum() + q
+    return scale * scale * total
 
 
 def _weighted_row_sums(xs, ws, order):
@@ -931,9 +958,11 @@ def _univariate_distance_variance(x, weight):
     return squares - 2 * (ws * a * a).sum() + (ws * a).sum() ** 2
 
 
-def _distance_std(x, statistic, weight):
+def _distance_std(x, statistic, weight, categorical=False):
     """``dVar(x) = sqrt(dCov²(x, x))`` of a batch, kept away from zero."""
-    if x.shape[1] == 1 and statistic == "v":
+    if categorical and statistic == "v":
+        dvar = _categorical_distance_variance(x, weight).clamp_min(0.0)
+    elif x.shape[1] == 1 and statistic == "v":
         dvar = _univariate_distance_variance(x, weight).clamp_min(0.0)
     else:
         dvar = _attribute_dcov(x, x, False, statistic, weight).clamp_min(0.0)
@@ -943,9 +972,11 @@ def _distance_std(x, statistic, weight):
     return (dvar + floor**2).sqrt()
 
 
-def _column_scales(attributes, sizes, kind, statistic, weight):
+def _column_scales(attributes, sizes, kind, statistic, weight, categorical):
     """The distance standard deviation of each attribute, per column: the
-    divisor of a normalised penalty (constants, without gradient)."""
+    divisor of a normalised penalty (constants, without gradient). A
+    categorical attribute's in ``O(n)`` (see
+    :func:`_categorical_distance_variance`), not from ``n x n`` distances."""
     with torch.no_grad():
         parts = torch.split(attributes, sizes, dim=1)
         if kind == "ccdcov" and len(parts) > 1:
@@ -953,8 +984,10 @@ def _column_scales(attributes, sizes, kind, statistic, weight):
             return scale.expand(attributes.shape[1])
         return torch.cat(
             [
-                _distance_std(part, statistic, weight).expand(part.shape[1])
-                for part in parts
+                _distance_std(part, statistic, weight, is_categorical).expand(
+                    part.shape[1]
+                )
+                for part, is_categorical in zip(parts, categorical)
             ]
         )
 
@@ -985,7 +1018,9 @@ def _scaled_penalty(
         pred = pred / _distance_std(pred, statistic, weight)
         scales = None if cache is None else cache.get(key)
         if scales is None:
-            scales = _column_scales(attributes, sizes, kind, statistic, weight)
+            scales = _column_scales(
+                attributes, sizes, kind, statistic, weight, categorical
+            )
             if cache is not None:
                 cache[key] = scales
         attributes = attributes / scales

@@ -403,3 +403,30 @@ def test_univariate_distance_variance_equals_the_distance_matrices(n, weighted):
     expected = distance_covariance(x, x, "v", weight=weight, method="naive")
     got = _univariate_distance_variance(x, weight)
     assert float(got) == pytest.approx(float(expected), rel=1e-10, abs=1e-14)
+
+
+@pytest.mark.parametrize("levels", [2, 4, 7])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_categorical_distance_variance_is_the_distance_matrices_one(levels, weighted):
+    # The O(n) distance variance of an encoded categorical attribute (the
+    # divisor of a normalised penalty) equals the V-statistic from the
+    # n x n distances, for a two-valued column and for one-hot levels.
+    from skalign._loss.dependence import (
+        _attribute_dcov,
+        _categorical_distance_variance,
+    )
+
+    rng = np.random.default_rng(levels)
+    codes = rng.integers(0, levels, 300)
+    if levels == 2:
+        values = np.where(codes == 1, 3.5, -1.0)[:, None]
+    else:
+        values = np.eye(levels)[codes] * 0.7
+    part = torch.tensor(values, dtype=torch.float64)
+    weight = None
+    if weighted:
+        weight = torch.tensor(rng.random(300))
+        weight = weight / weight.sum()
+    fast = _categorical_distance_variance(part, weight)
+    slow = _attribute_dcov(part, part, False, "v", weight)
+    assert float(fast) == pytest.approx(float(slow), rel=1e-12)
