@@ -13,7 +13,7 @@ interval covers the true coefficient:
 - group bootstrap, percentile (``kind="bootstrap"``, ``--resamples``).
 
 Run ``python benchmarks/coverage_study.py`` (400 replications, 150 triples,
-200 resamples: about 20 minutes on one core) or ``--quick``.
+200 resamples: about 7 minutes on one core) or ``--quick``.
 """
 
 import argparse
