@@ -40,6 +40,7 @@ import torch.distributed as dist
 from skorch.utils import TeeGenerator
 
 from ._loss._reduction import recording
+from ._loss.dependence import pooled_rows
 from ._solver import FullBatchLBFGS
 from .utils._penalty import FairnessPenaltyMixin
 
@@ -206,6 +207,9 @@ class Shard(NamedTuple):
     weight_scale: float
     offset: int
     n_units: int
+    #: Whether the objective holds a term of every rank's rows together
+    #: (the dependence penalty), which each rank evaluates on all of them.
+    coupled: bool = False
 
 
 class Communicator:
@@ -230,6 +234,8 @@ class Communicator:
         self.pending = False
         # Whether an interrupt (SIGINT) arrived during this rank's training.
         self.interrupted = False
+        # Whether the fit in training has a term coupling every rank's rows.
+        self.coupled = False
 
     def __repr__(self):
         return f"Communicator(rank={self.rank}, size={self.size})"
@@ -356,12 +362,40 @@ class Communicator:
             weight_scale=weight_scale,
             offset=sum(counts[: self.rank]),
             n_units=sum(counts),
+            coupled=_penalised(estimator, problem),
         )
+
+    def pooled(self, n_rows, values, what):
+        """``values`` (per-row arrays of this rank's ``n_rows`` rows, or
+        ``None``) concatenated over the ranks in rank order, and the slice
+        of this rank's rows in them (with the total row count between):
+        for the data-derived constants of a
+        fresh fit, which are those of all the data (a target's scale,
+        quantile bins, the standardisation of protected attributes, the row
+        count). A rank that failed before joining makes every rank fail
+        with its message."""
+        infos = self._exchange({"n_rows": n_rows, "values": values}, what)
+        given = [
+            [i["values"][j] is not None for i in infos] for j in range(len(values))
+        ]
+        if any(any(g) and not all(g) for g in given):
+            raise ValueError(
+                "A data-parallel fit got metadata (sensitive_features, "
+                "sample_weight...) on some ranks and not on others: pass "
+                "the same arguments to fit on every rank."
+            )
+        counts = [i["n_rows"] for i in infos]
+        start = sum(counts[: self.rank])
+        pooled = [
+            None if values[j] is None else _concatenate([i["values"][j] for i in infos])
+            for j in range(len(values))
+        ]
+        return pooled, sum(counts), slice(start, start + n_rows)
 
     # --------------------------------------------------------------- training
     @contextmanager
-    def training(self, net):
-        """``net`` trains data-parallel inside the block.
+    def training(self, net, shard):
+        """``net`` trains data-parallel on ``shard`` inside the block.
 
         An interrupt (Ctrl-C, SIGINT) does not stop a rank where it lands,
         which would leave the others in a collective: it is noted, the
@@ -372,6 +406,7 @@ class Communicator:
         """
         net.data_parallel = self
         self.interrupted = False
+        coupled, self.coupled = self.coupled, shard.coupled
         main = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGINT, self._note_interrupt) if main else None
         try:
@@ -380,6 +415,7 @@ class Communicator:
             if main:
                 signal.signal(signal.SIGINT, previous)
             del net.data_parallel
+            self.coupled = coupled
 
     def _note_interrupt(self, signum, frame):
         self.interrupted = True
@@ -469,9 +505,13 @@ class Communicator:
             # No unit of this global batch lives on this rank.
             value = torch.zeros((), dtype=dtype)
             total = torch.zeros((), dtype=dtype)
+            if self.coupled:
+                # The others' penalty needs this rank in its collectives.
+                self._pool_rows(None, None, None, None, None, None)
+                self.all_reduce(total.clone(), "summing the denominators")
         else:
             net._set_training(True)
-            with recording() as normalisers:
+            with recording() as normalisers, pooled_rows(self._pool_rows) as coupled:
                 value = net.get_loss(net.infer(X, **fit_params), targets, training=True)
             if len(normalisers) != 1:
                 raise NotImplementedError(
@@ -480,7 +520,15 @@ class Communicator:
                     "exactly; fit it in one process."
                 )
             total = normalisers[0].detach().to(value.dtype)
-            (value * total).backward()
+            summed = value * total
+            if self.coupled:
+                # The penalty P of all rows is in every rank's value: the
+                # sum Σ_r n_r (D_r + P) counts it once in the global mean,
+                # but its gradient through this rank's rows must enter
+                # with the global denominator N, not n_r.
+                n_all = self.all_reduce(total.clone(), "summing the denominators")
+                summed = summed + sum(coupled) * (n_all - total)
+            summed.backward()
             value = value.detach()
         device = params[0].device if params else value.device
         buffer = torch.cat(
@@ -509,12 +557,91 @@ class Communicator:
 
     def objective(self, net, X, targets):
         """The global training objective at the current weights."""
-        with recording() as normalisers:
+        with recording() as normalisers, pooled_rows(self._pool_rows):
             value = net.get_loss(net.infer(X), targets)
         total = normalisers[0] if normalisers else value.new_ones(())
         buffer = torch.stack([value * total, total.to(value.dtype)]).to(torch.float64)
         self.all_reduce(buffer, "computing the objective")
         return float(buffer[0] / buffer[1].clamp_min(torch.finfo(torch.float64).tiny))
+
+    def _pool_rows(self, pred, attributes, weight, mask, row, strata):
+        """The dependence penalty's rows of every rank's part of the batch
+        (see :func:`~skalign._loss.dependence.pooled_rows`), in rank order,
+        with this rank's predictions in their place (the others' as
+        constants: the all-reduced gradient is then the global one). Row
+        ids are made global; the constant columns of a full batch are
+        gathered once per fit, kept with its attribute tensor. ``pred``
+        ``None``: a rank without units in the batch takes part in the
+        collectives only."""
+        what = "pooling the rows of the dependence penalty"
+        n = 0 if pred is None else mask.numel()
+        k = 0 if pred is None else (pred.shape[-1] if pred.ndim == 3 else 1)
+        constant = (weight, mask, row, strata)
+        kept = None if pred is None else getattr(attributes, "_skalign_pooled", None)
+        known = kept is not None and all(a is b for a, b in zip(kept[0], constant))
+        columns = None
+        if pred is not None and not known:
+            zeros = torch.zeros(n, 1, dtype=torch.float64, device=pred.device)
+            columns = torch.cat(
+                [
+                    attributes.reshape(n, -1).to(torch.float64),
+                    weight.reshape(n, 1).to(torch.float64),
+                    mask.reshape(n, 1).to(torch.float64),
+                    zeros if row is None else row.reshape(n, 1).to(torch.float64),
+                    zeros if strata is None else strata.reshape(n, 1).to(torch.float64),
+                ],
+                1,
+            )
+        head = torch.tensor(
+            [n, k, 0 if columns is None else columns.shape[1], int(known)],
+            dtype=torch.int64,
+        )
+        heads = self._all_gather(head, what)
+        counts = [int(h[0]) for h in heads]
+        k_all, width = max(int(h[1]) for h in heads), max(int(h[2]) for h in heads)
+        everywhere = all(int(h[3]) for h in heads)
+        size = k_all + (0 if everywhere else width)
+        buffer = torch.zeros(max(counts), size, dtype=torch.float64)
+        if pred is not None:
+            buffer[:n, :k] = pred.detach().reshape(n, k).to(torch.float64).cpu()
+            if not everywhere:
+                buffer[:n, k:] = columns.cpu()
+        parts = [
+            part[:count] for part, count in zip(self._all_gather(buffer, what), counts)
+        ]
+        if pred is None:
+            return None
+        device, dtype = pred.device, pred.dtype
+        pieces = [part[:, :k].to(device, dtype) for part in parts]
+        pieces[self.rank] = pred.reshape(n, k)
+        pooled_pred = torch.cat(pieces)
+        pooled_pred = pooled_pred.reshape(-1, 1, k) if pred.ndim == 3 else pooled_pred
+        if everywhere:
+            rest = kept[1]
+        else:
+            table = torch.cat([part[:, k:] for part in parts]).to(device)
+            c = table.shape[1] - 4
+            global_row = torch.cat(
+                [part[:, k + c + 2] * self.size + r for r, part in enumerate(parts)]
+            ).to(device)
+            rest = (
+                table[:, :c].to(attributes.dtype).reshape(-1, 1, c),
+                table[:, c].to(weight.dtype).reshape(-1, 1),
+                (table[:, c + 1] > 0.5).reshape(-1, 1),
+                None if row is None else global_row.to(row.dtype).reshape(-1, 1),
+                None
+                if strata is None
+                else table[:, c + 3].to(strata.dtype).reshape(-1, 1),
+            )
+            attributes._skalign_pooled = (constant, rest)
+        return (pooled_pred.reshape(-1, 1) if pred.ndim != 3 else pooled_pred, *rest)
+
+    def _all_gather(self, tensor, what):
+        """Every rank's ``tensor`` (of one shape on every rank)."""
+        work = tensor.to(self.device)
+        out = [torch.empty_like(work) for _ in range(self.size)]
+        self._call(what, dist.all_gather, out, work)
+        return [part.cpu() for part in out]
 
     def batches(self, data, batch_size, generator, shuffle):
         """This rank's part of every batch of the global units (in one
@@ -560,22 +687,31 @@ def _check_supported(estimator, problem):
             f"{name} trains with a solver of its own, which does not split "
             "across processes; fit it in one process, outside data_parallel."
         )
-    if (
-        isinstance(estimator, FairnessPenaltyMixin)
-        and problem.constants.get("penalty") is not None
-    ):
-        raise NotImplementedError(
-            f"fairness_penalty: the distance-covariance penalty of {name} "
-            "couples every pair of rows, across shards, and a data-parallel "
-            "fit does not compute it; fit the penalised model in one process, "
-            "or fit with fairness_penalty=None."
-        )
     if estimator._setting("early_stopping"):
         raise NotImplementedError(
             f"early_stopping=True: {name} would hold out a split of each "
             "rank's shard; a data-parallel fit trains with early_stopping="
             "False (hold out whole groups yourself and score them)."
         )
+
+
+def _penalised(estimator, problem):
+    """Whether the objective holds the dependence penalty (a function of
+    all rows together)."""
+    return (
+        isinstance(estimator, FairnessPenaltyMixin)
+        and problem.constants.get("penalty") is not None
+    )
+
+
+def _concatenate(parts):
+    if hasattr(parts[0], "iloc"):
+        # DataFrames and Series (protected attributes by column name): pandas
+        # is there, since the caller's data are its objects.
+        import pandas as pd
+
+        return pd.concat(parts, ignore_index=True)
+    return np.concatenate([np.asarray(part) for part in parts])
 
 
 def _problem_key(estimator, problem):

@@ -1327,7 +1327,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                     _global_rng(seed + 2, device) if random_layers else nullcontext(),
                     nullcontext()
                     if communicator is None
-                    else communicator.training(net),
+                    else communicator.training(net, shard),
                 ):
                     interrupted, objective = self._train_phases(
                         net, train, phases, epochs, solve_dtype
@@ -1380,6 +1380,23 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 stacklevel=4,
             )
         return self
+
+    def _across_ranks(self, n_rows, *values):
+        """The data-derived constants' view of the data of this call.
+
+        ``values`` are per-row arrays (or ``None``) of this call's
+        ``n_rows`` rows. In a data-parallel fit, returns them concatenated
+        over every rank's shard in rank order, the total row count, and the
+        slice of this rank's rows in them, so that a fresh fit's constants
+        (a target's scale, quantile bins, the standardisation of protected
+        attributes) are those of all the data, as in one process; otherwise
+        ``values``, ``n_rows`` and ``None``. A collective: called only from
+        a fresh fit's ``_problem``, the same way on every rank.
+        """
+        communicator = _data_parallel()
+        if communicator is None:
+            return list(values), n_rows, None
+        return communicator.pooled(n_rows, list(values), "pooling the data's constants")
 
     def _fit_seed(self):
         """The seed of a fit's generators, drawn from ``random_state``."""
