@@ -44,7 +44,7 @@ from ._loss.dependence import pooled_rows
 from ._solver import FullBatchLBFGS
 from .utils._penalty import FairnessPenaltyMixin
 
-__all__ = ["Communicator", "current", "data_parallel", "shard_groups"]
+__all__ = ["Communicator", "alone", "current", "data_parallel", "shard_groups"]
 
 _local = threading.local()
 
@@ -57,6 +57,18 @@ def current():
     """The :class:`Communicator` of the enclosing :func:`data_parallel`
     block in this thread, or ``None``."""
     return getattr(_local, "communicator", None)
+
+
+@contextmanager
+def alone():
+    """Inside the block, fits in this thread are ordinary one-process fits,
+    even within :func:`data_parallel` (on data every rank holds)."""
+    previous = current()
+    _local.communicator = None
+    try:
+        yield
+    finally:
+        _local.communicator = previous
 
 
 @contextmanager
@@ -636,6 +648,44 @@ class Communicator:
             attributes._skalign_pooled = (constant, rest)
         return (pooled_pred.reshape(-1, 1) if pred.ndim != 3 else pooled_pred, *rest)
 
+    def union(self, X, y, metadata):
+        """Every rank's ``X``, ``y`` and ``metadata`` (per-row arrays or
+        ``None``) concatenated in rank order, on every rank: the data of an
+        estimator that trains with a solver of its own (a calibrator's
+        Newton steps, FISTA), which is not a sum of per-unit gradients and
+        so fits on all the data on every rank, as one process does. A rank
+        that failed before joining makes every rank fail with its
+        message."""
+        infos = self._exchange(
+            {"X": X, "y": y, "metadata": metadata},
+            "gathering the data of an estimator with a solver of its own",
+        )
+        self.pending = False
+        parts = [i["X"] for i in infos]
+        X = sp.vstack(parts, format="csr") if sp.issparse(X) else np.concatenate(parts)
+        y = np.concatenate([i["y"] for i in infos])
+
+        def per_row(key):
+            # Metadata with an entry per row on every rank; other
+            # arguments (a flag, a class order) are the same everywhere.
+            return all(
+                i["metadata"][key] is not None
+                and np.ndim(i["metadata"][key]) > 0
+                and len(i["metadata"][key]) == i["X"].shape[0]
+                for i in infos
+            )
+
+        return (
+            X,
+            y,
+            {
+                key: _concatenate([i["metadata"][key] for i in infos])
+                if per_row(key)
+                else value
+                for key, value in metadata.items()
+            },
+        )
+
     def _all_gather(self, tensor, what):
         """Every rank's ``tensor`` (of one shape on every rank)."""
         work = tensor.to(self.device)
@@ -682,11 +732,6 @@ class Communicator:
 
 def _check_supported(estimator, problem):
     name = type(estimator).__name__
-    if problem.formulation.solve is not None:
-        raise NotImplementedError(
-            f"{name} trains with a solver of its own, which does not split "
-            "across processes; fit it in one process, outside data_parallel."
-        )
     if estimator._setting("early_stopping"):
         raise NotImplementedError(
             f"early_stopping=True: {name} would hold out a split of each "

@@ -41,6 +41,7 @@ from skorch.helper import predefined_split
 from skorch.history import History
 
 from ._config import torch_threads
+from ._distributed import alone as _alone
 from ._distributed import current as _data_parallel
 from ._inference import (
     INFORMATION_BUDGET,
@@ -1201,6 +1202,14 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             if shared is not None:
                 problem = self._problem(X, y, constants=shared, **metadata)
         form = problem.formulation
+        if communicator is not None and form.solve is not None:
+            # A solver of the formulation's own is not a sum of per-unit
+            # gradients: every rank fits, as one process, on the union of
+            # the shards (small by nature, as calibration sets), with the
+            # same result everywhere.
+            X, y, metadata = communicator.union(X, y, metadata)
+            with _alone():
+                return self._fit_once(X, y, epochs=epochs, resume=resume, **metadata)
         # After the families' own, more specific, checks of a continued fit.
         objective_key = self._objective_key()
         if resume:

@@ -24,10 +24,13 @@ import torch
 import torch.distributed as dist
 from skorch.callbacks import Callback
 
+from skalign.calibration import TemperatureScaling
+from skalign.datasets import make_miscalibrated_logits
 from skalign.distributed import data_parallel, shard_groups
 from skalign.exceptions import ConvergenceWarning
 from skalign.fairness import DependencePenalty, FairClassifier, FairRegressor
 from skalign.nn import LinearScorer, MLPScorer
+from skalign.ordinal import PrestoClassifier
 from skalign.preference import PreferenceRewardRegressor
 from skalign.ranking import PlackettLuceRanker
 from skalign.utils import iter_group_blocks, pairs_to_long
@@ -88,6 +91,20 @@ def labelled_rows():
     """Binary classes that depend on the protected attribute."""
     X, y, metadata = rows()
     return X, (y > np.median(y)).astype(int), metadata
+
+
+def logits():
+    """A calibration set: logits of three classes, too confident."""
+    scores, y, _ = make_miscalibrated_logits(600, 3, random_state=5)
+    return scores, y, {}
+
+
+def grades():
+    """Ordinal grades 0-3 from a latent linear score."""
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(500, 4))
+    latent = X @ [1.0, -1.0, 0.5, 0.0] + rng.logistic(size=500)
+    return X, np.digitize(latent, [-1.5, 0.0, 1.5]), {}
 
 
 #: Name -> (estimator factory, data, fit calls): what every rank fits, and
@@ -166,6 +183,12 @@ CASES = {
         rated_lists,
         1,
     ),
+    "temperature_newton": (
+        lambda: TemperatureScaling(solver="newton"),
+        logits,
+        1,
+    ),
+    "presto": (lambda: PrestoClassifier(alpha=0.05), grades, 1),
     "partial_fit": (
         lambda: PreferenceRewardRegressor(
             optimizer="adam", batch_size=64, dtype="float64", random_state=0

@@ -162,6 +162,26 @@ def test_minibatch_equals_single_process_run_of_the_same_batches(fitted, name):
     )
 
 
+@pytest.mark.parametrize("name", ["temperature_newton", "presto"])
+def test_own_solver_runs_on_all_ranks_data_on_every_rank(fitted, name):
+    # Newton steps and FISTA are not sums of per-unit gradients: every rank
+    # gathers all the shards and solves as one process on their union.
+    model = joblib.load(fitted / "models.joblib")[name]
+    single = fit_case(name)
+    assert model.converged_ and single.converged_
+    assert model.n_iter_ == single.n_iter_
+    X = CASES[name][1]()[0]
+    if name == "presto":
+        np.testing.assert_allclose(
+            model.predict_proba(X), single.predict_proba(X), rtol=0, atol=1e-10
+        )
+    else:
+        assert model.temperature_ == pytest.approx(single.temperature_, rel=1e-10)
+        np.testing.assert_allclose(
+            model.predict_proba(X), single.predict_proba(X), rtol=0, atol=1e-10
+        )
+
+
 def test_streamed_blocks_train_as_one_process_on_their_union(fitted):
     # Each rank streams its own blocks of whole groups from
     # iter_group_blocks; every partial_fit call is one global epoch over
