@@ -329,13 +329,12 @@ class Communicator:
     def agree(self, estimator, problem, *, weight, n_units, seed):
         """The agreement before training; returns the :class:`Shard`.
 
-        Checks that the fit is supported and that every rank's shard states
+        Checks that every rank's shard states
         the same problem, then shares the seed of rank 0, the global
         maximum weight and every rank's unit count. A local failure here
         is raised, and the engine sends it to the other ranks
         (:meth:`fail`).
         """
-        _check_supported(estimator, problem)
         if n_units < 1:
             raise ValueError(
                 f"rank {self.rank}'s shard holds no training unit (no group "
@@ -376,6 +375,28 @@ class Communicator:
             n_units=sum(counts),
             coupled=_penalised(estimator, problem),
         )
+
+    def split(self, shard, n_train, n_valid):
+        """The shards of the training and of the validation units of an
+        early-stopping split: each part numbered rank by rank, so that its
+        global batches are those of one process."""
+        infos = self._exchange(
+            {"n_train": int(n_train), "n_valid": int(n_valid)},
+            "numbering the units of the validation split",
+        )
+        parts = []
+        for key in ("n_train", "n_valid"):
+            counts = [i[key] for i in infos]
+            if sum(counts) < 1:
+                raise ValueError(
+                    "early_stopping: the validation split left no "
+                    f"{'training' if key == 'n_train' else 'validation'} unit "
+                    "on any rank."
+                )
+            parts.append(
+                shard._replace(offset=sum(counts[: self.rank]), n_units=sum(counts))
+            )
+        return tuple(parts)
 
     def pooled(self, n_rows, values, what):
         """``values`` (per-row arrays of this rank's ``n_rows`` rows, or
@@ -569,12 +590,35 @@ class Communicator:
 
     def objective(self, net, X, targets):
         """The global training objective at the current weights."""
-        with recording() as normalisers, pooled_rows(self._pool_rows):
-            value = net.get_loss(net.infer(X), targets)
-        total = normalisers[0] if normalisers else value.new_ones(())
-        buffer = torch.stack([value * total, total.to(value.dtype)]).to(torch.float64)
-        self.all_reduce(buffer, "computing the objective")
-        return float(buffer[0] / buffer[1].clamp_min(torch.finfo(torch.float64).tiny))
+        return self._global_value(net, X, targets, "computing the objective")[0]
+
+    def validation_step(self, net, batch, **fit_params):
+        """The global loss of the validation batch of which ``batch`` is
+        this rank's part (skorch's ``validation_step``)."""
+        net._set_training(False)
+        with torch.no_grad():
+            loss, n_rows = self._global_value(
+                net, *batch, "computing the validation loss", **fit_params
+            )
+        return {"loss": loss, "y_pred": None, "n_rows": n_rows}
+
+    def _global_value(self, net, X, targets, what, **fit_params):
+        """The objective of every rank's part of a batch together, and the
+        batch's global row count; a rank may hold no unit of it."""
+        if targets["mask"].shape[0] == 0:
+            summed = torch.zeros(3, dtype=torch.float64)
+            if self.coupled:
+                self._pool_rows(None, None, None, None, None, None)
+        else:
+            with recording() as normalisers, pooled_rows(self._pool_rows):
+                value = net.get_loss(net.infer(X, **fit_params), targets)
+            total = normalisers[0] if normalisers else value.new_ones(())
+            summed = torch.stack(
+                [value * total, total.to(value.dtype), value.new_tensor(X.shape[0])]
+            ).to(torch.float64)
+        self.all_reduce(summed, what)
+        tiny = torch.finfo(torch.float64).tiny
+        return float(summed[0] / summed[1].clamp_min(tiny)), int(summed[2])
 
     def _pool_rows(self, pred, attributes, weight, mask, row, strata):
         """The dependence penalty's rows of every rank's part of the batch
@@ -709,35 +753,27 @@ class Communicator:
             part = slice(start, start + batch_size)
             yield data.batch(local[part][mine[part]])
 
-    def run_epoch(self, net, iterator, prefix, step_fn, **fit_params):
-        """skorch's training epoch, with each batch's loss and size the
-        global ones, so that every rank records the same history."""
+    def run_epoch(self, net, iterator, prefix, step_fn, *, training=True, **fit_params):
+        """skorch's epoch, with each batch's loss and size the global ones,
+        so that every rank records the same history."""
         n_batches = 0
         for batch in iterator:
-            net.notify("on_batch_begin", batch=batch, training=True)
+            net.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             n_rows = step.pop("n_rows")
             net.history.record_batch(prefix + "_loss", float(step["loss"]))
             net.history.record_batch(prefix + "_batch_size", n_rows)
-            net.notify("on_batch_end", batch=batch, training=True, **step)
+            net.notify("on_batch_end", batch=batch, training=training, **step)
             n_batches += 1
         net.history.record(prefix + "_batch_count", n_batches)
+        if not training:
+            return
         stop = torch.tensor([float(self.interrupted)], dtype=torch.float64)
         self.all_reduce(stop, "agreeing whether to stop")
         if stop.item() > 0:
             # Every rank at the same point: skorch ends the fit, and the
             # monitor goes back to the end of the last complete epoch.
             raise KeyboardInterrupt
-
-
-def _check_supported(estimator, problem):
-    name = type(estimator).__name__
-    if estimator._setting("early_stopping"):
-        raise NotImplementedError(
-            f"early_stopping=True: {name} would hold out a split of each "
-            "rank's shard; a data-parallel fit trains with early_stopping="
-            "False (hold out whole groups yourself and score them)."
-        )
 
 
 def _penalised(estimator, problem):

@@ -21,6 +21,7 @@ targets and of the rows its units use. Nothing is collated per sample.
 
 import copy
 import dataclasses
+import functools
 import math
 import numbers
 import threading
@@ -434,12 +435,15 @@ class _Net(skorch.NeuralNet):
                 module.train(training)
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
-        if self.data_parallel is None or not training or iterator is None:
+        if self.data_parallel is None or iterator is None:
             return super().run_single_epoch(
                 iterator, training, prefix, step_fn, **fit_params
             )
+        if not training:
+            # The global validation loss, batch by global batch.
+            step_fn = functools.partial(self.data_parallel.validation_step, self)
         return self.data_parallel.run_epoch(
-            self, iterator, prefix, step_fn, **fit_params
+            self, iterator, prefix, step_fn, training=training, **fit_params
         )
 
     def train_step(self, batch, **fit_params):
@@ -1279,9 +1283,15 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             # fits in threads reproduce sequential ones; initial weights (and
             # dropout) come from torch's global generator, seeded and
             # restored under a process-wide lock.
-            train, valid = self._split(data, split_group, seed)
+            train, valid = self._split(data, split_group, seed, communicator)
             train.generator = torch.Generator(device=device).manual_seed(seed + 1)
             if shard is not None:
+                if valid is not None:
+                    # Global batches of each part, numbered rank by rank.
+                    shard, valid_shard = communicator.split(
+                        shard, len(train), len(valid)
+                    )
+                    valid.shard, valid.communicator = valid_shard, communicator
                 train.shard, train.communicator = shard, communicator
             with _global_rng(seed, device):
                 if resume:
@@ -1664,16 +1674,26 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             f"lower lr (currently {net.lr}), raise alpha, or standardise X."
         )
 
-    def _split(self, data, split_group, seed):
+    def _split(self, data, split_group, seed, communicator=None):
         """Hold out ``validation_fraction`` of the units, whole ``split_group``
-        at a time (so pairs of one group never straddle the split)."""
+        at a time (so pairs of one group never straddle the split). In a
+        data-parallel fit (``communicator``) the groups are numbered across
+        the ranks, in rank order, and the held-out ones drawn from all of
+        them: with shards of whole groups in sorted order
+        (:func:`~skalign.distributed.shard_groups`), the split one process
+        makes of all the data."""
         if not self._setting("early_stopping"):
             return data, None
         device = data.targets["mask"].device
         if split_group is None:
             split_group = np.arange(len(data))
         split_group = np.unique(split_group, return_inverse=True)[1].ravel()
-        n_ids = int(split_group.max()) + 1
+        n_ids = int(split_group.max()) + 1 if split_group.size else 0
+        if communicator is not None:
+            _, n_ids, mine = communicator.pooled(
+                n_ids, [], "numbering the groups of the validation split"
+            )
+            split_group = split_group + mine.start
         fraction = self._setting("validation_fraction")
         n_valid = round(fraction * n_ids)
         if n_valid < 1 or n_valid >= n_ids:

@@ -183,6 +183,30 @@ CASES = {
         rated_lists,
         1,
     ),
+    "pairs_early": (
+        lambda: PreferenceRewardRegressor(
+            optimizer="adam",
+            batch_size=64,
+            early_stopping=True,
+            validation_fraction=0.2,
+            n_iter_no_change=2,
+            tol=1e-3,
+            max_epochs=40,
+            dtype="float64",
+            random_state=0,
+        ),
+        pairs,
+        1,
+    ),
+    "fair_rows_early": (
+        lambda: FairRegressor(
+            fairness_penalty=DependencePenalty(strength=1.0),
+            early_stopping=True,
+            random_state=0,
+        ),
+        rows,
+        1,
+    ),
     "temperature_newton": (
         lambda: TemperatureScaling(solver="newton"),
         logits,

@@ -162,6 +162,29 @@ def test_minibatch_equals_single_process_run_of_the_same_batches(fitted, name):
     )
 
 
+@pytest.mark.parametrize("name", ["pairs_early", "fair_rows_early"])
+def test_early_stopping_holds_out_the_split_of_one_process(fitted, name):
+    # The held-out groups are drawn from all ranks' groups, numbered rank
+    # by rank (the single process's split of shards of sorted whole
+    # groups); the validation loss is the global one, so every rank stops
+    # at the epoch one process stops at, with its weights.
+    model = joblib.load(fitted / "models.joblib")[name]
+    single = fit_case(name)
+    assert "valid_loss" in single.history_[-1]
+    assert single.converged_ and model.converged_
+    assert 1 < model.n_iter_ == single.n_iter_
+    np.testing.assert_allclose(
+        model.history_[:, "valid_loss"], single.history_[:, "valid_loss"], rtol=1e-9
+    )
+    coefficients = _coefficients(single)
+    np.testing.assert_allclose(
+        _coefficients(model),
+        coefficients,
+        rtol=1e-9,
+        atol=1e-9 * np.abs(coefficients).max(),
+    )
+
+
 @pytest.mark.parametrize("name", ["temperature_newton", "presto"])
 def test_own_solver_runs_on_all_ranks_data_on_every_rank(fitted, name):
     # Newton steps and FISTA are not sums of per-unit gradients: every rank
