@@ -20,7 +20,14 @@ what makes the processes one fit:
   generator on every rank), and each rank takes the units of a batch it
   holds, so a step sees the batch a single process would see;
 - every rank applies the same update to the same weights (initial weights
-  broadcast from rank 0), and rank 0's final weights are broadcast again.
+  broadcast from rank 0), and rank 0's final weights are broadcast again;
+- a term of all rows together (the dependence penalty) is evaluated on
+  every rank on the rows of every rank's part of the batch
+  (:func:`~skalign._loss.dependence.pooled_rows`), its gradient flowing
+  through the rank's own rows, weighted so that it counts once;
+- estimators whose fit is not a sum over units (the calibrators, a
+  formulation's own solver) fit as one process on the union of the shards,
+  on every rank.
 
 The full-batch solver then sees global values only, so its convergence test
 decides alike on every rank, and the number of collectives per epoch is the
@@ -108,13 +115,31 @@ def data_parallel(group=None):
 
     Notes
     -----
-    Not supported inside the block (a clear ``NotImplementedError`` names
-    the parameter): an active ``fairness_penalty`` (distance-covariance
-    penalties couple every pair of rows across shards), ``early_stopping``
-    (a held-out split of whole groups across shards), and the estimators
-    that train with a solver of their own (the calibrators,
-    ``PrestoClassifier``). Likelihood statistics (``log_likelihood_``,
-    ``covariance_``) are not computed by a data-parallel fit.
+    A ``fairness_penalty`` (a distance covariance, which couples every pair
+    of rows) is exact: every rank gathers the predictions, protected
+    attributes and weights of every rank's part of the batch (the whole
+    data at full batch, a global mini-batch with Adam; the constant columns
+    once per fit at full batch), evaluates the penalty on all of them and
+    backpropagates through its own predictions only, and the penalty
+    counts once in the global objective. Its data-derived constants (the
+    target's scale, the strata of separation, the standardisation of
+    continuous attributes, the row count that picks the solver) are those
+    of all the data. Each rank then holds ``n x (outputs + attributes)``
+    numbers of all the data, and computes the penalty of all the rows.
+
+    ``early_stopping`` holds out whole groups drawn from every rank's
+    groups, numbered rank by rank (with :func:`shard_groups`, the split one
+    process makes of all the data); the validation loss is the global one,
+    so every rank stops at the same epoch.
+
+    The calibrators and the estimators that train with a solver of their
+    own (``TemperatureScaling(solver="newton")``, ``PrestoClassifier``'s
+    FISTA) gather every rank's shard and fit, as one process, on their
+    union on every rank: each rank holds all the data, which for these
+    (calibration sets, problems solved by second-order or proximal steps)
+    is small by nature. Likelihood statistics (``log_likelihood_``,
+    ``covariance_``) are computed by these union fits only, not by a
+    data-parallel fit over shards.
 
     Mini-batches are drawn from one global shuffle of the units numbered
     rank by rank: the steps are those of one process whose units come in
@@ -329,11 +354,10 @@ class Communicator:
     def agree(self, estimator, problem, *, weight, n_units, seed):
         """The agreement before training; returns the :class:`Shard`.
 
-        Checks that every rank's shard states
-        the same problem, then shares the seed of rank 0, the global
-        maximum weight and every rank's unit count. A local failure here
-        is raised, and the engine sends it to the other ranks
-        (:meth:`fail`).
+        Checks that every rank's shard states the same problem, then
+        shares the seed of rank 0, the global maximum weight and every
+        rank's unit count. A local failure here is raised, and the engine
+        sends it to the other ranks (:meth:`fail`).
         """
         if n_units < 1:
             raise ValueError(
@@ -636,7 +660,9 @@ class Communicator:
         kept = None if pred is None else getattr(attributes, "_skalign_pooled", None)
         known = kept is not None and all(a is b for a, b in zip(kept[0], constant))
         columns = None
-        if pred is not None and not known:
+        if pred is not None:
+            # Built even where kept: a rank that keeps none (one without
+            # units in the batch) makes every rank send them again.
             zeros = torch.zeros(n, 1, dtype=torch.float64, device=pred.device)
             columns = torch.cat(
                 [

@@ -1056,6 +1056,12 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
 
     _input_name = "X"
     _required_fitted_state = ("net_", "n_features_in_", "n_iter_", "converged_")
+    #: Whether a data-parallel fit gathers every rank's shard and fits, as
+    #: one process, on their union on every rank: for estimators whose data
+    #: are small by nature and whose fitted statistics are not sums over
+    #: units (the calibrators). So does every formulation with a solver of
+    #: its own.
+    _fits_union = False
 
     _parameter_constraints = {
         "scorer": [None, torch.nn.Module],
@@ -1206,7 +1212,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             if shared is not None:
                 problem = self._problem(X, y, constants=shared, **metadata)
         form = problem.formulation
-        if communicator is not None and form.solve is not None:
+        if communicator is not None and (self._fits_union or form.solve is not None):
             # A solver of the formulation's own is not a sum of per-unit
             # gradients: every rank fits, as one process, on the union of
             # the shards (small by nature, as calibration sets), with the

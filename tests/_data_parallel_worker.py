@@ -24,7 +24,7 @@ import torch
 import torch.distributed as dist
 from skorch.callbacks import Callback
 
-from skalign.calibration import TemperatureScaling
+from skalign.calibration import TemperatureScaling, VectorScaling
 from skalign.datasets import make_miscalibrated_logits
 from skalign.distributed import data_parallel, shard_groups
 from skalign.exceptions import ConvergenceWarning
@@ -183,6 +183,19 @@ CASES = {
         rated_lists,
         1,
     ),
+    # Batches of 3 rows: many hold rows of one rank only, and the other
+    # joins the penalty's collectives without rows.
+    "fair_rows_adam": (
+        lambda: FairRegressor(
+            fairness_penalty=DependencePenalty(strength=1.0),
+            batch_size=3,
+            max_epochs=1,
+            dtype="float64",
+            random_state=0,
+        ),
+        rows,
+        1,
+    ),
     "pairs_early": (
         lambda: PreferenceRewardRegressor(
             optimizer="adam",
@@ -212,6 +225,7 @@ CASES = {
         logits,
         1,
     ),
+    "vector_scaling": (VectorScaling, logits, 1),
     "presto": (lambda: PrestoClassifier(alpha=0.05), grades, 1),
     "partial_fit": (
         lambda: PreferenceRewardRegressor(

@@ -137,7 +137,8 @@ def test_lbfgs_equals_single_process_fit(fitted, name):
 
 
 @pytest.mark.parametrize(
-    "name", ["pairs_adam", "mlp_adam", "partial_fit", "fair_lists_adam"]
+    "name",
+    ["pairs_adam", "mlp_adam", "partial_fit", "fair_lists_adam", "fair_rows_adam"],
 )
 def test_minibatch_equals_single_process_run_of_the_same_batches(fitted, name):
     # One global shuffle of the units; each rank steps on its part of each
@@ -185,24 +186,21 @@ def test_early_stopping_holds_out_the_split_of_one_process(fitted, name):
     )
 
 
-@pytest.mark.parametrize("name", ["temperature_newton", "presto"])
-def test_own_solver_runs_on_all_ranks_data_on_every_rank(fitted, name):
-    # Newton steps and FISTA are not sums of per-unit gradients: every rank
-    # gathers all the shards and solves as one process on their union.
+@pytest.mark.parametrize("name", ["temperature_newton", "vector_scaling", "presto"])
+def test_calibrators_and_own_solvers_fit_the_union_on_every_rank(fitted, name):
+    # Newton steps and FISTA are not sums of per-unit gradients, and a
+    # calibrator's feature scale is a statistic of all its rows: every rank
+    # gathers all the shards and fits as one process on their union.
     model = joblib.load(fitted / "models.joblib")[name]
     single = fit_case(name)
     assert model.converged_ and single.converged_
     assert model.n_iter_ == single.n_iter_
     X = CASES[name][1]()[0]
-    if name == "presto":
-        np.testing.assert_allclose(
-            model.predict_proba(X), single.predict_proba(X), rtol=0, atol=1e-10
-        )
-    else:
+    np.testing.assert_allclose(
+        model.predict_proba(X), single.predict_proba(X), rtol=0, atol=1e-10
+    )
+    if name == "temperature_newton":
         assert model.temperature_ == pytest.approx(single.temperature_, rel=1e-10)
-        np.testing.assert_allclose(
-            model.predict_proba(X), single.predict_proba(X), rtol=0, atol=1e-10
-        )
 
 
 def test_streamed_blocks_train_as_one_process_on_their_union(fitted):

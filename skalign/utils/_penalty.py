@@ -311,7 +311,9 @@ class FairnessPenaltyMixin:
     penalty, and its configuration, a constant of the problem), its
     ``_formulation`` adds :meth:`_penalty_term` of that configuration to
     the loss and takes :meth:`_penalty_lbfgs` as its solver preference, and
-    a penalised problem starts from :meth:`_unpenalised_start`.
+    a penalised problem starts from :meth:`_unpenalised_start`. A fresh
+    fit's encoding and strata come from the engine's ``_across_ranks``
+    (all the data, in a data-parallel fit).
     """
 
     _penalty_constraints = {
