@@ -137,9 +137,13 @@ def data_parallel(group=None):
     FISTA) gather every rank's shard and fit, as one process, on their
     union on every rank: each rank holds all the data, which for these
     (calibration sets, problems solved by second-order or proximal steps)
-    is small by nature. Likelihood statistics (``log_likelihood_``,
-    ``covariance_``) are computed by these union fits only, not by a
-    data-parallel fit over shards.
+    is small by nature.
+
+    Likelihood statistics (``log_likelihood_``, ``covariance_``,
+    ``robust_covariance_``) are those of all the data: the log-likelihood,
+    the information and the clusters' score products are sums over units
+    and whole groups, all-reduced. Profile-likelihood intervals refit on
+    one process's data: ask for them outside the block.
 
     Mini-batches are drawn from one global shuffle of the units numbered
     rank by rank: the steps are those of one process whose units come in

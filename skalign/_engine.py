@@ -1369,13 +1369,13 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 f"the estimator is left as it was before this call. Lower lr "
                 f"(currently {net.lr}), raise alpha, or standardise X."
             )
-        # Not from one shard: a data-parallel fit computes no statistics.
-        statistics = (
-            None
-            if communicator is not None
-            else self._likelihood_statistics(
-                net, train, form, weight_scale, split_group if train is data else None
-            )
+        statistics = self._likelihood_statistics(
+            net,
+            train,
+            form,
+            weight_scale,
+            split_group if train is data else None,
+            communicator,
         )
         self.net_ = net
         self._fitted_objective_key = objective_key
@@ -1429,11 +1429,16 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             np.iinfo(np.int32).max
         )
 
-    def _likelihood_statistics(self, net, train, form, weight_scale, unit_group):
+    def _likelihood_statistics(
+        self, net, train, form, weight_scale, unit_group, communicator=None
+    ):
         """:func:`~skalign._inference.likelihood_statistics` of this fit, or
         ``None`` (not a likelihood, a nonlinear scorer, or ``alpha > 0``).
         ``unit_group``: the group of each training unit (clusters of the
-        sandwich covariance; ``None``: each unit its own cluster)."""
+        sandwich covariance; ``None``: each unit its own cluster). In a
+        data-parallel fit (``communicator``), the statistics of all the
+        shards: their sums over units and clusters (whole groups on each
+        rank) are all-reduced."""
         if not (form.likelihood and isinstance(self, LikelihoodInferenceMixin)):
             return None
         if _linear_scorer(net.module_) is None or getattr(self, "alpha", 0.0):
@@ -1455,8 +1460,20 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         mask = targets["mask"]
         unit_weight = (targets["weight"] * mask).reshape(mask.shape[0], -1).sum(1)
         n_rows = max(X.shape[0], mask.numel())
+        reduce = None
+        if communicator is not None:
+
+            def reduce(tensor):
+                return communicator.all_reduce(
+                    tensor, "computing the likelihood statistics"
+                )
+
+        # The cost budget of all the rows, alike on every rank.
+        all_rows = n_rows
+        if reduce is not None:
+            all_rows = int(reduce(torch.tensor([float(n_rows)], dtype=torch.float64)))
         covariance = not getattr(self, "_estimates_only", False) and (
-            sum(p.numel() for p in params) * n_rows <= INFORMATION_BUDGET
+            sum(p.numel() for p in params) * all_rows <= INFORMATION_BUDGET
         )
         n_clusters = cluster = None
         if covariance:
@@ -1490,10 +1507,18 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 n_clusters=n_clusters,
                 covariance=covariance,
                 second_derivatives=second_derivatives,
+                reduce=reduce,
             )
             # A profile-likelihood request (confidence_intervals(kind=
-            # "profile")) works on this fit's objective.
+            # "profile")) works on this fit's objective (one process's).
             hook = getattr(self, "_profile_request", None)
+            if hook is not None and reduce is not None:
+                raise NotImplementedError(
+                    "confidence_intervals(kind='profile') refits on one "
+                    "process's data: call it outside data_parallel, with all "
+                    "the data (or use kind='wald', which a data-parallel fit "
+                    "computes from all the shards)."
+                )
             if hook is not None and statistics is not None:
                 hook(
                     lambda: objective(None),

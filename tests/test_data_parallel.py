@@ -163,6 +163,21 @@ def test_minibatch_equals_single_process_run_of_the_same_batches(fitted, name):
     )
 
 
+@pytest.mark.parametrize("name", ["pairs_lbfgs", "lists_lbfgs"])
+def test_likelihood_statistics_are_those_of_all_the_data(fitted, name):
+    # The log-likelihood, the information and the clusters' score products
+    # are sums over units and whole groups: all-reduced, they are the
+    # single-process statistics (at weights equal to 1e-6).
+    model = joblib.load(fitted / "models.joblib")[name]
+    single = fit_case(name)
+    assert model.nobs_ == single.nobs_ and model.n_params_ == single.n_params_
+    assert model.log_likelihood_ == pytest.approx(single.log_likelihood_, rel=1e-9)
+    for statistic in ("covariance_", "robust_covariance_"):
+        expected = getattr(single, statistic)
+        assert expected is not None
+        np.testing.assert_allclose(getattr(model, statistic), expected, rtol=1e-5)
+
+
 @pytest.mark.parametrize("name", ["pairs_early", "fair_rows_early"])
 def test_early_stopping_holds_out_the_split_of_one_process(fitted, name):
     # The held-out groups are drawn from all ranks' groups, numbered rank
