@@ -20,7 +20,14 @@ what makes the processes one fit:
   generator on every rank), and each rank takes the units of a batch it
   holds, so a step sees the batch a single process would see;
 - every rank applies the same update to the same weights (initial weights
-  broadcast from rank 0), and rank 0's final weights are broadcast again.
+  broadcast from rank 0), and rank 0's final weights are broadcast again;
+- a term of all rows together (the dependence penalty) is evaluated on
+  every rank on the rows of every rank's part of the batch
+  (:func:`~skalign._loss.dependence.pooled_rows`), its gradient flowing
+  through the rank's own rows, weighted so that it counts once;
+- estimators whose fit is not a sum over units (the calibrators, a
+  formulation's own solver) fit as one process on the union of the shards,
+  on every rank.
 
 The full-batch solver then sees global values only, so its convergence test
 decides alike on every rank, and the number of collectives per epoch is the
@@ -40,10 +47,11 @@ import torch.distributed as dist
 from skorch.utils import TeeGenerator
 
 from ._loss._reduction import recording
+from ._loss.dependence import pooled_rows
 from ._solver import FullBatchLBFGS
 from .utils._penalty import FairnessPenaltyMixin
 
-__all__ = ["Communicator", "current", "data_parallel", "shard_groups"]
+__all__ = ["Communicator", "alone", "current", "data_parallel", "shard_groups"]
 
 _local = threading.local()
 
@@ -56,6 +64,18 @@ def current():
     """The :class:`Communicator` of the enclosing :func:`data_parallel`
     block in this thread, or ``None``."""
     return getattr(_local, "communicator", None)
+
+
+@contextmanager
+def alone():
+    """Inside the block, fits in this thread are ordinary one-process fits,
+    even within :func:`data_parallel` (on data every rank holds)."""
+    previous = current()
+    _local.communicator = None
+    try:
+        yield
+    finally:
+        _local.communicator = previous
 
 
 @contextmanager
@@ -95,13 +115,35 @@ def data_parallel(group=None):
 
     Notes
     -----
-    Not supported inside the block (a clear ``NotImplementedError`` names
-    the parameter): an active ``fairness_penalty`` (distance-covariance
-    penalties couple every pair of rows across shards), ``early_stopping``
-    (a held-out split of whole groups across shards), and the estimators
-    that train with a solver of their own (the calibrators,
-    ``PrestoClassifier``). Likelihood statistics (``log_likelihood_``,
-    ``covariance_``) are not computed by a data-parallel fit.
+    A ``fairness_penalty`` (a distance covariance, which couples every pair
+    of rows) is exact: every rank gathers the predictions, protected
+    attributes and weights of every rank's part of the batch (the whole
+    data at full batch, a global mini-batch with Adam; the constant columns
+    once per fit at full batch), evaluates the penalty on all of them and
+    backpropagates through its own predictions only, and the penalty
+    counts once in the global objective. Its data-derived constants (the
+    target's scale, the strata of separation, the standardisation of
+    continuous attributes, the row count that picks the solver) are those
+    of all the data. Each rank then holds ``n x (outputs + attributes)``
+    numbers of all the data, and computes the penalty of all the rows.
+
+    ``early_stopping`` holds out whole groups drawn from every rank's
+    groups, numbered rank by rank (with :func:`shard_groups`, the split one
+    process makes of all the data); the validation loss is the global one,
+    so every rank stops at the same epoch.
+
+    The calibrators and the estimators that train with a solver of their
+    own (``TemperatureScaling(solver="newton")``, ``PrestoClassifier``'s
+    FISTA) gather every rank's shard and fit, as one process, on their
+    union on every rank: each rank holds all the data, which for these
+    (calibration sets, problems solved by second-order or proximal steps)
+    is small by nature.
+
+    Likelihood statistics (``log_likelihood_``, ``covariance_``,
+    ``robust_covariance_``) are those of all the data: the log-likelihood,
+    the information and the clusters' score products are sums over units
+    and whole groups, all-reduced. Profile-likelihood intervals refit on
+    one process's data: ask for them outside the block.
 
     Mini-batches are drawn from one global shuffle of the units numbered
     rank by rank: the steps are those of one process whose units come in
@@ -206,6 +248,9 @@ class Shard(NamedTuple):
     weight_scale: float
     offset: int
     n_units: int
+    #: Whether the objective holds a term of every rank's rows together
+    #: (the dependence penalty), which each rank evaluates on all of them.
+    coupled: bool = False
 
 
 class Communicator:
@@ -230,6 +275,8 @@ class Communicator:
         self.pending = False
         # Whether an interrupt (SIGINT) arrived during this rank's training.
         self.interrupted = False
+        # Whether the fit in training has a term coupling every rank's rows.
+        self.coupled = False
 
     def __repr__(self):
         return f"Communicator(rank={self.rank}, size={self.size})"
@@ -311,13 +358,11 @@ class Communicator:
     def agree(self, estimator, problem, *, weight, n_units, seed):
         """The agreement before training; returns the :class:`Shard`.
 
-        Checks that the fit is supported and that every rank's shard states
-        the same problem, then shares the seed of rank 0, the global
-        maximum weight and every rank's unit count. A local failure here
-        is raised, and the engine sends it to the other ranks
-        (:meth:`fail`).
+        Checks that every rank's shard states the same problem, then
+        shares the seed of rank 0, the global maximum weight and every
+        rank's unit count. A local failure here is raised, and the engine
+        sends it to the other ranks (:meth:`fail`).
         """
-        _check_supported(estimator, problem)
         if n_units < 1:
             raise ValueError(
                 f"rank {self.rank}'s shard holds no training unit (no group "
@@ -356,12 +401,62 @@ class Communicator:
             weight_scale=weight_scale,
             offset=sum(counts[: self.rank]),
             n_units=sum(counts),
+            coupled=_penalised(estimator, problem),
         )
+
+    def split(self, shard, n_train, n_valid):
+        """The shards of the training and of the validation units of an
+        early-stopping split: each part numbered rank by rank, so that its
+        global batches are those of one process."""
+        infos = self._exchange(
+            {"n_train": int(n_train), "n_valid": int(n_valid)},
+            "numbering the units of the validation split",
+        )
+        parts = []
+        for key in ("n_train", "n_valid"):
+            counts = [i[key] for i in infos]
+            if sum(counts) < 1:
+                raise ValueError(
+                    "early_stopping: the validation split left no "
+                    f"{'training' if key == 'n_train' else 'validation'} unit "
+                    "on any rank."
+                )
+            parts.append(
+                shard._replace(offset=sum(counts[: self.rank]), n_units=sum(counts))
+            )
+        return tuple(parts)
+
+    def pooled(self, n_rows, values, what):
+        """``values`` (per-row arrays of this rank's ``n_rows`` rows, or
+        ``None``) concatenated over the ranks in rank order, and the slice
+        of this rank's rows in them (with the total row count between):
+        for the data-derived constants of a
+        fresh fit, which are those of all the data (a target's scale,
+        quantile bins, the standardisation of protected attributes, the row
+        count). A rank that failed before joining makes every rank fail
+        with its message."""
+        infos = self._exchange({"n_rows": n_rows, "values": values}, what)
+        given = [
+            [i["values"][j] is not None for i in infos] for j in range(len(values))
+        ]
+        if any(any(g) and not all(g) for g in given):
+            raise ValueError(
+                "A data-parallel fit got metadata (sensitive_features, "
+                "sample_weight...) on some ranks and not on others: pass "
+                "the same arguments to fit on every rank."
+            )
+        counts = [i["n_rows"] for i in infos]
+        start = sum(counts[: self.rank])
+        pooled = [
+            None if values[j] is None else _concatenate([i["values"][j] for i in infos])
+            for j in range(len(values))
+        ]
+        return pooled, sum(counts), slice(start, start + n_rows)
 
     # --------------------------------------------------------------- training
     @contextmanager
-    def training(self, net):
-        """``net`` trains data-parallel inside the block.
+    def training(self, net, shard):
+        """``net`` trains data-parallel on ``shard`` inside the block.
 
         An interrupt (Ctrl-C, SIGINT) does not stop a rank where it lands,
         which would leave the others in a collective: it is noted, the
@@ -372,6 +467,7 @@ class Communicator:
         """
         net.data_parallel = self
         self.interrupted = False
+        coupled, self.coupled = self.coupled, shard.coupled
         main = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGINT, self._note_interrupt) if main else None
         try:
@@ -380,6 +476,7 @@ class Communicator:
             if main:
                 signal.signal(signal.SIGINT, previous)
             del net.data_parallel
+            self.coupled = coupled
 
     def _note_interrupt(self, signum, frame):
         self.interrupted = True
@@ -469,9 +566,13 @@ class Communicator:
             # No unit of this global batch lives on this rank.
             value = torch.zeros((), dtype=dtype)
             total = torch.zeros((), dtype=dtype)
+            if self.coupled:
+                # The others' penalty needs this rank in its collectives.
+                self._pool_rows(None, None, None, None, None, None)
+                self.all_reduce(total.clone(), "summing the denominators")
         else:
             net._set_training(True)
-            with recording() as normalisers:
+            with recording() as normalisers, pooled_rows(self._pool_rows) as coupled:
                 value = net.get_loss(net.infer(X, **fit_params), targets, training=True)
             if len(normalisers) != 1:
                 raise NotImplementedError(
@@ -480,7 +581,15 @@ class Communicator:
                     "exactly; fit it in one process."
                 )
             total = normalisers[0].detach().to(value.dtype)
-            (value * total).backward()
+            summed = value * total
+            if self.coupled:
+                # The penalty P of all rows is in every rank's value: the
+                # sum Σ_r n_r (D_r + P) counts it once in the global mean,
+                # but its gradient through this rank's rows must enter
+                # with the global denominator N, not n_r.
+                n_all = self.all_reduce(total.clone(), "summing the denominators")
+                summed = summed + sum(coupled) * (n_all - total)
+            summed.backward()
             value = value.detach()
         device = params[0].device if params else value.device
         buffer = torch.cat(
@@ -509,12 +618,154 @@ class Communicator:
 
     def objective(self, net, X, targets):
         """The global training objective at the current weights."""
-        with recording() as normalisers:
-            value = net.get_loss(net.infer(X), targets)
-        total = normalisers[0] if normalisers else value.new_ones(())
-        buffer = torch.stack([value * total, total.to(value.dtype)]).to(torch.float64)
-        self.all_reduce(buffer, "computing the objective")
-        return float(buffer[0] / buffer[1].clamp_min(torch.finfo(torch.float64).tiny))
+        return self._global_value(net, X, targets, "computing the objective")[0]
+
+    def validation_step(self, net, batch, **fit_params):
+        """The global loss of the validation batch of which ``batch`` is
+        this rank's part (skorch's ``validation_step``)."""
+        net._set_training(False)
+        with torch.no_grad():
+            loss, n_rows = self._global_value(
+                net, *batch, "computing the validation loss", **fit_params
+            )
+        return {"loss": loss, "y_pred": None, "n_rows": n_rows}
+
+    def _global_value(self, net, X, targets, what, **fit_params):
+        """The objective of every rank's part of a batch together, and the
+        batch's global row count; a rank may hold no unit of it."""
+        if targets["mask"].shape[0] == 0:
+            summed = torch.zeros(3, dtype=torch.float64)
+            if self.coupled:
+                self._pool_rows(None, None, None, None, None, None)
+        else:
+            with recording() as normalisers, pooled_rows(self._pool_rows):
+                value = net.get_loss(net.infer(X, **fit_params), targets)
+            total = normalisers[0] if normalisers else value.new_ones(())
+            summed = torch.stack(
+                [value * total, total.to(value.dtype), value.new_tensor(X.shape[0])]
+            ).to(torch.float64)
+        self.all_reduce(summed, what)
+        tiny = torch.finfo(torch.float64).tiny
+        return float(summed[0] / summed[1].clamp_min(tiny)), int(summed[2])
+
+    def _pool_rows(self, pred, attributes, weight, mask, row, strata):
+        """The dependence penalty's rows of every rank's part of the batch
+        (see :func:`~skalign._loss.dependence.pooled_rows`), in rank order,
+        with this rank's predictions in their place (the others' as
+        constants: the all-reduced gradient is then the global one). Row
+        ids are made global; the constant columns of a full batch are
+        gathered once per fit, kept with its attribute tensor. ``pred``
+        ``None``: a rank without units in the batch takes part in the
+        collectives only."""
+        what = "pooling the rows of the dependence penalty"
+        n = 0 if pred is None else mask.numel()
+        k = 0 if pred is None else (pred.shape[-1] if pred.ndim == 3 else 1)
+        constant = (weight, mask, row, strata)
+        kept = None if pred is None else getattr(attributes, "_skalign_pooled", None)
+        known = kept is not None and all(a is b for a, b in zip(kept[0], constant))
+        columns = None
+        if pred is not None:
+            # Built even where kept: a rank that keeps none (one without
+            # units in the batch) makes every rank send them again.
+            zeros = torch.zeros(n, 1, dtype=torch.float64, device=pred.device)
+            columns = torch.cat(
+                [
+                    attributes.reshape(n, -1).to(torch.float64),
+                    weight.reshape(n, 1).to(torch.float64),
+                    mask.reshape(n, 1).to(torch.float64),
+                    zeros if row is None else row.reshape(n, 1).to(torch.float64),
+                    zeros if strata is None else strata.reshape(n, 1).to(torch.float64),
+                ],
+                1,
+            )
+        head = torch.tensor(
+            [n, k, 0 if columns is None else columns.shape[1], int(known)],
+            dtype=torch.int64,
+        )
+        heads = self._all_gather(head, what)
+        counts = [int(h[0]) for h in heads]
+        k_all, width = max(int(h[1]) for h in heads), max(int(h[2]) for h in heads)
+        everywhere = all(int(h[3]) for h in heads)
+        size = k_all + (0 if everywhere else width)
+        buffer = torch.zeros(max(counts), size, dtype=torch.float64)
+        if pred is not None:
+            buffer[:n, :k] = pred.detach().reshape(n, k).to(torch.float64).cpu()
+            if not everywhere:
+                buffer[:n, k:] = columns.cpu()
+        parts = [
+            part[:count] for part, count in zip(self._all_gather(buffer, what), counts)
+        ]
+        if pred is None:
+            return None
+        device, dtype = pred.device, pred.dtype
+        pieces = [part[:, :k].to(device, dtype) for part in parts]
+        pieces[self.rank] = pred.reshape(n, k)
+        pooled_pred = torch.cat(pieces)
+        pooled_pred = pooled_pred.reshape(-1, 1, k) if pred.ndim == 3 else pooled_pred
+        if everywhere:
+            rest = kept[1]
+        else:
+            table = torch.cat([part[:, k:] for part in parts]).to(device)
+            c = table.shape[1] - 4
+            global_row = torch.cat(
+                [part[:, k + c + 2] * self.size + r for r, part in enumerate(parts)]
+            ).to(device)
+            rest = (
+                table[:, :c].to(attributes.dtype).reshape(-1, 1, c),
+                table[:, c].to(weight.dtype).reshape(-1, 1),
+                (table[:, c + 1] > 0.5).reshape(-1, 1),
+                None if row is None else global_row.to(row.dtype).reshape(-1, 1),
+                None
+                if strata is None
+                else table[:, c + 3].to(strata.dtype).reshape(-1, 1),
+            )
+            attributes._skalign_pooled = (constant, rest)
+        return (pooled_pred.reshape(-1, 1) if pred.ndim != 3 else pooled_pred, *rest)
+
+    def union(self, X, y, metadata):
+        """Every rank's ``X``, ``y`` and ``metadata`` (per-row arrays or
+        ``None``) concatenated in rank order, on every rank: the data of an
+        estimator that trains with a solver of its own (a calibrator's
+        Newton steps, FISTA), which is not a sum of per-unit gradients and
+        so fits on all the data on every rank, as one process does. A rank
+        that failed before joining makes every rank fail with its
+        message."""
+        infos = self._exchange(
+            {"X": X, "y": y, "metadata": metadata},
+            "gathering the data of an estimator with a solver of its own",
+        )
+        self.pending = False
+        parts = [i["X"] for i in infos]
+        X = sp.vstack(parts, format="csr") if sp.issparse(X) else np.concatenate(parts)
+        y = np.concatenate([i["y"] for i in infos])
+
+        def per_row(key):
+            # Metadata with an entry per row on every rank; other
+            # arguments (a flag, a class order) are the same everywhere.
+            return all(
+                i["metadata"][key] is not None
+                and np.ndim(i["metadata"][key]) > 0
+                and len(i["metadata"][key]) == i["X"].shape[0]
+                for i in infos
+            )
+
+        return (
+            X,
+            y,
+            {
+                key: _concatenate([i["metadata"][key] for i in infos])
+                if per_row(key)
+                else value
+                for key, value in metadata.items()
+            },
+        )
+
+    def _all_gather(self, tensor, what):
+        """Every rank's ``tensor`` (of one shape on every rank)."""
+        work = tensor.to(self.device)
+        out = [torch.empty_like(work) for _ in range(self.size)]
+        self._call(what, dist.all_gather, out, work)
+        return [part.cpu() for part in out]
 
     def batches(self, data, batch_size, generator, shuffle):
         """This rank's part of every batch of the global units (in one
@@ -532,19 +783,21 @@ class Communicator:
             part = slice(start, start + batch_size)
             yield data.batch(local[part][mine[part]])
 
-    def run_epoch(self, net, iterator, prefix, step_fn, **fit_params):
-        """skorch's training epoch, with each batch's loss and size the
-        global ones, so that every rank records the same history."""
+    def run_epoch(self, net, iterator, prefix, step_fn, *, training=True, **fit_params):
+        """skorch's epoch, with each batch's loss and size the global ones,
+        so that every rank records the same history."""
         n_batches = 0
         for batch in iterator:
-            net.notify("on_batch_begin", batch=batch, training=True)
+            net.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             n_rows = step.pop("n_rows")
             net.history.record_batch(prefix + "_loss", float(step["loss"]))
             net.history.record_batch(prefix + "_batch_size", n_rows)
-            net.notify("on_batch_end", batch=batch, training=True, **step)
+            net.notify("on_batch_end", batch=batch, training=training, **step)
             n_batches += 1
         net.history.record(prefix + "_batch_count", n_batches)
+        if not training:
+            return
         stop = torch.tensor([float(self.interrupted)], dtype=torch.float64)
         self.all_reduce(stop, "agreeing whether to stop")
         if stop.item() > 0:
@@ -553,29 +806,23 @@ class Communicator:
             raise KeyboardInterrupt
 
 
-def _check_supported(estimator, problem):
-    name = type(estimator).__name__
-    if problem.formulation.solve is not None:
-        raise NotImplementedError(
-            f"{name} trains with a solver of its own, which does not split "
-            "across processes; fit it in one process, outside data_parallel."
-        )
-    if (
+def _penalised(estimator, problem):
+    """Whether the objective holds the dependence penalty (a function of
+    all rows together)."""
+    return (
         isinstance(estimator, FairnessPenaltyMixin)
         and problem.constants.get("penalty") is not None
-    ):
-        raise NotImplementedError(
-            f"fairness_penalty: the distance-covariance penalty of {name} "
-            "couples every pair of rows, across shards, and a data-parallel "
-            "fit does not compute it; fit the penalised model in one process, "
-            "or fit with fairness_penalty=None."
-        )
-    if estimator._setting("early_stopping"):
-        raise NotImplementedError(
-            f"early_stopping=True: {name} would hold out a split of each "
-            "rank's shard; a data-parallel fit trains with early_stopping="
-            "False (hold out whole groups yourself and score them)."
-        )
+    )
+
+
+def _concatenate(parts):
+    if hasattr(parts[0], "iloc"):
+        # DataFrames and Series (protected attributes by column name): pandas
+        # is there, since the caller's data are its objects.
+        import pandas as pd
+
+        return pd.concat(parts, ignore_index=True)
+    return np.concatenate([np.asarray(part) for part in parts])
 
 
 def _problem_key(estimator, problem):

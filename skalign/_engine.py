@@ -21,6 +21,7 @@ targets and of the rows its units use. Nothing is collated per sample.
 
 import copy
 import dataclasses
+import functools
 import math
 import numbers
 import threading
@@ -41,6 +42,7 @@ from skorch.helper import predefined_split
 from skorch.history import History
 
 from ._config import torch_threads
+from ._distributed import alone as _alone
 from ._distributed import current as _data_parallel
 from ._inference import (
     INFORMATION_BUDGET,
@@ -434,12 +436,15 @@ class _Net(skorch.NeuralNet):
                 module.train(training)
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
-        if self.data_parallel is None or not training or iterator is None:
+        if self.data_parallel is None or iterator is None:
             return super().run_single_epoch(
                 iterator, training, prefix, step_fn, **fit_params
             )
+        if not training:
+            # The global validation loss, batch by global batch.
+            step_fn = functools.partial(self.data_parallel.validation_step, self)
         return self.data_parallel.run_epoch(
-            self, iterator, prefix, step_fn, **fit_params
+            self, iterator, prefix, step_fn, training=training, **fit_params
         )
 
     def train_step(self, batch, **fit_params):
@@ -1090,6 +1095,12 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
 
     _input_name = "X"
     _required_fitted_state = ("net_", "n_features_in_", "n_iter_", "converged_")
+    #: Whether a data-parallel fit gathers every rank's shard and fits, as
+    #: one process, on their union on every rank: for estimators whose data
+    #: are small by nature and whose fitted statistics are not sums over
+    #: units (the calibrators). So does every formulation with a solver of
+    #: its own.
+    _fits_union = False
 
     _parameter_constraints = {
         "scorer": [None, torch.nn.Module],
@@ -1240,6 +1251,14 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             if shared is not None:
                 problem = self._problem(X, y, constants=shared, **metadata)
         form = problem.formulation
+        if communicator is not None and (self._fits_union or form.solve is not None):
+            # A solver of the formulation's own is not a sum of per-unit
+            # gradients: every rank fits, as one process, on the union of
+            # the shards (small by nature, as calibration sets), with the
+            # same result everywhere.
+            X, y, metadata = communicator.union(X, y, metadata)
+            with _alone():
+                return self._fit_once(X, y, epochs=epochs, resume=resume, **metadata)
         # After the families' own, more specific, checks of a continued fit.
         objective_key = self._objective_key()
         if resume:
@@ -1316,9 +1335,15 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             # fits in threads reproduce sequential ones; initial weights (and
             # dropout) come from torch's global generator, seeded and
             # restored under a process-wide lock.
-            train, valid = self._split(data, split_group, seed, form)
+            train, valid = self._split(data, split_group, seed, form, communicator)
             train.generator = torch.Generator(device=device).manual_seed(seed + 1)
             if shard is not None:
+                if valid is not None:
+                    # Global batches of each part, numbered rank by rank.
+                    shard, valid_shard = communicator.split(
+                        shard, len(train), len(valid)
+                    )
+                    valid.shard, valid.communicator = valid_shard, communicator
                 train.shard, train.communicator = shard, communicator
             with _global_rng(seed, device):
                 if resume:
@@ -1373,7 +1398,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                     _global_rng(seed + 2, device) if random_layers else nullcontext(),
                     nullcontext()
                     if communicator is None
-                    else communicator.training(net),
+                    else communicator.training(net, shard),
                 ):
                     interrupted, objective = self._train_phases(
                         net, train, phases, epochs, solve_dtype
@@ -1393,13 +1418,13 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         # The constants of this fit before its statistics, which report
         # parameters through them (a regressor's centring of y).
         self._fitted_constants = problem.constants
-        # Not from one shard: a data-parallel fit computes no statistics.
-        statistics = (
-            None
-            if communicator is not None
-            else self._likelihood_statistics(
-                net, train, form, weight_scale, split_group if train is data else None
-            )
+        statistics = self._likelihood_statistics(
+            net,
+            train,
+            form,
+            weight_scale,
+            split_group if train is data else None,
+            communicator,
         )
         self.net_ = net
         self._fitted_objective_key = objective_key
@@ -1430,17 +1455,39 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             )
         return self
 
+    def _across_ranks(self, n_rows, *values):
+        """The data-derived constants' view of the data of this call.
+
+        ``values`` are per-row arrays (or ``None``) of this call's
+        ``n_rows`` rows. In a data-parallel fit, returns them concatenated
+        over every rank's shard in rank order, the total row count, and the
+        slice of this rank's rows in them, so that a fresh fit's constants
+        (a target's scale, quantile bins, the standardisation of protected
+        attributes) are those of all the data, as in one process; otherwise
+        ``values``, ``n_rows`` and ``None``. A collective: called only from
+        a fresh fit's ``_problem``, the same way on every rank.
+        """
+        communicator = _data_parallel()
+        if communicator is None:
+            return list(values), n_rows, None
+        return communicator.pooled(n_rows, list(values), "pooling the data's constants")
+
     def _fit_seed(self):
         """The seed of a fit's generators, drawn from ``random_state``."""
         return check_random_state(self._setting("random_state")).randint(
             np.iinfo(np.int32).max
         )
 
-    def _likelihood_statistics(self, net, train, form, weight_scale, unit_group):
+    def _likelihood_statistics(
+        self, net, train, form, weight_scale, unit_group, communicator=None
+    ):
         """:func:`~skalign._inference.likelihood_statistics` of this fit, or
         ``None`` (not a likelihood, a nonlinear scorer, or ``alpha > 0``).
         ``unit_group``: the group of each training unit (clusters of the
-        sandwich covariance; ``None``: each unit its own cluster)."""
+        sandwich covariance; ``None``: each unit its own cluster). In a
+        data-parallel fit (``communicator``), the statistics of all the
+        shards: their sums over units and clusters (whole groups on each
+        rank) are all-reduced."""
         if not (form.likelihood and isinstance(self, LikelihoodInferenceMixin)):
             return None
         if not self._parametric_module(net.module_) or getattr(self, "alpha", 0.0):
@@ -1462,9 +1509,20 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         mask = targets["mask"]
         unit_weight = (targets["weight"] * mask).reshape(mask.shape[0], -1).sum(1)
         n_rows = max(X.shape[0], mask.numel())
-        n_params = sum(p.numel() for p in params)
+        reduce = None
+        if communicator is not None:
+
+            def reduce(tensor):
+                return communicator.all_reduce(
+                    tensor, "computing the likelihood statistics"
+                )
+
+        # The cost budget of all the rows, alike on every rank.
+        all_rows = n_rows
+        if reduce is not None:
+            all_rows = int(reduce(torch.tensor([float(n_rows)], dtype=torch.float64)))
         covariance = not getattr(self, "_estimates_only", False) and (
-            _information_affordable(X, n_rows, n_params)
+            _information_affordable(X, all_rows, sum(p.numel() for p in params))
         )
         n_clusters = cluster = None
         if covariance:
@@ -1498,6 +1556,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 n_clusters=n_clusters,
                 covariance=covariance,
                 second_derivatives=second_derivatives,
+                reduce=reduce,
             )
             # A bootstrap request (confidence_intervals(kind="bootstrap"),
             # leaderboard()) re-solves this fit's problem under each
@@ -1508,8 +1567,15 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                     net, form, module, criterion, params, X, targets, train, request
                 )
             # A profile-likelihood request (confidence_intervals(kind=
-            # "profile")) works on this fit's objective.
+            # "profile")) works on this fit's objective (one process's).
             hook = getattr(self, "_profile_request", None)
+            if hook is not None and reduce is not None:
+                raise NotImplementedError(
+                    "confidence_intervals(kind='profile') refits on one "
+                    "process's data: call it outside data_parallel, with all "
+                    "the data (or use kind='wald', which a data-parallel fit "
+                    "computes from all the shards)."
+                )
             if hook is not None and statistics is not None:
                 hook(
                     lambda: objective(None),
@@ -1787,9 +1853,14 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
             f"lower lr (currently {net.lr}), raise alpha, or standardise X."
         )
 
-    def _split(self, data, split_group, seed, form):
+    def _split(self, data, split_group, seed, form, communicator=None):
         """Hold out ``validation_fraction`` of the units, whole ``split_group``
-        at a time (so pairs of one group never straddle the split)."""
+        at a time (so pairs of one group never straddle the split). In a
+        data-parallel fit (``communicator``) the groups are numbered across
+        the ranks, in rank order, and the held-out ones drawn from all of
+        them: with shards of whole groups in sorted order
+        (:func:`~skalign.distributed.shard_groups`), the split one process
+        makes of all the data. ``"auto"``: see :meth:`_auto_early_stopping`."""
         early_stopping = self._setting("early_stopping")
         if not early_stopping:
             return data, None
@@ -1797,7 +1868,12 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         if split_group is None:
             split_group = np.arange(len(data))
         split_group = np.unique(split_group, return_inverse=True)[1].ravel()
-        n_ids = int(split_group.max()) + 1
+        n_ids = int(split_group.max()) + 1 if split_group.size else 0
+        if communicator is not None:
+            _, n_ids, mine = communicator.pooled(
+                n_ids, [], "numbering the groups of the validation split"
+            )
+            split_group = split_group + mine.start
         fraction = self._setting("validation_fraction")
         n_valid = round(fraction * n_ids)
         if early_stopping == "auto" and not self._auto_early_stopping(form, n_valid):

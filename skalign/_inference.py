@@ -291,6 +291,7 @@ def likelihood_statistics(
     n_clusters=None,
     covariance=True,
     second_derivatives=None,
+    reduce=None,
 ):
     """Log-likelihood, information criteria and covariance of a fitted model.
 
@@ -333,6 +334,14 @@ def likelihood_statistics(
         and cluster scores and the normaliser as :func:`linear_score_rows`
         does, or ``None``; ``None`` (or no callable) differentiates the
         objective generically, one backward pass per parameter.
+    reduce : callable, default=None
+        ``reduce(tensor)`` sums a float64 tensor over the processes of a
+        data-parallel fit (``None``: one process), each holding whole
+        clusters: the objective's weighted sum and denominator, the counts,
+        the Hessian of the weighted sum and the clusters' score products
+        ``Σ_g s_g s_gᵀ`` are sums over units and clusters, so every process
+        gets the statistics of all the data. ``n_obs``, ``n_rows`` and
+        ``n_clusters`` are then this process's.
 
     Returns
     -------
@@ -345,8 +354,16 @@ def likelihood_statistics(
         value = objective(None)
     if len(normalisers) != 1:
         return None
-    total = float(normalisers[0]) * weight_scale
-    log_likelihood = -total * float(value.detach())
+    normaliser = normalisers[0].detach().to(torch.float64)
+    summed = torch.stack([value.detach().to(torch.float64) * normaliser, normaliser])
+    local_clusters = n_clusters
+    if reduce is not None:
+        counts = torch.tensor([n_obs, n_rows, n_clusters or 0], dtype=torch.float64)
+        summed, counts = reduce(summed), reduce(counts)
+        n_obs, n_rows, n_clusters = (int(c) for c in counts)
+        n_clusters = n_clusters or None
+    total = float(summed[1]) * weight_scale
+    log_likelihood = -weight_scale * float(summed[0])
     names, values = _flat_named(named())
     out = {
         "log_likelihood": log_likelihood,
@@ -373,7 +390,9 @@ def likelihood_statistics(
         return out
     multipliers = None
     if n_clusters is not None and n_clusters > 1:
-        multipliers = torch.ones(n_clusters, dtype=torch.float64, requires_grad=True)
+        multipliers = torch.ones(
+            local_clusters, dtype=torch.float64, requires_grad=True
+        )
     try:
         found = None if second_derivatives is None else second_derivatives(multipliers)
         if found is not None:
@@ -402,7 +421,20 @@ def likelihood_statistics(
     except RuntimeError as error:
         out["reason"] = f"the objective has no second derivative here ({error})"
         return out
-    hessian = rows / float(normaliser.detach())
+    hessian, normaliser = rows, normaliser.detach().to(torch.float64)
+    gram = None
+    if cluster_scores is not None:
+        # Σ_g s_g s_gᵀ (the scores may be a scipy sparse matrix).
+        scores = cluster_scores * weight_scale
+        gram = scores @ scores.T
+        gram = torch.as_tensor(
+            gram.toarray() if sp.issparse(gram) else np.asarray(gram),
+            dtype=torch.float64,
+        )
+    if reduce is not None:
+        hessian, normaliser = reduce(hessian.clone()), reduce(normaliser.clone())
+        gram = None if gram is None else reduce(gram.clone())
+    hessian = hessian / float(normaliser)
     information = total * 0.5 * (hessian + hessian.T)
     if not bool(torch.isfinite(information).all()):
         out["reason"] = "the information matrix is not finite at the fitted weights"
@@ -469,21 +501,13 @@ def likelihood_statistics(
         out["null_direction"] = direction / np.abs(direction).max()
         out["pseudo_covariance"] = covariance
         key = "pseudo_robust_covariance"
-    if cluster_scores is not None:
+    if gram is not None:
         # H⁻¹ B H⁻¹ with B = c Σ_g s_g s_gᵀ, c = G / (G - 1) (n - 1) / (n - k)
         # the small-sample factor of R's sandwich::vcovCL (type "HC1") and
         # statsmodels' cluster covariance.
-        scores = cluster_scores[keep.numpy()] * weight_scale
-        n_clusters, k = scores.shape[1], out["n_params"]
+        k = out["n_params"]
         factor = n_clusters / (n_clusters - 1) * (n_obs - 1) / max(n_obs - k, 1)
-        meat = scores @ scores.T
-        meat = (
-            torch.as_tensor(
-                meat.toarray() if sp.issparse(meat) else np.asarray(meat),
-                dtype=torch.float64,
-            )
-            * factor
-        )
+        meat = gram[keep][:, keep] * factor
         robust_raw = covariance_raw @ meat @ covariance_raw
         robust = jacobian @ robust_raw @ jacobian.T
         out[key] = robust.detach().numpy()

@@ -41,7 +41,9 @@ Chaudhuri & Hu (2019), "A fast algorithm for computing distance
 correlation", Comput. Stat. Data Anal. 135.
 """
 
+import contextlib
 import math
+import threading
 
 import numpy as np
 import torch
@@ -65,6 +67,7 @@ __all__ = [
     "half_squared_error",
     "joint_distance_covariance",
     "penalised_loss",
+    "pooled_rows",
     "unit_dependence_penalty",
 ]
 
@@ -1039,6 +1042,28 @@ def _scale_cache(attributes, normalize):
     return cache
 
 
+_pool = threading.local()
+
+
+@contextlib.contextmanager
+def pooled_rows(pool):
+    """Evaluate :func:`unit_dependence_penalty` on pooled rows, in this thread.
+
+    Inside the block the penalty is a function of ``pool(pred, attributes,
+    weight, mask, row, strata)``'s rows instead of the batch's own: the
+    rows of every process of a data-parallel fit, the batch's in their
+    place (so that its gradient flows through this batch's predictions
+    only). The block yields a list that receives every value the penalty
+    takes inside it, so that the caller can count it once.
+    """
+    previous = getattr(_pool, "state", None)
+    _pool.state = (pool, values := [])
+    try:
+        yield values
+    finally:
+        _pool.state = previous
+
+
 def unit_dependence_penalty(
     pred,
     attributes,
@@ -1107,6 +1132,52 @@ def unit_dependence_penalty(
     n_strata : int, default=0
         Number of strata; 0 for the unconditional penalty (independence).
     """
+    state = getattr(_pool, "state", None)
+    if state is not None:
+        pool, values = state
+        pred, attributes, weight, mask, row, strata = pool(
+            pred, attributes, weight, mask, row, strata
+        )
+    value = _rows_penalty(
+        pred,
+        attributes,
+        weight,
+        mask,
+        row,
+        strata,
+        strength=strength,
+        kind=kind,
+        sizes=sizes,
+        categorical=categorical,
+        c=c,
+        statistic=statistic,
+        normalize=normalize,
+        scale=scale,
+        n_strata=n_strata,
+    )
+    if state is not None:
+        values.append(value)
+    return value
+
+
+def _rows_penalty(
+    pred,
+    attributes,
+    weight,
+    mask,
+    row,
+    strata,
+    *,
+    strength,
+    kind,
+    sizes,
+    categorical,
+    c,
+    statistic,
+    normalize,
+    scale,
+    n_strata,
+):
     k = pred.shape[-1] if pred.ndim == 3 else 1
     cache = _scale_cache(attributes, normalize)
     pred = pred.reshape(-1, k)

@@ -414,6 +414,9 @@ class _TorchCalibrator(_BaseCalibrator, TorchEstimator):
 
     _input_name = "scores"
     _required_fitted_state = ("classes_", "input_", "n_features_in_", "feature_scale_")
+    # Calibration sets are small, and the feature scale (and a map's knots)
+    # are statistics of all the rows: a data-parallel fit gathers them.
+    _fits_union = True
 
     _engine_constraints = {
         name: TorchEstimator._parameter_constraints[name]

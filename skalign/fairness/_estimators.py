@@ -423,15 +423,22 @@ class FairRegressor(
             raise ValueError(
                 f"exposure is only used with loss='poisson'; got loss={self.loss!r}."
             )
+        # A fresh fit's constants are those of all the data (of every rank
+        # in a data-parallel fit); a continued fit keeps them.
+        (y_all, weight_all), n_all, _ = (
+            self._across_ranks(n, y, weight)
+            if constants is None
+            else ((y, weight), n, None)
+        )
         targets, penalty = self._penalty_targets(
             sensitive_features,
             n,
             constants=constants,
             target=y,
-            scale=_null_loss(self.loss, y, weight),
+            scale=_null_loss(self.loss, y_all, weight_all),
         )
         # A continued fit keeps the solver of the first.
-        fitted = {"n_rows": n if constants is None else constants["n_rows"]}
+        fitted = {"n_rows": n_all if constants is None else constants["n_rows"]}
         y_offset = 0.0
         scorer = self._resolved_scorer()
         if (
@@ -446,8 +453,8 @@ class FairRegressor(
             # (A user's module may have no bias: its targets stay as given.)
             if constants is not None:
                 y_offset = constants["y_offset"]
-            elif weight.sum() > 0:
-                y_offset = float(np.average(y, weights=weight))
+            elif weight_all.sum() > 0:
+                y_offset = float(np.average(y_all, weights=weight_all))
             y = y - y_offset
             self._check_target_scale(y, weight, penalty, fitted["n_rows"])
         fitted["y_offset"] = y_offset
@@ -714,18 +721,25 @@ class FairClassifier(
         target = codes.astype(np.float64) if self._binary() else codes
         n = X.shape[0]
         weight = check_sample_weight(sample_weight, n)
+        # A fresh fit's constants are those of all the data (of every rank
+        # in a data-parallel fit); a continued fit keeps them.
+        (codes_all, weight_all), n_all, _ = (
+            self._across_ranks(n, codes, weight)
+            if constants is None
+            else ((codes, weight), n, None)
+        )
         targets, penalty = self._penalty_targets(
             sensitive_features,
             n,
             constants=constants,
             target=codes,
             discrete_target=True,
-            scale=_null_loss("log_loss", codes, weight),
+            scale=_null_loss("log_loss", codes_all, weight_all),
         )
         fitted = {
             "n_classes": len(self.classes_),
             # A continued fit keeps the solver of the first.
-            "n_rows": n if constants is None else constants["n_rows"],
+            "n_rows": n_all if constants is None else constants["n_rows"],
         }
         return self._fair_problem(
             X,

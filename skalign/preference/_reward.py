@@ -414,7 +414,12 @@ class PreferenceRewardRegressor(
             targets["attribute_weight"] = np.where(targets["mask"], weight[index], 0.0)
             for name, values in rows.items():
                 targets[name] = values[index]
-        n_rows = X.shape[0] if constants is None else constants.get("n_rows", 0)
+        # The rows of all the data (of every rank in a data-parallel fit).
+        n_rows = (
+            self._across_ranks(X.shape[0])[1]
+            if constants is None
+            else constants.get("n_rows", 0)
+        )
         formulation = self._formulation(penalty, n_rows)
         return Problem(
             units,

@@ -553,7 +553,12 @@ class PlackettLuceRanker(FairnessPenaltyMixin, LikelihoodInferenceMixin, _BaseRa
         )
         for name, values in (rows or {}).items():
             targets[name] = packed.take(values)
-        n_rows = X.shape[0] if constants is None else constants.get("n_rows", 0)
+        # The rows of all the data (of every rank in a data-parallel fit).
+        n_rows = (
+            self._across_ranks(X.shape[0])[1]
+            if constants is None
+            else constants.get("n_rows", 0)
+        )
         formulation = self._formulation(penalty, orders, n_rows)
         return Problem(
             list_targets(X, packed, **targets),

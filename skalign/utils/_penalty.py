@@ -311,7 +311,9 @@ class FairnessPenaltyMixin:
     penalty, and its configuration, a constant of the problem), its
     ``_formulation`` adds :meth:`_penalty_term` of that configuration to
     the loss and takes :meth:`_penalty_lbfgs` as its solver preference, and
-    a penalised problem starts from :meth:`_unpenalised_start`.
+    a penalised problem starts from :meth:`_unpenalised_start`. A fresh
+    fit's encoding and strata come from the engine's ``_across_ranks``
+    (all the data, in a data-parallel fit).
     """
 
     _penalty_constraints = {
@@ -447,6 +449,23 @@ class FairnessPenaltyMixin:
             )
         config, rows = None, None
         if encoded is not None and penalty is not None and penalty.active:
+            mine = None
+            if constants is None:
+                # A fresh fit's encoding (the scale of continuous attributes)
+                # and strata (the bins of a continuous target) are those of
+                # all the data: of every rank's shard in a data-parallel fit.
+                (everyone, target), n_all, mine = self._across_ranks(
+                    n_samples, sensitive_features, target
+                )
+                if mine is not None:
+                    encoded = encode_for_penalty(
+                        everyone,
+                        n_all,
+                        strength=penalty.strength,
+                        categorical_features=penalty.categorical_features,
+                        scale_continuous=penalty.scale_continuous,
+                        penalised=self._penalised,
+                    )
             separation = penalty.criterion == "separation"
             if penalty.statistic == "u" and (separation or not self._penalty_row_units):
                 raise ValueError(
@@ -468,7 +487,7 @@ class FairnessPenaltyMixin:
                 n_strata=0,
                 edges=None,
             )
-            rows = {"attributes": encoded.values}
+            rows = {"attributes": _rows_of(encoded.values, mine)}
             if separation:
                 if target is None:
                     raise ValueError(
@@ -485,7 +504,7 @@ class FairnessPenaltyMixin:
                     n_strata = fitted["n_strata"]
                     codes = np.minimum(codes, n_strata - 1)
                 config.update(n_strata=n_strata, edges=edges)
-                rows["strata"] = codes
+                rows["strata"] = _rows_of(codes, mine)
         if constants is not None:
             if _spec(config) != _spec(constants["penalty"]):
                 raise ValueError(
@@ -537,6 +556,11 @@ class FairnessPenaltyMixin:
         if not (linear_auto or self._uses_full_batch_solver(formulation)):
             return None
         return functools.partial(unpenalised_state, self, X, y, **fit_params)
+
+
+def _rows_of(values, rows):
+    """This rank's ``rows`` of values pooled over the ranks (``None``: all)."""
+    return values if rows is None else values[rows]
 
 
 def _spec(config):

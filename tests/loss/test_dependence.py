@@ -19,6 +19,8 @@ from skalign._loss.dependence import (
     distance_covariance,
     fast_distance_covariance,
     joint_distance_covariance,
+    pooled_rows,
+    unit_dependence_penalty,
 )
 
 REFERENCE = {"v": dcor.distance_covariance_sqr, "u": dcor.u_distance_covariance_sqr}
@@ -430,3 +432,37 @@ def test_categorical_distance_variance_is_the_distance_matrices_one(levels, weig
     fast = _categorical_distance_variance(part, weight)
     slow = _attribute_dcov(part, part, False, "v", weight)
     assert float(fast) == pytest.approx(float(slow), rel=1e-12)
+
+
+def test_pooled_rows_evaluate_the_penalty_once_on_every_process_rows():
+    # A data-parallel fit's pool: the batch's rows, then another process's
+    # (constants). The penalty is that of all the rows, recorded once.
+    torch.manual_seed(1)
+    pred = torch.randn(4, 2, dtype=torch.float64, requires_grad=True)
+    other = torch.randn(3, 2, dtype=torch.float64)
+    attributes = torch.randn(7, 2, 2, dtype=torch.float64)
+    weight = torch.rand(7, 2, dtype=torch.float64) + 0.1
+    mask = torch.ones(7, 2, dtype=torch.bool)
+    row = torch.arange(14).reshape(7, 2) % 9
+    config = dict(strength=2.0, kind="ccdcov", sizes=(1, 1), categorical=(False, True))
+
+    def pool(p, a, w, m, r, s):
+        return torch.cat([p, other]), attributes, weight, mask, row, s
+
+    with pooled_rows(pool) as values:
+        pooled = unit_dependence_penalty(
+            pred, attributes[:4], weight[:4], mask[:4], row[:4], **config
+        )
+    whole = unit_dependence_penalty(
+        torch.cat([pred, other]), attributes, weight, mask, row, **config
+    )
+    assert values == [pooled]
+    assert pooled.item() == pytest.approx(whole.item(), rel=1e-12)
+    (grad,) = torch.autograd.grad(pooled, pred)
+    (expected,) = torch.autograd.grad(whole, pred)
+    assert_allclose(grad.numpy(), expected.numpy(), rtol=1e-12, atol=1e-14)
+    # Outside the block, the batch's own rows again.
+    alone = unit_dependence_penalty(
+        pred, attributes[:4], weight[:4], mask[:4], row[:4], **config
+    )
+    assert alone.item() != pytest.approx(whole.item())

@@ -209,6 +209,26 @@ def _listwise_cases():
     }
 
 
+def _with_other_rows(pred, attributes, weight, mask, row, strata):
+    """A pool of :func:`dependence.pooled_rows`: another process's rows
+    (fixed predictions, the batch's other columns reversed) after the
+    batch's own."""
+    other = torch.arange(pred.numel(), dtype=pred.dtype).reshape(pred.shape)
+    return (
+        torch.cat([pred, torch.sin(other)]),
+        torch.cat([attributes, attributes.flip(0)]),
+        torch.cat([weight, weight.flip(0)]),
+        torch.cat([mask, mask.flip(0)]),
+        torch.cat([row, row + 100]),
+        None if strata is None else torch.cat([strata, strata.flip(0)]),
+    )
+
+
+def _pooled_penalty(*args, **options):
+    with dependence.pooled_rows(_with_other_rows):
+        return dependence.unit_dependence_penalty(*args, **options)
+
+
 def _dependence_cases():
     torch.manual_seed(0)
     pred, a, b = _double(9, 2), _double(9, 1), _double(9, 1)
@@ -309,6 +329,24 @@ def _dependence_cases():
                 row,
                 strength=1.5,
                 **config,
+            ),
+            (unit_scores,),
+        ),
+        # Evaluated on the rows of every process of a data-parallel fit, the
+        # gradient through this process's predictions only.
+        "pooled_rows": (
+            lambda s: _pooled_penalty(
+                s,
+                attributes[:9].reshape(3, 3, 3),
+                row_weight[:9].reshape(3, 3),
+                unit_mask,
+                row,
+                strata,
+                strength=1.5,
+                **config,
+                normalize=True,
+                scale=0.7,
+                n_strata=2,
             ),
             (unit_scores,),
         ),
