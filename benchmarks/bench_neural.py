@@ -154,20 +154,15 @@ def timed(fit, *args, **kwargs):
     return model, time.perf_counter() - start
 
 
-def run_regression():
+def _held_out_scores(tasks, models, *, stratify):
+    """Each model of ``models()`` fitted on three quarters of each task's
+    rows and scored (``model.score``) on the rest."""
     results = []
-    for name, (X, y) in regression_tasks():
+    for name, (X, y) in tasks:
         X_train, X_test, y_train, y_test = train_test_split(
-            X, y, test_size=0.25, random_state=SEED
+            X, y, test_size=0.25, random_state=SEED, stratify=y if stratify else None
         )
-        models = {
-            "HLGaussRegressor": HLGaussRegressor(random_state=SEED),
-            "MLPRegressor": MLPRegressor(random_state=SEED),
-            "HistGradientBoostingRegressor": HistGradientBoostingRegressor(
-                random_state=SEED
-            ),
-        }
-        for label, model in models.items():
+        for label, model in models().items():
             model, seconds = timed(model.fit, X_train, y_train)
             results.append(
                 dict(
@@ -184,13 +179,24 @@ def run_regression():
     return results
 
 
+def run_regression():
+    return _held_out_scores(
+        regression_tasks(),
+        lambda: {
+            "HLGaussRegressor": HLGaussRegressor(random_state=SEED),
+            "MLPRegressor": MLPRegressor(random_state=SEED),
+            "HistGradientBoostingRegressor": HistGradientBoostingRegressor(
+                random_state=SEED
+            ),
+        },
+        stratify=False,
+    )
+
+
 def run_classification():
-    results = []
-    for name, (X, y) in classification_tasks():
-        X_train, X_test, y_train, y_test = train_test_split(
-            X, y, test_size=0.25, random_state=SEED, stratify=y
-        )
-        models = {
+    return _held_out_scores(
+        classification_tasks(),
+        lambda: {
             "FairClassifier(MLPScorer())": FairClassifier(
                 scorer=MLPScorer(), random_state=SEED
             ),
@@ -198,22 +204,9 @@ def run_classification():
             "HistGradientBoostingClassifier": HistGradientBoostingClassifier(
                 random_state=SEED
             ),
-        }
-        for label, model in models.items():
-            model, seconds = timed(model.fit, X_train, y_train)
-            results.append(
-                dict(
-                    task=name,
-                    n_train=len(y_train),
-                    n_features=X.shape[1],
-                    model=label,
-                    column=label,
-                    score=float(model.score(X_test, y_test)),
-                    fit_seconds=seconds,
-                )
-            )
-            print_row(results[-1])
-    return results
+        },
+        stratify=True,
+    )
 
 
 def _list_scores(model, X, groups):
