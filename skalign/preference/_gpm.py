@@ -13,7 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._docstrings import fill_doc
-from .._engine import Formulation, Problem, TorchEstimator
+from .._engine import Formulation, Problem, TorchEstimator, _global_rng
 from .._loss.pairwise import (
     general_preference_accuracy,
     general_preference_logits,
@@ -209,11 +209,14 @@ class GeneralPreferenceModel(TransformerMixin, TorchEstimator):
             random_state=self.random_state,
         )
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        with warnings.catch_warnings(), torch.random.fork_rng(devices=[]):
+        with warnings.catch_warnings():
             # Only a start: on separable data the reward fit stops early.
             warnings.simplefilter("ignore", ConvergenceWarning)
             reward.fit(X, y, groups=groups, sample_weight=sample_weight)
-            torch.manual_seed(seed)
+        # The random initialisation from torch's global generator, seeded
+        # and restored under the engine's process-wide lock: a fit in
+        # another thread can neither reseed it nor draw from it meanwhile.
+        with _global_rng(seed, torch.device("cpu")):
             module = self._build_module(X.shape[1], form).to(torch.float64)
         linear = reward.scorer_.linear
         tau = float(self.temperature)
