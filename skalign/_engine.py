@@ -41,7 +41,7 @@ from skorch.callbacks import Callback, LRScheduler
 from skorch.helper import predefined_split
 from skorch.history import History
 
-from ._config import torch_threads
+from ._config import get_config, torch_threads
 from ._distributed import alone as _alone
 from ._distributed import current as _data_parallel
 from ._inference import (
@@ -881,11 +881,18 @@ def _linear_scorer(module):
     return None
 
 
-#: Largest estimated cost (floating-point operations) of the information
-#: of a linear scorer on sparse rows above :data:`INFORMATION_BUDGET`:
-#: ``n_params ** 3`` for the eigendecomposition plus, per unit-major row,
-#: the square of its stored entries for ``X^T B X`` (a few seconds). One-hot
-#: rows of a million comparisons over 1,000 items cost about 1e9.
+#: Under ``covariance="auto"``, the information of a linear scorer on sparse
+#: rows beyond :data:`INFORMATION_BUDGET` is computed when its estimated
+#: cost, ``n_params ** 3`` for the eigendecomposition plus, per unit-major
+#: row, the square of its stored entries for ``X^T B X``, stays within this
+#: many passes over the rows' stored entries: a fit makes tens of passes (a
+#: few per evaluation), so the statistics cost at most a few fits. A million
+#: comparisons of 1,000 items qualify; 50,000 rankings of 1,500 items (whose
+#: statistics took 15 times the fit) do not.
+FIT_PASSES = 1000
+
+#: The cost limit of the same when the caller needs the covariance (the Wald
+#: intervals of ``leaderboard``): a few seconds of eigendecomposition.
 FAST_INFORMATION_BUDGET = 2e10
 
 
@@ -897,19 +904,27 @@ def _reweighted(X, targets, factor):
     return X, {**targets, "weight": weight * factor.view(shape)}
 
 
-def _information_affordable(X, n_rows, n_params):
+def _information_affordable(X, n_rows, n_params, setting):
     """Whether the fit computes its information (``n_rows`` unit-major rows
-    of ``X``): within :data:`INFORMATION_BUDGET` (parameters x rows, the
-    rule of dense rows, whose ``X^T B X`` costs as much as several passes
-    of the fit itself), or sparse rows within
-    :data:`FAST_INFORMATION_BUDGET` (indicator columns of many items: a few
-    sparse products, far less than the fit)."""
+    of ``X``) under the ``covariance`` ``setting`` of
+    :func:`skalign.set_config` (or ``"requested"``: a caller that needs the
+    covariance). Within :data:`INFORMATION_BUDGET` (parameters x rows, the
+    rule of dense rows, whose ``X^T B X`` costs as much as several passes of
+    the fit itself), always; beyond, only sparse rows, whose cost
+    (``n_params ** 3`` plus the squared entries per row) stays within
+    :data:`FIT_PASSES` passes over the stored entries (``"auto"``) or within
+    :data:`FAST_INFORMATION_BUDGET` (``"requested"``)."""
+    if setting in ("always", "never"):
+        return setting == "always"
     if n_params * n_rows <= INFORMATION_BUDGET:
         return True
     if X.layout == torch.strided:
         return False
     per_row = X._nnz() / max(X.shape[0], 1) + 1
-    return float(n_params) ** 3 + n_rows * per_row**2 <= FAST_INFORMATION_BUDGET
+    cost = float(n_params) ** 3 + n_rows * per_row**2
+    if setting == "requested":
+        return cost <= FAST_INFORMATION_BUDGET
+    return cost <= FIT_PASSES * n_rows * per_row
 
 
 def _linear_score_rows(module, criterion, params, train, cluster, weight_shape):
@@ -1521,8 +1536,13 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         all_rows = n_rows
         if reduce is not None:
             all_rows = int(reduce(torch.tensor([float(n_rows)], dtype=torch.float64)))
-        covariance = not getattr(self, "_estimates_only", False) and (
-            _information_affordable(X, all_rows, sum(p.numel() for p in params))
+        setting = get_config()["covariance"]
+        if getattr(self, "_estimates_only", False):
+            setting = "never"
+        elif getattr(self, "_covariance_requested", False) and setting == "auto":
+            setting = "requested"
+        covariance = _information_affordable(
+            X, all_rows, sum(p.numel() for p in params), setting
         )
         n_clusters = cluster = None
         if covariance:
@@ -1557,6 +1577,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 covariance=covariance,
                 second_derivatives=second_derivatives,
                 reduce=reduce,
+                budget=math.inf if setting == "always" else INFORMATION_BUDGET,
             )
             # A bootstrap request (confidence_intervals(kind="bootstrap"),
             # leaderboard()) re-solves this fit's problem under each

@@ -53,6 +53,12 @@ __all__ = [
 #: stay under this: a dense design of that many entries for the linear
 #: scorers' X^T B X, one backward pass per parameter otherwise.
 INFORMATION_BUDGET = 5e7
+
+#: How to get a covariance that a fit skipped for its cost (the end of the
+#: reason shown by ``summary`` and the like).
+REFIT_WITH_COVARIANCE = (
+    "refit inside skalign.config_context(covariance='always') to compute it"
+)
 #: Relative eigenvalue below which the information is taken as singular.
 _SINGULAR = 1e-10
 
@@ -292,6 +298,7 @@ def likelihood_statistics(
     covariance=True,
     second_derivatives=None,
     reduce=None,
+    budget=INFORMATION_BUDGET,
 ):
     """Log-likelihood, information criteria and covariance of a fitted model.
 
@@ -342,6 +349,9 @@ def likelihood_statistics(
         ``Σ_g s_g s_gᵀ`` are sums over units and clusters, so every process
         gets the statistics of all the data. ``n_obs``, ``n_rows`` and
         ``n_clusters`` are then this process's.
+    budget : float, default=INFORMATION_BUDGET
+        Largest parameters x rows for which the generic path (one backward
+        pass per parameter) is taken; ``math.inf``: no limit.
 
     Returns
     -------
@@ -380,13 +390,16 @@ def likelihood_statistics(
     over_budget = (
         f"the observed information of {n_raw} parameters over {n_rows} "
         f"training rows was not computed at fit time (parameters x rows "
-        f"above {INFORMATION_BUDGET:.0e})"
+        f"above {budget:.0e}; {REFIT_WITH_COVARIANCE})"
     )
-    if second_derivatives is None and n_raw * n_rows > INFORMATION_BUDGET:
+    if second_derivatives is None and n_raw * n_rows > budget:
         out["reason"] = over_budget
         return out
     if not covariance:
-        out["reason"] = "not computed (estimates only)"
+        out["reason"] = (
+            "not computed at fit time (the fit's covariance setting is "
+            "'never', or it computes estimates only)"
+        )
         return out
     multipliers = None
     if n_clusters is not None and n_clusters > 1:
@@ -397,7 +410,7 @@ def likelihood_statistics(
         found = None if second_derivatives is None else second_derivatives(multipliers)
         if found is not None:
             rows, cluster_scores, normaliser = found
-        elif n_raw * n_rows > INFORMATION_BUDGET:
+        elif n_raw * n_rows > budget:
             out["reason"] = over_budget
             return out
         else:
@@ -774,6 +787,12 @@ class LikelihoodInferenceMixin:
         in the error when there are none."""
         _check_cov_type(cov_type)
         self._checked_statistics()
+        if getattr(self, "_null_direction", None) is None and self.covariance_ is None:
+            # No covariance at all (skipped for its cost, or not identified
+            # in more than one direction): say why, not how to use one.
+            raise ValueError(
+                f"{type(self).__name__} has no covariance: {self._covariance_reason}."
+            )
         if getattr(self, "_null_direction", None) is None:
             raise ValueError(
                 f"{use} is for parameters the likelihood sees only up to a "

@@ -187,9 +187,14 @@ def leaderboard(
     groups = np.repeat(np.arange(n_cells), 2)
     ties = "davidson" if np.any(result == 0.5) else "ignore"
     X = pandas.DataFrame.sparse.from_spmatrix(X, columns=[*items, *control_names])
-    model = PreferenceRewardRegressor(ties=ties).fit(
-        X, y, groups=groups, sample_weight=np.repeat(count, 2)
-    )
+    model = PreferenceRewardRegressor(ties=ties)
+    # Wald intervals need the covariance: the fit computes it beyond the
+    # budget of a plain fit (up to a few seconds); a bootstrap does not.
+    model._covariance_requested = not n_resamples
+    try:
+        model.fit(X, y, groups=groups, sample_weight=np.repeat(count, 2))
+    finally:
+        del model._covariance_requested
     # Strengths sum to zero: each item's coefficient minus the items' mean
     # (the controls and a tie parameter as they are). Built here, not from
     # the information, which a very large fit does not compute.

@@ -808,6 +808,67 @@ def test_indicator_rows_beyond_the_generic_budget_get_a_covariance():
     np.testing.assert_allclose(table["std_error"].to_numpy(), expected, rtol=1e-6)
 
 
+def _one_hot_rankings(n_items, n_rankings, length, seed):
+    """Full rankings of ``length`` of ``n_items`` as one-hot CSR rows."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    items = np.argsort(rng.random((n_rankings, n_items)), axis=1)[:, :length]
+    n_rows = n_rankings * length
+    X = sp.csr_matrix(
+        (np.ones(n_rows), items.ravel(), np.arange(n_rows + 1)),
+        shape=(n_rows, n_items),
+    )
+    grades = np.tile(np.arange(length, 0, -1, dtype=float), n_rankings)
+    return X, grades, np.repeat(np.arange(n_rankings), length)
+
+
+def test_the_covariance_setting_decides_what_a_fit_computes():
+    """Under covariance="auto" a fit skips an information that would cost
+    many fits (1,000 items in 10,000 rankings of 8: the 1,000-square
+    eigendecomposition against 80,000 one-hot rows), and the reason says how
+    to get it; "always" computes it (equal to a small-budget "auto" fit's
+    where both exist), "never" skips even a cheap one."""
+    import skalign
+    import skalign._engine as engine
+
+    X, grades, groups = _one_hot_rankings(1_000, 10_000, 8, seed=3)
+    model = PlackettLuceRanker().fit(X, grades, groups=groups)
+    assert model.covariance_ is None and model._null_direction is None
+    assert np.isfinite(model.log_likelihood_)
+    with pytest.raises(ValueError, match="covariance='always'"):
+        model.summary(reference="x0")
+    with skalign.config_context(covariance="always"):
+        always = PlackettLuceRanker().fit(X, grades, groups=groups)
+    # The same estimates (without the information, the intercept that
+    # cancels within each ranking is listed too).
+    shared = np.isin(model.parameter_names_, always.parameter_names_)
+    np.testing.assert_array_equal(always.parameters_, model.parameters_[shared])
+    assert always.log_likelihood_ == model.log_likelihood_
+    table = always.summary(reference="x0")
+    assert np.all(np.isfinite(table["std_error"].to_numpy()[1:]))
+    # The same fit under an "auto" rule that admits it gives the same table.
+    engine_passes = engine.FIT_PASSES
+    try:
+        engine.FIT_PASSES = 1e12
+        admitted = PlackettLuceRanker().fit(X, grades, groups=groups)
+    finally:
+        engine.FIT_PASSES = engine_passes
+    _assert_same_table(admitted.summary(reference="x0"), table)
+
+    small = _one_hot_rankings(20, 100, 4, seed=4)
+    cheap = PlackettLuceRanker().fit(small[0], small[1], groups=small[2])
+    assert cheap._null_direction is not None
+    with skalign.config_context(covariance="never"):
+        never = PlackettLuceRanker().fit(small[0], small[1], groups=small[2])
+    assert never.covariance_ is None and never._null_direction is None
+    with pytest.raises(ValueError, match="'never'"):
+        never.summary(reference="x0")
+    assert skalign.get_config()["covariance"] == "auto"
+    with pytest.raises(ValueError, match="covariance must be one of"):
+        skalign.set_config(covariance="sometimes")
+
+
 def test_leaderboard_beyond_the_information_budget(monkeypatch):
     """A fit too large for its information at fit time still ranks: the
     strengths' gauge does not need the covariance, bootstrap intervals work,
