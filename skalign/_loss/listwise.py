@@ -45,6 +45,12 @@ __all__ = [
 _PAD_GAP = 1e4
 # A finite stand-in for log(0) in dynamic programmes, for the same reason.
 _LOG_ZERO = -1e30
+# Products of a list's suffix sums inside these bounds are taken whole (their
+# log is the sum of the logs to rounding); others are summed log by log.
+_PRODUCT_BOUNDS = {
+    dtype: (torch.finfo(dtype).tiny ** 0.75, torch.finfo(dtype).max ** 0.75)
+    for dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+}
 # Lists up to this length get their expected exposure exactly (2**L subsets).
 EXACT_EXPOSURE_MAX_LEN = 8
 
@@ -113,7 +119,16 @@ def _breslow_constants(mask, weight, start, choice, dtype):
         at_start = torch.zeros_like(chosen).scatter_add_(1, start, chosen)
     total = chosen.sum().clamp_min(torch.finfo(dtype).tiny)
     last = (mask.sum(1, keepdim=True) - 1).clamp_min(0)
-    result = (full, log_weight, chosen, at_start, total, last)
+    # Untied, unweighted full lists: the first ``k`` positions are choices
+    # of weight 1 (all but the certain last, or the top ``k``), the rest
+    # none. Their log-suffix sums then add up per list as the log of a
+    # product (``unit_prefix = k``; ``None`` otherwise).
+    unit_prefix = None
+    if full and at_start.numel():
+        k = int(at_start[0].sum())
+        if bool((at_start[:, :k] == 1).all()) and bool((at_start[:, k:] == 0).all()):
+            unit_prefix = k
+    result = (full, log_weight, chosen, at_start, total, last, unit_prefix)
     if not choice.requires_grad:
         choice._skalign_breslow = (mask, weight, start, key, result)
     return result
@@ -140,8 +155,8 @@ class _BreslowPlackettLuce(torch.autograd.Function):
         dtype = torch.promote_types(scores.dtype, weight.dtype)
         ctx.scores_dtype = scores.dtype
         tiny = torch.finfo(dtype).tiny
-        full, log_weight, chosen, at_start, total, last = _breslow_constants(
-            mask, weight, start, choice, dtype
+        full, log_weight, chosen, at_start, total, last, unit_prefix = (
+            _breslow_constants(mask, weight, start, choice, dtype)
         )
         record_normaliser(total)
         x = scores.detach().to(dtype)
@@ -157,18 +172,42 @@ class _BreslowPlackettLuce(torch.autograd.Function):
         shift = x[:, :1]
         e = torch.sub(x, shift).exp_()
         suffix = e.flip(1).cumsum_(1).flip(1).add_(tiny)
-        log_suffix = torch.log(suffix).add_(shift)
-        grad = torch.div(at_start, suffix).cumsum_(1).mul_(e).sub_(chosen)
         underflow = suffix.gather(1, last).squeeze(1) < tiny**0.5
         underflow |= ~torch.isfinite(suffix[:, 0])
+        k = unit_prefix
+        if k is not None:
+            # Σ_{p < k} log T_p per list as the log of the product (one log
+            # per list, not per position), where the product stays well
+            # inside the range of the type; elsewhere the sum of the logs.
+            product = suffix[:, :k].prod(1)
+            log_rows = torch.log(product)
+            bounds = _PRODUCT_BOUNDS[dtype]
+            odd = ~((product > bounds[0]) & (product < bounds[1]))
+            if bool(odd.any()):
+                log_rows[odd] = torch.log(suffix[odd, :k]).sum(1)
+            log_rows.add_(shift.view(-1), alpha=k)
+            # The suffix sums are not needed past this point: the gradient's
+            # terms at_start / T take their place.
+            grad = suffix.reciprocal_()
+            grad[:, k:] = 0.0
+        else:
+            log_suffix = torch.log(suffix).add_(shift)
+            grad = torch.div(at_start, suffix)
+        grad = grad.cumsum_(1).mul_(e).sub_(chosen)
         if bool(underflow.any()):
             rows = underflow.nonzero().squeeze(1)
             xr = x[rows]
             exact = torch.logcumsumexp(xr.flip(1), 1).flip(1)
-            log_suffix[rows] = exact
+            if k is not None:
+                log_rows[rows] = exact[:, :k].sum(1)
+            else:
+                log_suffix[rows] = exact
             reach = torch.logcumsumexp(torch.log(at_start[rows]) - exact, 1)
             grad[rows] = torch.exp(xr + reach) - chosen[rows]
-        value = torch.dot(at_start.view(-1), log_suffix.view(-1))
+        if k is not None:
+            value = log_rows.sum()
+        else:
+            value = torch.dot(at_start.view(-1), log_suffix.view(-1))
         value = (value - torch.dot(chosen.view(-1), x.view(-1))) / total
         ctx.save_for_backward(grad.div_(total))
         return value

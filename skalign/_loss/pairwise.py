@@ -242,8 +242,8 @@ class _TwoRowBradleyTerry(torch.autograd.Function):
         sign, weight = sign.to(dtype), weight.to(dtype)
         total = weight.sum().clamp_min(torch.finfo(dtype).tiny)
         record_normaliser(total)
-        negative_margin = (scores[:, :1] - scores[:, 1:2]).to(dtype)
-        negative_margin.mul_(sign).neg_()
+        negative_margin = torch.sub(scores[:, 1:2], scores[:, :1]).to(dtype)
+        negative_margin.mul_(sign)
         value = torch.dot(F.softplus(negative_margin).view(-1), weight.view(-1))
         # d value / d s_1 = -w sign σ(-margin) / Σ w, and its opposite for s_2.
         factor = negative_margin.sigmoid_().mul_(weight).mul_(sign).div_(total)
@@ -254,10 +254,14 @@ class _TwoRowBradleyTerry(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):
         (factor,) = ctx.saved_tensors
-        # One broadcast product writes both columns contiguously (writing
-        # each through a strided ``out=`` view costs several times more).
-        signs = torch.stack((-grad, grad)).to(factor.dtype).view(1, 2)
-        return torch.mul(factor, signs).to(ctx.scores_dtype), None, None
+        # Each column written through a strided ``out=`` view: a broadcast
+        # product of (n, 1) and (1, 2) iterates an inner loop of length 2,
+        # about twice as slow.
+        grad = grad.to(factor.dtype)
+        out = factor.new_empty((factor.shape[0], 2), dtype=ctx.scores_dtype)
+        torch.mul(factor, grad.neg(), out=out[:, :1])
+        torch.mul(factor, grad, out=out[:, 1:])
+        return out, None, None
 
 
 def bradley_terry_loss(scores, grades, mask, weight):

@@ -530,19 +530,24 @@ def test_two_row_bradley_terry_matches_the_plain_expression_in_float32():
 @pytest.mark.parametrize("padded", [False, True])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("top_k", [None, 2])
+@pytest.mark.parametrize("tied", [True, False])
 def test_fused_breslow_plackett_luce_matches_the_autograd_expression(
-    dtype, scale, padded, weighted, top_k
+    dtype, scale, padded, weighted, top_k, tied
 ):
     """Breslow Plackett–Luce with constant weights runs fused (value and
     gradient in closed form); with weights that require a gradient, through
     autograd. Both agree, ties, padding, weights and top-k included, and at
     score spreads that over- and underflow the fused sums (those lists are
     redone in log space); the error allowed grows with the spread, as float
-    rounding of scores of that size does."""
+    rounding of scores of that size does. Untied full unweighted lists take
+    the product of their suffix sums (one log per list), which over- and
+    underflows at the large spreads, where the logs are summed instead."""
     torch.manual_seed(0)
     n, length = 60, 7
     scores = torch.randn(n, length, dtype=dtype) * scale
     grades = torch.randint(0, 4, (n, length)).double()
+    if not tied:
+        grades = torch.rand(n, length).argsort(1).double()
     mask = torch.ones(n, length, dtype=torch.bool)
     if padded:
         mask = torch.arange(length) < torch.randint(1, length + 1, (n, 1))
