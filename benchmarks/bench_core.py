@@ -55,8 +55,9 @@ Cases (full sizes; ``--quick`` shrinks them):
    default and with ``--quick``).
 
 Ratios are anchor time / skalign time: above 1, skalign is faster. Timings
-are the best of ``--repeats`` runs (3; 1 for choix, the slow anchor), sides
-alternating in order. The load average (``os.getloadavg()``) is recorded
+are the best of ``--repeats`` runs (5 at full sizes, 3 at quick ones; 1 for
+choix, the slow anchor), the least disturbed of several runs on a shared
+machine, sides alternating in order. The load average (``os.getloadavg()``) is recorded
 before and after every case: the machine may be shared.
 
 Run ``python benchmarks/bench_core.py`` (full sizes, a few minutes) or
@@ -114,7 +115,7 @@ SIZES = {
         bt_linear=dict(n_pairs=1_000_000, n_features=32),
         epoch=dict(n_rows=100_000, n_features=32, batch_pairs=1_024, epochs=3),
         first_fit=dict(n_rows=1_000, n_features=8, runs=3),
-        repeats=3,
+        repeats=5,
     ),
     "quick": dict(
         pl=dict(n_items=300, n_rankings=5_000, length=8),

@@ -586,8 +586,8 @@ at most 1e-5 (relative) worse than the anchor's; otherwise the row says
 several runs (choix is timed once), sides alternating. Every skalign fit
 includes its log-likelihood (``log_likelihood_``), computed at fit time,
 and its covariance where the default ``covariance="auto"`` rule of
-:func:`skalign.set_config` computes it (not for these featureless fits,
-whose item-by-item eigendecomposition would cost more than the fit).
+:func:`skalign.set_config` computes it (none of these fits: their
+information would cost more than the fit itself).
 ``LogisticRegression`` and scipy stop where their gradient tolerance says
 (a few 1e-8, relative, above the optimum); skalign's default tolerance goes
 on to the optimum that the published tables need, which takes a few more
