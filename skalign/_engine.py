@@ -1698,17 +1698,20 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
         :meth:`_inference_parameters`."""
         return _linear_scorer(module) is not None
 
-    def _inference_parameters(self, module, criterion):
+    def _inference_parameters(self, module, criterion, *, intercept=True):
         """The reported parameters as functions of the module's, in blocks
         ``(names, 1-d tensor)``: the linear scorer's coefficients (named by
         ``feature_names_in_``) and intercept. Families add their loss's
-        parameters."""
+        parameters. ``intercept=False``: a likelihood that sees scores only
+        through their differences within a unit (comparisons, lists), where
+        the intercept cancels and is no parameter of it, whether or not the
+        fit computes the information that shows so."""
         linear = _linear_scorer(module).linear
         names = getattr(self, "feature_names_in_", None)
         if names is None:
             names = [f"x{j}" for j in range(linear.weight.shape[1])]
         blocks = [([str(name) for name in names], linear.weight[0])]
-        if linear.bias is not None:
+        if linear.bias is not None and intercept:
             blocks.append((["intercept"], linear.bias.reshape(1)))
         return blocks
 

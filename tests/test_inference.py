@@ -840,10 +840,11 @@ def test_the_covariance_setting_decides_what_a_fit_computes():
         model.summary(reference="x0")
     with skalign.config_context(covariance="always"):
         always = PlackettLuceRanker().fit(X, grades, groups=groups)
-    # The same estimates (without the information, the intercept that
-    # cancels within each ranking is listed too).
-    shared = np.isin(model.parameter_names_, always.parameter_names_)
-    np.testing.assert_array_equal(always.parameters_, model.parameters_[shared])
+    # The same parameters and estimates, with or without the information:
+    # the intercept, which cancels within each ranking, is never one.
+    np.testing.assert_array_equal(always.parameter_names_, model.parameter_names_)
+    assert "intercept" not in model.parameter_names_
+    np.testing.assert_array_equal(always.parameters_, model.parameters_)
     assert always.log_likelihood_ == model.log_likelihood_
     table = always.summary(reference="x0")
     assert np.all(np.isfinite(table["std_error"].to_numpy()[1:]))
@@ -864,6 +865,17 @@ def test_the_covariance_setting_decides_what_a_fit_computes():
     assert never.covariance_ is None and never._null_direction is None
     with pytest.raises(ValueError, match="'never'"):
         never.summary(reference="x0")
+    np.testing.assert_array_equal(never.parameter_names_, cheap.parameter_names_)
+    # Bradley–Terry alike: no intercept, with or without the information.
+    from skalign.datasets import make_preferences
+
+    Xp, yp, gp, _ = make_preferences(n_groups=200, n_features=3, random_state=0)
+    with skalign.config_context(covariance="never"):
+        pairs_never = PreferenceRewardRegressor().fit(Xp, yp, groups=gp)
+    pairs = PreferenceRewardRegressor().fit(Xp, yp, groups=gp)
+    assert pairs.covariance_ is not None and pairs_never.covariance_ is None
+    assert list(pairs_never.parameter_names_) == list(pairs.parameter_names_)
+    assert list(pairs.parameter_names_) == ["x0", "x1", "x2"]
     assert skalign.get_config()["covariance"] == "auto"
     with pytest.raises(ValueError, match="covariance must be one of"):
         skalign.set_config(covariance="sometimes")

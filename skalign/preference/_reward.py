@@ -352,7 +352,8 @@ class PreferenceRewardRegressor(
         )
 
     def _inference_parameters(self, module, criterion):
-        out = super()._inference_parameters(module, criterion)
+        # Bradley–Terry (with or without ties) sees score differences only.
+        out = super()._inference_parameters(module, criterion, intercept=False)
         if isinstance(criterion.loss, _TieLoss):
             name = "log_theta" if criterion.loss.model == "rao_kupper" else "log_nu"
             out.append(([name], criterion.loss.tie_log_parameter().reshape(1)))

@@ -478,7 +478,8 @@ class PlackettLuceRanker(FairnessPenaltyMixin, LikelihoodInferenceMixin, _BaseRa
         )
 
     def _inference_parameters(self, module, criterion):
-        out = super()._inference_parameters(module, criterion)
+        # Plackett–Luce (and its tie models) sees score differences only.
+        out = super()._inference_parameters(module, criterion, intercept=False)
         if isinstance(module, _TieModule):
             names = [f"log_delta_{k}" for k in criterion.loss.tie_orders]
             out.append((names, module.log_tie_weights))
