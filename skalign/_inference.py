@@ -765,12 +765,16 @@ class LikelihoodInferenceMixin:
         _check_cov_type(cov_type)
         self._checked_statistics()
         if self.covariance_ is None:
-            raise ValueError(
-                f"{type(self).__name__} has no covariance: {self._covariance_reason}."
-            )
+            raise self._missing_covariance()
         if cov_type == "cluster":
             return self._cluster_or_raise(self.robust_covariance_)
         return self.covariance_
+
+    def _missing_covariance(self):
+        """The error of a fit without covariance, with the fit's reason."""
+        return ValueError(
+            f"{type(self).__name__} has no covariance: {self._covariance_reason}."
+        )
 
     def _cluster_or_raise(self, covariance):
         if covariance is None:
@@ -787,13 +791,12 @@ class LikelihoodInferenceMixin:
         in the error when there are none."""
         _check_cov_type(cov_type)
         self._checked_statistics()
-        if getattr(self, "_null_direction", None) is None and self.covariance_ is None:
-            # No covariance at all (skipped for its cost, or not identified
-            # in more than one direction): say why, not how to use one.
-            raise ValueError(
-                f"{type(self).__name__} has no covariance: {self._covariance_reason}."
-            )
         if getattr(self, "_null_direction", None) is None:
+            if self.covariance_ is None:
+                # No covariance at all (skipped for its cost, or not
+                # identified in more than one direction): say why, not how
+                # to use one.
+                raise self._missing_covariance()
             raise ValueError(
                 f"{use} is for parameters the likelihood sees only up to a "
                 "common shift (one indicator column per item); these "
