@@ -117,6 +117,9 @@ class FullBatchLBFGS(torch.optim.Optimizer):
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        if "_ys" not in state:
+            # Saved before the products were kept with the pairs.
+            self._ys = [y.dot(s) for s, y in zip(self._s, self._y)]
 
     def __repr__(self):
         return f"{type(self).__name__}({self.defaults})"
@@ -130,7 +133,7 @@ class FullBatchLBFGS(torch.optim.Optimizer):
         start near the optimum has almost no gradient of its own to be
         relative to.
         """
-        self._s, self._y = [], []
+        self._s, self._y, self._ys = [], [], []
         self.f = self.g = None
         self.f_prev = None
         if not keep_reference:
@@ -220,15 +223,16 @@ class FullBatchLBFGS(torch.optim.Optimizer):
         """``-H g`` by the two-loop recursion."""
         q = -g
         alphas = []
-        for s, y in zip(reversed(self._s), reversed(self._y)):
-            a = s.dot(q) / y.dot(s)
+        pairs = list(zip(self._s, self._y, self._ys))
+        for s, y, ys in reversed(pairs):
+            a = s.dot(q) / ys
             alphas.append(a)
             q = q - a * y
-        if self._s:
-            s, y = self._s[-1], self._y[-1]
-            q = q * (s.dot(y) / y.dot(y))
-        for (s, y), a in zip(zip(self._s, self._y), reversed(alphas)):
-            b = y.dot(q) / y.dot(s)
+        if pairs:
+            s, y, ys = pairs[-1]
+            q = q * (ys / y.dot(y))
+        for (s, y, ys), a in zip(pairs, reversed(alphas)):
+            b = y.dot(q) / ys
             q = q + (a - b) * s
         return q
 
@@ -302,14 +306,14 @@ class FullBatchLBFGS(torch.optim.Optimizer):
             gtd = float(self.g.dot(d))
             first = not self._s
             if not gtd < 0:
-                self._s, self._y = [], []
+                self._s, self._y, self._ys = [], [], []
                 d, gtd, first = -self.g, -float(self.g.dot(self.g)), True
             # Without curvature information, a first step of unit length.
             t = group["lr"] * (min(1.0, 1.0 / float(d.abs().sum())) if first else 1.0)
             found = self._line_search(closure, x, d, gtd, t)
             if found is None and not first:
                 # Stale memory: retry along the steepest descent.
-                self._s, self._y = [], []
+                self._s, self._y, self._ys = [], [], []
                 d = -self.g
                 gtd = -float(self.g.dot(self.g))
                 t = group["lr"] * min(1.0, 1.0 / float(d.abs().sum()))
@@ -327,11 +331,13 @@ class FullBatchLBFGS(torch.optim.Optimizer):
                 break
             t, f_new, g_new = found
             s, y = t * d, g_new - self.g
-            if float(s.dot(y)) > 1e-10 * float(y.dot(y)) ** 0.5 * float(s.norm()):
+            ys = y.dot(s)
+            if float(ys) > 1e-10 * float(y.dot(y)) ** 0.5 * float(s.norm()):
                 self._s.append(s)
                 self._y.append(y)
+                self._ys.append(ys)
                 if len(self._s) > group["history_size"]:
-                    del self._s[0], self._y[0]
+                    del self._s[0], self._y[0], self._ys[0]
             x = x + s
             self.f_prev, self.f, self.g = self.f, f_new, g_new
             self.n_iter += 1
