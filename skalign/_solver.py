@@ -24,7 +24,13 @@ gradient ``g`` at the accepted weights) holds when both
 
 For an objective that is not smooth and convex (``convex=False``), a
 whole step (``max_iter`` iterations) that lowers the objective by at most
-``tol²`` relative also ends the solve as converged.
+``tol²`` relative, or by at most ``tol`` times what the solve has gained
+since its start, also ends the solve as converged. At the kinks of a
+distance-covariance penalty (``|ŷ_i - ŷ_j|`` at every pair of tied
+predictions) the gradient never becomes small and the quasi-Newton steps
+then gain about 1e-8 of the objective per step for as long as they are
+allowed to: on the HMDA data this second rule ends a penalised fit after
+86 evaluations instead of 169, at an objective within 1e-7 relative.
 
 When the line search along the quasi-Newton direction fails, the memory is
 dropped and a steepest-descent step is tried. Where the objective no longer
@@ -78,7 +84,8 @@ class FullBatchLBFGS(torch.optim.Optimizer):
         Whether the objective is smooth and convex. Otherwise (penalties
         such as distance covariance, which are neither), a step also counts
         as converged when its iterations lowered the objective by at most
-        ``tol²`` relative: at a kink the gradient never becomes small.
+        ``tol²`` relative, or by at most ``tol`` times the gain of the solve
+        so far: at a kink the gradient never becomes small.
     """
 
     def __init__(
@@ -291,6 +298,7 @@ class FullBatchLBFGS(torch.optim.Optimizer):
             g_max = float(self.g.abs().max()) if self.g.numel() else 0.0
             if group.get("reference_gradient") is None:
                 group["reference_gradient"] = g_max
+            self._f_origin = self.f
             if g_max == 0.0:
                 # Already stationary (e.g. a warm start at the optimum).
                 self.converged = True
@@ -346,7 +354,10 @@ class FullBatchLBFGS(torch.optim.Optimizer):
                 break
         if not self.converged and not group.get("convex", True):
             progress = f_start - self.f
-            self.converged = progress <= group["tol"] ** 2 * max(1.0, abs(self.f))
+            total = getattr(self, "_f_origin", f_start) - self.f
+            self.converged = progress <= max(
+                group["tol"] ** 2 * max(1.0, abs(self.f)), group["tol"] * total
+            )
         # The closure's last evaluation may have been a rejected trial.
         self._set(x)
         return torch.tensor(self.f, dtype=torch.float64)

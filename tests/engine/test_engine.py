@@ -355,3 +355,50 @@ def test_constant_targets_are_broadcast_into_batches_not_gathered():
     for name in ("mask", "weight"):
         assert batch[name].stride(0) == 0
         assert_array_equal(batch[name], targets[name][[2, 0]])
+
+
+def test_a_kinked_objective_ends_when_a_step_gains_little_of_the_solve():
+    """``convex=False``: least absolute deviations (a kink at every
+    residual's zero, where the gradient never becomes small) end when a
+    whole step gains at most ``tol`` of what the solve has gained, near the
+    optimum (linear programming's), and not before."""
+    from scipy.optimize import linprog
+
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((300, 4))
+    b = A @ rng.standard_normal(4) + rng.standard_t(2, 300)
+    n, p = A.shape
+    # min Σ (u + v) / n subject to A w + u - v = b, u, v >= 0.
+    program = linprog(
+        np.r_[np.zeros(p), np.ones(2 * n) / n],
+        A_eq=np.hstack([A, np.eye(n), -np.eye(n)]),
+        b_eq=b,
+        bounds=[(None, None)] * p + [(0, None)] * (2 * n),
+    )
+    best = program.fun
+    A_t, b_t = torch.tensor(A), torch.tensor(b)
+    w = torch.zeros(p, dtype=torch.float64, requires_grad=True)
+    tol = 1e-4
+    solver = FullBatchLBFGS([w], tol=tol, convex=False)
+
+    def closure():
+        solver.zero_grad()
+        loss = (A_t @ w - b_t).abs().mean()
+        loss.backward()
+        return loss
+
+    start = float(np.abs(b).mean())
+    values = [start]
+    for _ in range(100):
+        values.append(float(solver.step(closure)))
+        if solver.converged:
+            break
+    assert solver.converged and not solver.stalled
+    gains = -np.diff(values)
+    total = start - values[-1]
+    assert gains[-1] <= max(tol**2 * values[-1], tol * total)
+    so_far = values[0] - np.array(values[1:-1])
+    assert np.all(
+        gains[:-1] > np.maximum(tol**2 * np.array(values[1:-1]), tol * so_far)
+    )
+    assert values[-1] - best <= 1e-3 * (start - best)
