@@ -796,82 +796,91 @@ def categorical_distance_covariance(x, codes, scale, statistic="v", *, weight=No
 
 
 #: The most levels a categorical attribute may have for
-#: :class:`_NormalisedCategoricalDcov` (it keeps one prefix sum per level).
+#: :class:`_NormalisedCategoricalDcov` (it keeps two prefix sums per level).
 _FUSED_MAX_LEVELS = 32
 
 
 def _order_sums(values):
     """``Σ_{j before i} v_j - Σ_{j after i} v_j`` along the first axis."""
-    below = torch.cumsum(values, 0) - values
+    below = np.cumsum(values, 0) - values
     return 2 * below + values - values.sum(0)
+
+
+def _categorical_dcor_and_gradient(x, weight, levels):
+    """``Σ_k dCov²(x / dVar(x), s_k)`` and its gradient in ``x`` (NumPy,
+    float64); see :class:`_NormalisedCategoricalDcov`."""
+    n = x.shape[0]
+    order = np.argsort(x)
+    xs, ws = x[order], weight[order]
+    wx = ws * xs
+    total_w, total_s = ws.sum(), wx.sum()
+    r = _order_sums(ws)
+    # a_i = Σ_j w_j |x_i - x_j|, and dVar²(x) from it.
+    a = xs * r - _order_sums(wx)
+    wa = ws * a
+    big_a = wa.sum()
+    dvar = 2 * (wx @ xs - total_s * total_s) - 2 * (wa @ a) + big_a * big_a
+    # d dVar² / dx: directly, and through a with coefficients w (2A - 4a).
+    v = ws * (2 * big_a - 4 * a)
+    dvar_grad = 4 * ws * (xs - total_s) + v * r + ws * _order_sums(v)
+    dcov, dcov_grad = 0.0, np.zeros(n)
+    rows = np.arange(n)
+    for codes, distance, n_levels in levels:
+        gs = codes[order]
+        # Weights and weighted values per level (columns), in sorted order.
+        both = np.zeros((n, 2 * n_levels))
+        both[rows, gs] = ws
+        both[rows, n_levels + gs] = wx
+        below = np.cumsum(both, 0) - both
+        level = both.sum(0)
+        own_w, own_s = level[gs], level[n_levels + gs]
+        r_within = 2 * below[rows, gs] + ws - own_w
+        within = xs * r_within - (2 * below[rows, n_levels + gs] + wx - own_s)
+        b = distance * (total_w - own_w)
+        big_b = ws @ b
+        cross = distance * (big_a - ws @ within)
+        dcov += cross - 2 * (wa @ b) + big_a * big_b
+        u = ws * (distance - 2 * b + big_b)
+        dcov_grad += u * r + ws * _order_sums(u) - 2 * distance * ws * r_within
+    floor = np.finfo(np.float64).eps * (1.0 + np.abs(x).max())
+    std = math.sqrt(max(dvar, 0.0) + floor * floor)
+    value = dcov / std
+    # d (D / σ) = dD / σ - D dσ / σ², with dσ = d dVar² / (2σ) where dVar² > 0.
+    grad = dcov_grad / std
+    if dvar > 0:
+        grad -= (value / (2 * std * std)) * dvar_grad
+    out = np.empty(n)
+    out[order] = grad
+    return value, out
 
 
 class _NormalisedCategoricalDcov(torch.autograd.Function):
     """``Σ_k dCov²(x / dVar(x), s_k)`` (V-statistics, weights ``w`` summing
-    to one) of a univariate prediction ``x`` and categorical attributes
-    ``s_k``, and its gradient, from one sort of ``x`` and prefix sums.
+    to one) of a univariate prediction ``x`` on the CPU and categorical
+    attributes ``s_k``, and its gradient, from one sort of ``x`` and prefix
+    sums, in float64.
 
     The value is that of ``categorical_distance_covariance(x / dVar(x), ...)``
-    summed over the attributes, where ``dVar(x)`` is
-    :func:`_distance_std` (with its floor); the gradient is what autograd
-    gives for that expression along the same order of ``x``, in closed form.
-    With ``r_i = Σ_j w_j sgn(x_i - x_j)`` and the row sums
-    ``a_i = Σ_j w_j |x_i - x_j|``, ``Σ_i u_i ∂a_i/∂x_k = u_k r_k + w_k
-    (Σ_{i<k} u_i - Σ_{i>k} u_i)`` in sorted order; the within-level sums
-    are the same with level-restricted prefix sums. About forty small
-    tensor operations instead of a hundred with autograd, which is what a
-    full-batch fit on a few thousand rows pays per evaluation.
-    ``levels`` holds ``(codes, distance, n_levels)`` per attribute.
+    summed over the attributes, where ``dVar(x)`` is :func:`_distance_std`
+    (with its floor); the gradient is what autograd gives for that
+    expression along the same order of ``x``, in closed form. With
+    ``r_i = Σ_j w_j sgn(x_i - x_j)`` and the row sums ``a_i = Σ_j w_j |x_i -
+    x_j|``, ``Σ_i u_i ∂a_i/∂x_k = u_k r_k + w_k (Σ_{i<k} u_i - Σ_{i>k}
+    u_i)`` in sorted order; the within-level sums are the same with
+    level-restricted prefix sums. A full-batch fit on a few thousand rows
+    pays per evaluation for the number of array operations, not their
+    size: about forty NumPy operations here against a hundred small torch
+    operations with autograd. ``levels`` holds ``(codes, distance,
+    n_levels)`` per attribute (NumPy codes, a float distance).
     """
 
     @staticmethod
     def forward(ctx, x, weight, levels):
-        x = x.detach()
-        n = x.shape[0]
-        order = torch.argsort(x)
-        xs, ws = x[order], weight[order]
-        wx = ws * xs
-        total_w, total_s = ws.sum(), wx.sum()
-        r = _order_sums(ws)
-        # a_i = Σ_j w_j |x_i - x_j|
-        a = xs * r - _order_sums(wx)
-        wa = ws * a
-        big_a = wa.sum()
-        dvar = 2 * ((wx * xs).sum() - total_s * total_s) - 2 * (wa * a).sum()
-        dvar = dvar + big_a * big_a
-        # d dVar² / dx, through a with coefficients v = w (2A - 4a).
-        v = ws * (2 * big_a - 4 * a)
-        dvar_grad = 4 * ws * (xs - total_s) + v * r + ws * _order_sums(v)
-        dcov = x.new_zeros(())
-        dcov_grad = torch.zeros_like(xs)
-        for codes, distance, n_levels in levels:
-            gs = codes[order][:, None]
-            # Per-level weights and weighted values, in sorted order.
-            both = x.new_zeros((2, n, n_levels))
-            both[0].scatter_(1, gs, ws[:, None])
-            both[1].scatter_(1, gs, wx[:, None])
-            below = torch.cumsum(both, 1) - both
-            level_w, level_s = both.sum(1)
-            below_w = below[0].gather(1, gs)[:, 0]
-            below_s = below[1].gather(1, gs)[:, 0]
-            own_w, own_s = level_w[gs[:, 0]], level_s[gs[:, 0]]
-            r_within = 2 * below_w + ws - own_w
-            within = xs * r_within - (2 * below_s + wx - own_s)
-            b = distance * (total_w - own_w)
-            big_b = (ws * b).sum()
-            cross = distance * (big_a - (ws * within).sum())
-            dcov = dcov + cross - 2 * (wa * b).sum() + big_a * big_b
-            u = ws * (distance - 2 * b + big_b)
-            dcov_grad = dcov_grad + u * r + ws * _order_sums(u)
-            dcov_grad = dcov_grad - 2 * distance * ws * r_within
-        positive = dvar > 0
-        floor = torch.finfo(x.dtype).eps * (1.0 + x.abs().max())
-        std = (dvar.clamp_min(0.0) + floor * floor).sqrt()
-        value = dcov / std
-        # d (D / σ) = dD / σ - D dσ / σ², dσ = d dVar² / (2σ) where dVar² > 0.
-        grad = dcov_grad / std - (value / (2 * std * std)) * dvar_grad * positive
-        ctx.save_for_backward(torch.empty_like(grad).scatter_(0, order, grad))
-        return value
+        value, grad = _categorical_dcor_and_gradient(
+            x.detach().double().numpy(), weight.double().numpy(), levels
+        )
+        ctx.save_for_backward(torch.from_numpy(grad).to(x.dtype))
+        return x.new_tensor(value)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -880,26 +889,33 @@ class _NormalisedCategoricalDcov(torch.autograd.Function):
         return grad * grad_output, None, None
 
 
-def _fused_levels(pred, attributes, weight, kind, sizes, categorical, statistic):
-    """The ``levels`` argument of :class:`_NormalisedCategoricalDcov` where
-    the normalised penalty of ``pred`` is its case, else ``None``."""
+def _fused_levels(pred, attributes, weight, options, cache, key):
+    """The ``levels`` argument of :class:`_NormalisedCategoricalDcov` for
+    the normalised attributes where the penalty of ``pred`` is its case
+    (kept in ``cache``), else ``None``."""
+    kind, sizes = options["kind"], options["sizes"]
     if not (
         fused_allowed()
-        and statistic == "v"
+        and pred.device.type == "cpu"
+        and options["statistic"] == "v"
         and weight is not None
         and not weight.requires_grad
         and not attributes.requires_grad
         and pred.shape[1] == 1
         and pred.shape[0] >= _CATEGORICAL_MIN_ROWS
-        and all(categorical)
+        and all(options["categorical"])
         and (kind == "dcov" or (kind == "ccdcov" and len(sizes) == 1))
         and max(sizes) <= _FUSED_MAX_LEVELS
     ):
         return None
-    levels = []
-    for part in torch.split(attributes, sizes, dim=1):
-        codes, distance = _levels(part)
-        levels.append((codes, distance, max(2, part.shape[1])))
+    levels = None if cache is None else cache.get(("levels", key))
+    if levels is None:
+        levels = []
+        for part in torch.split(attributes, sizes, dim=1):
+            codes, distance = _levels(part)
+            levels.append((codes.cpu().numpy(), float(distance), max(2, part.shape[1])))
+        if cache is not None:
+            cache[("levels", key)] = levels
     return levels
 
 
@@ -1134,9 +1150,10 @@ def _scaled_penalty(
             if cache is not None:
                 cache[key] = scales
         attributes = attributes / scales
-        levels = _fused_levels(
-            pred, attributes, weight, kind, sizes, categorical, statistic
+        options = dict(
+            kind=kind, sizes=sizes, categorical=categorical, statistic=statistic
         )
+        levels = _fused_levels(pred, attributes, weight, options, cache, key)
         if levels is not None:
             return _NormalisedCategoricalDcov.apply(pred[:, 0], weight, levels)
         pred = pred / _distance_std(pred, statistic, weight)
