@@ -217,11 +217,14 @@ def unpenalised_state(estimator, X, y, **fit_params):
     is at its minimum and has no useful gradient: L-BFGS's first step
     follows the data loss alone, the penalty rises along it, the line search
     fails and L-BFGS stops at the constant model. Starting the penalised fit
-    from the unpenalised one (convex and fast) avoids that.
+    from the unpenalised one (convex and fast) avoids that. Only its
+    weights are kept, so it computes no covariance.
     """
     plain = clone(estimator).set_params(
         **estimator._unpenalised_params(), warm_start=False, callbacks=None, verbose=0
     )
+    # Statistics that nobody reads: as the resampling refits, estimates only.
+    plain._estimates_only = True
     plain.fit(X, y, **fit_params)
     return {k: v.detach().clone() for k, v in plain.scorer_.state_dict().items()}
 
