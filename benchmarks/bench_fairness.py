@@ -15,9 +15,10 @@ b) **O(n log n) distance covariance** at n = 200,000:
    float64; the values are compared as a check).
 
 c) **Demographic parity on the résumé audit data** (``openintro``'s
-   ``resume``): :class:`~skalign.fairness.FairClassifier` (dCov penalty on
-   the four race × gender groups as one categorical attribute, which takes
-   the exact O(n log n) path; full-batch L-BFGS) over a path of strengths against
+   ``resume``): :class:`~skalign.fairness.FairClassifier` at its defaults
+   (the scale-free dCov penalty on the four race × gender groups as one
+   categorical attribute, which takes the exact O(n log n) path; full-batch
+   L-BFGS) over a path of strengths against
    fairlearn's ``ExponentiatedGradient(LogisticRegression,
    DemographicParity(eps))``, both class-balanced, on the same stratified
    folds. For each ``eps``, the skalign strength with the best balanced
@@ -73,7 +74,7 @@ SIZES = {
         dcov_n=200_000,
         repeats=5,
         folds=3,
-        strengths=(0.0, 1.0, 3.0, 10.0, 20.0, 30.0, 50.0, 100.0),
+        strengths=(0.0, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0),
         eps=(0.01, 0.02, 0.05),
     ),
     "quick": dict(
@@ -81,7 +82,7 @@ SIZES = {
         dcov_n=50_000,
         repeats=2,
         folds=2,
-        strengths=(0.0, 3.0, 10.0, 30.0),
+        strengths=(0.0, 3.0, 30.0),
         eps=(0.05,),
     ),
 }
@@ -226,12 +227,9 @@ def resume_data():
 
 
 def fit_skalign(X, y, groups, weight, strength):
-    # normalize=False: the raw dCov², on the strength grid of SIZES.
+    # Everything at its default but the strength (the scale-free penalty).
     return FairClassifier(
-        optimizer="lbfgs",
-        alpha=1e-3,
-        fairness_penalty=DependencePenalty(strength=strength, normalize=False),
-        random_state=0,
+        fairness_penalty=DependencePenalty(strength=strength),
     ).fit(X, y, sensitive_features=groups, sample_weight=weight)
 
 
