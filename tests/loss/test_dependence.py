@@ -1,5 +1,6 @@
 """Distance-covariance penalties: reference values, identities, invariants."""
 
+import contextlib
 import itertools
 
 import dcor
@@ -530,3 +531,49 @@ def test_fused_categorical_penalty_matches_the_autograd_expression(
         # tied rows (both valid subgradients).
         scale = np.abs(plain_grad).max()
         assert_allclose(fused_grad, plain_grad, rtol=0, atol=rtol * scale)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.integers(512, 900),
+    st.lists(st.integers(2, 6), min_size=1, max_size=3),
+    st.floats(1e-3, 1e3),
+    st.integers(0, 2**31 - 1),
+)
+def test_fused_categorical_penalty_agrees_with_autograd_on_random_data(
+    n, levels, spread, seed
+):
+    """The fused path against the autograd expression on random sizes,
+    level counts, prediction spreads and weights (some of them zero, some
+    levels possibly absent)."""
+    from skalign._loss._reduction import unfused
+
+    rng = np.random.default_rng(seed)
+    parts = []
+    for count in levels:
+        codes = rng.integers(0, count, n)
+        parts.append(codes[:, None] * 1.0 if count == 2 else np.eye(count)[codes])
+    attributes = torch.tensor(np.column_stack(parts))[:, None, :]
+    weight = torch.tensor(rng.random(n) * (rng.random(n) > 0.1))[:, None]
+    mask = torch.ones(n, 1, dtype=torch.bool)
+    config = dict(
+        strength=1.0,
+        kind="dcov",
+        sizes=tuple(1 if count == 2 else count for count in levels),
+        categorical=(True,) * len(levels),
+        normalize=True,
+    )
+    values = spread * rng.standard_normal(n)
+    results = []
+    for plain in (False, True):
+        pred = torch.tensor(values)[:, None, None].requires_grad_()
+        with unfused() if plain else contextlib.nullcontext():
+            value = unit_dependence_penalty(
+                pred, attributes.clone(), weight, mask, **config
+            )
+        (grad,) = torch.autograd.grad(value, pred)
+        results.append((value.item(), grad.numpy().ravel()))
+    (fused, fused_grad), (plain, plain_grad) = results
+    assert fused == pytest.approx(plain, rel=1e-9, abs=1e-15)
+    scale = np.abs(plain_grad).max()
+    assert_allclose(fused_grad, plain_grad, rtol=0, atol=1e-9 * scale)
