@@ -141,6 +141,13 @@ class Formulation:
     shift_invariant : bool
         The loss of a unit sees only differences of its scores, so linear
         pair units may be stored as difference features.
+    smooth : bool
+        The objective is differentiable everywhere, convex or not. A
+        distance-covariance penalty (``|ŷ_i - ŷ_j|`` at every pair of tied
+        predictions) or an absolute error is not: its gradient need not
+        become small at the optimum, and L-BFGS also ends when its steps
+        gain little of what the fit has gained (see
+        :class:`~skalign._solver.FullBatchLBFGS`).
     scorer : Scorer or None
         The scorer this problem trains when the estimator's ``scorer`` is
         ``None`` (e.g. a calibration map with data-derived knots); ``None``:
@@ -175,6 +182,7 @@ class Formulation:
     convex: bool = False
     lbfgs: object = None
     shift_invariant: bool = False
+    smooth: bool = True
     scorer: object = None
     solve: object = None
     likelihood: bool = False
@@ -1959,6 +1967,7 @@ class TorchEstimator(VersionedStateMixin, BaseEstimator):
                 optimizer__tol=self.tol,
                 optimizer__max_iter=_LBFGS_ITER_PER_EPOCH,
                 optimizer__convex=form.convex and isinstance(scorer, LinearScorer),
+                optimizer__smooth=form.smooth,
             )
         monitor = _Monitor(
             monitor="valid_loss" if valid is not None else "train_loss",

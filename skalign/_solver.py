@@ -24,13 +24,16 @@ gradient ``g`` at the accepted weights) holds when both
 
 For an objective that is not smooth and convex (``convex=False``), a
 whole step (``max_iter`` iterations) that lowers the objective by at most
-``tol²`` relative, or by at most ``tol`` times what the solve has gained
-since its start, also ends the solve as converged. At the kinks of a
+``tol²`` relative also ends the solve as converged. For one that is not
+smooth (``smooth=False``), so does a step that gains at most ``tol`` times
+what the solve has gained since its start. At the kinks of a
 distance-covariance penalty (``|ŷ_i - ŷ_j|`` at every pair of tied
 predictions) the gradient never becomes small and the quasi-Newton steps
 then gain about 1e-8 of the objective per step for as long as they are
-allowed to: on the HMDA data this second rule ends a penalised fit after
-86 evaluations instead of 169, at an objective within 1e-7 relative.
+allowed to: on the HMDA data this rule ends a penalised fit after 86
+evaluations instead of 169, at an objective within 1e-7 relative. A
+smooth objective keeps the first rule alone: there slow steady progress
+is still progress toward a point where the gradient vanishes.
 
 When the line search along the quasi-Newton direction fails, the memory is
 dropped and a steepest-descent step is tried. Where the objective no longer
@@ -84,8 +87,12 @@ class FullBatchLBFGS(torch.optim.Optimizer):
         Whether the objective is smooth and convex. Otherwise (penalties
         such as distance covariance, which are neither), a step also counts
         as converged when its iterations lowered the objective by at most
-        ``tol²`` relative, or by at most ``tol`` times the gain of the solve
-        so far: at a kink the gradient never becomes small.
+        ``tol²`` relative.
+    smooth : bool, default=True
+        Whether the objective is differentiable everywhere. Otherwise a
+        step also counts as converged when it gained at most ``tol`` times
+        what the solve has gained so far: at a kink the gradient never
+        becomes small.
     """
 
     def __init__(
@@ -98,6 +105,7 @@ class FullBatchLBFGS(torch.optim.Optimizer):
         history_size=20,
         max_line_search=40,
         convex=True,
+        smooth=True,
     ):
         params = list(params)
         if params and isinstance(params[0], dict):
@@ -111,6 +119,7 @@ class FullBatchLBFGS(torch.optim.Optimizer):
                 "history_size": history_size,
                 "max_line_search": max_line_search,
                 "convex": convex,
+                "smooth": smooth,
                 "reference_gradient": None,
             }
         ]
@@ -143,6 +152,7 @@ class FullBatchLBFGS(torch.optim.Optimizer):
         self._s, self._y, self._ys = [], [], []
         self.f = self.g = None
         self.f_prev = None
+        self._f_origin = None
         if not keep_reference:
             self.param_groups[0]["reference_gradient"] = None
         self.n_iter = 0
@@ -164,7 +174,14 @@ class FullBatchLBFGS(torch.optim.Optimizer):
     def load_state_dict(self, state_dict):
         # The curvature memory is not saved: a continued solve starts afresh.
         # (A saved torch.optim.LBFGS state from an older skalign is accepted.)
-        for key in ("lr", "tol", "history_size", "reference_gradient", "convex"):
+        for key in (
+            "lr",
+            "tol",
+            "history_size",
+            "reference_gradient",
+            "convex",
+            "smooth",
+        ):
             groups = state_dict.get("param_groups") or [{}]
             if key in groups[0]:
                 self.param_groups[0][key] = groups[0][key]
@@ -354,10 +371,12 @@ class FullBatchLBFGS(torch.optim.Optimizer):
                 break
         if not self.converged and not group.get("convex", True):
             progress = f_start - self.f
-            total = getattr(self, "_f_origin", f_start) - self.f
-            self.converged = progress <= max(
-                group["tol"] ** 2 * max(1.0, abs(self.f)), group["tol"] * total
-            )
+            limit = group["tol"] ** 2 * max(1.0, abs(self.f))
+            if not group.get("smooth", True):
+                origin = getattr(self, "_f_origin", None)
+                origin = f_start if origin is None else origin
+                limit = max(limit, group["tol"] * (origin - self.f))
+            self.converged = progress <= limit
         # The closure's last evaluation may have been a rejected trial.
         self._set(x)
         return torch.tensor(self.f, dtype=torch.float64)

@@ -190,6 +190,7 @@ class _FairMixin(FairnessPenaltyMixin):
             ),
             n_outputs=n_outputs,
             convex=convex,
+            smooth=penalty is None and self._smooth(),
             # Without a penalty, the log losses are the likelihood of a
             # logistic (softmax) regression and the squared error that of
             # a linear regression with Gaussian errors; the absolute error

@@ -338,8 +338,10 @@ class PreferenceRewardRegressor(
             objectives = (self.objective,)
         return Formulation(
             losses=tuple(self._objective_loss(o, term) for o in objectives),
-            # The dependence penalty is not convex in the weights.
+            # The dependence penalty is neither convex in the weights nor
+            # smooth.
             convex=penalty is None,
+            smooth=penalty is None,
             lbfgs=None if penalty is None else self._penalty_lbfgs(penalty, n_rows),
             shift_invariant=self.objective in _PAIRWISE
             and not self.reward_centering

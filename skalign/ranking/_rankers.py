@@ -471,6 +471,8 @@ class PlackettLuceRanker(FairnessPenaltyMixin, LikelihoodInferenceMixin, _BaseRa
             # Jointly convex in a linear scorer's weights and the log tie
             # weights; the exposure and dependence penalties are not convex.
             convex=not self.exposure_penalty and penalty is None,
+            # The dependence penalty is not smooth either.
+            smooth=penalty is None,
             lbfgs=None
             if penalty is None or self.exposure_penalty
             else self._penalty_lbfgs(penalty, n_rows),

@@ -358,10 +358,11 @@ def test_constant_targets_are_broadcast_into_batches_not_gathered():
 
 
 def test_a_kinked_objective_ends_when_a_step_gains_little_of_the_solve():
-    """``convex=False``: least absolute deviations (a kink at every
+    """``smooth=False``: least absolute deviations (a kink at every
     residual's zero, where the gradient never becomes small) end when a
     whole step gains at most ``tol`` of what the solve has gained, near the
-    optimum (linear programming's), and not before."""
+    optimum (linear programming's), and not before. A smooth objective
+    (the default) keeps only the ``tol²`` rule and goes on."""
     from scipy.optimize import linprog
 
     rng = np.random.default_rng(0)
@@ -377,22 +378,27 @@ def test_a_kinked_objective_ends_when_a_step_gains_little_of_the_solve():
     )
     best = program.fun
     A_t, b_t = torch.tensor(A), torch.tensor(b)
-    w = torch.zeros(p, dtype=torch.float64, requires_grad=True)
     tol = 1e-4
-    solver = FullBatchLBFGS([w], tol=tol, convex=False)
-
-    def closure():
-        solver.zero_grad()
-        loss = (A_t @ w - b_t).abs().mean()
-        loss.backward()
-        return loss
-
     start = float(np.abs(b).mean())
-    values = [start]
-    for _ in range(100):
-        values.append(float(solver.step(closure)))
-        if solver.converged:
-            break
+
+    def solve(smooth):
+        w = torch.zeros(p, dtype=torch.float64, requires_grad=True)
+        solver = FullBatchLBFGS([w], tol=tol, convex=False, smooth=smooth)
+
+        def closure():
+            solver.zero_grad()
+            loss = (A_t @ w - b_t).abs().mean()
+            loss.backward()
+            return loss
+
+        values = [start]
+        for _ in range(100):
+            values.append(float(solver.step(closure)))
+            if solver.converged:
+                break
+        return solver, values
+
+    solver, values = solve(smooth=False)
     assert solver.converged and not solver.stalled
     gains = -np.diff(values)
     total = start - values[-1]
@@ -402,3 +408,6 @@ def test_a_kinked_objective_ends_when_a_step_gains_little_of_the_solve():
         gains[:-1] > np.maximum(tol**2 * np.array(values[1:-1]), tol * so_far)
     )
     assert values[-1] - best <= 1e-3 * (start - best)
+    _, smooth_values = solve(smooth=True)
+    assert len(smooth_values) > len(values)
+    assert smooth_values[len(values) - 1] == values[-1]
