@@ -135,7 +135,8 @@ class FullBatchLBFGS(torch.optim.Optimizer):
         self.__dict__.update(state)
         if "_ys" not in state:
             # Saved before the products were kept with the pairs.
-            self._ys = [y.dot(s) for s, y in zip(self._s, self._y)]
+            pairs = zip(state.get("_s", ()), state.get("_y", ()))
+            self._ys = [y.dot(s) for s, y in pairs]
 
     def __repr__(self):
         return f"{type(self).__name__}({self.defaults})"
