@@ -889,10 +889,11 @@ class _NormalisedCategoricalDcov(torch.autograd.Function):
         return grad * grad_output, None, None
 
 
-def _fused_levels(pred, attributes, weight, options, cache, key):
+def _fused_levels(pred, attributes, scales, weight, options, cache, key):
     """The ``levels`` argument of :class:`_NormalisedCategoricalDcov` for
-    the normalised attributes where the penalty of ``pred`` is its case
-    (kept in ``cache``), else ``None``."""
+    the attributes divided by ``scales`` where the penalty of ``pred`` is
+    its case, else ``None``. Kept in ``cache``: a full-batch fit divides
+    and encodes its attributes once."""
     kind, sizes = options["kind"], options["sizes"]
     if not (
         fused_allowed()
@@ -911,7 +912,7 @@ def _fused_levels(pred, attributes, weight, options, cache, key):
     levels = None if cache is None else cache.get(("levels", key))
     if levels is None:
         levels = []
-        for part in torch.split(attributes, sizes, dim=1):
+        for part in torch.split(attributes / scales, sizes, dim=1):
             codes, distance = _levels(part)
             levels.append((codes.cpu().numpy(), float(distance), max(2, part.shape[1])))
         if cache is not None:
@@ -1149,13 +1150,13 @@ def _scaled_penalty(
             )
             if cache is not None:
                 cache[key] = scales
-        attributes = attributes / scales
         options = dict(
             kind=kind, sizes=sizes, categorical=categorical, statistic=statistic
         )
-        levels = _fused_levels(pred, attributes, weight, options, cache, key)
+        levels = _fused_levels(pred, attributes, scales, weight, options, cache, key)
         if levels is not None:
             return _NormalisedCategoricalDcov.apply(pred[:, 0], weight, levels)
+        attributes = attributes / scales
         pred = pred / _distance_std(pred, statistic, weight)
     return _penalty(pred, attributes, kind, sizes, categorical, statistic, c, weight)
 
